@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per layer of DESIGN.md; a lower layer never imports a higher one.
+// C interop stays in the thin C* targets: nothing above Store/Compute/Parallel sees a C type.
+let package = Package(
+    name: "xmoe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "xmoe", targets: ["xmoe"]),
+    ],
+    dependencies: [
+        // Yams vendors its own libyaml (CYaml): never link the system libyaml beside it.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Native libraries (Debian: libhdf5-dev, libopenmpi-dev + openmpi-bin, libopenblas-dev).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CMPIShim", dependencies: ["CMPI"]),
+
+        // Layers.
+        .target(name: "XMoESpec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "XMoEPipeline", dependencies: ["XMoESpec"]),
+        .target(name: "XMoEStore", dependencies: ["CHDF5"]),
+        .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
+        .target(name: "XMoEParallel", dependencies: ["CMPIShim"]),
+        .target(name: "XMoEData", dependencies: []),
+        .executableTarget(name: "xmoe", dependencies: [
+            "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
+        .testTarget(name: "XMoESpecTests", dependencies: ["XMoESpec"]),
+        .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline", "XMoESpec"]),
+        .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
+        .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
+        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel"]),
+        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"]),
+        .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+@main
+struct XMoE: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xmoe",
+        abstract: "Train expert-specialized Mixture-of-Experts language models from YAML specs.")
+}
