@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "xmoe", targets: ["xmoe"]),
+        .executable(name: "xmoe-comm-check", targets: ["xmoe-comm-check"]),
     ],
     dependencies: [
         // Yams vendors its own libyaml (CYaml): never link the system libyaml beside it.
@@ -19,15 +20,18 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
         // Layers.
         .target(name: "XMoESpec", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "XMoEPipeline", dependencies: ["XMoESpec"]),
+        .target(name: "XMoEPipeline", dependencies: []),
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
         .target(name: "XMoEParallel", dependencies: ["CMPIShim"]),
-        .target(name: "XMoEData", dependencies: []),
+        .target(name: "XMoEData", dependencies: ["CZlib"]),
+        // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
+        .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
         .executableTarget(name: "xmoe", dependencies: [
             "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,10 +39,10 @@ let package = Package(
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
         .testTarget(name: "XMoESpecTests", dependencies: ["XMoESpec"]),
-        .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline", "XMoESpec"]),
+        .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
-        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel"]),
+        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
     ],
