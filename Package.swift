@@ -23,8 +23,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
-        // Layers.
-        .target(name: "XMoESpec", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Layers. XMoEBase holds the few utilities every layer shares (hashing, atomic writes).
+        .target(name: "XMoEBase", dependencies: []),
+        .target(name: "XMoESpec", dependencies: ["XMoEBase", .product(name: "Yams", package: "Yams")]),
         .target(name: "XMoEPipeline", dependencies: []),
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
@@ -38,6 +39,7 @@ let package = Package(
         ]),
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
+        .testTarget(name: "XMoEBaseTests", dependencies: ["XMoEBase"]),
         .testTarget(name: "XMoESpecTests", dependencies: ["XMoESpec"]),
         .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),

@@ -4,5 +4,6 @@ import ArgumentParser
 struct XMoE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xmoe",
-        abstract: "Train expert-specialized Mixture-of-Experts language models from YAML specs.")
+        abstract: "Train expert-specialized Mixture-of-Experts language models from YAML specs.",
+        subcommands: [ConfigCommand.self])
 }

@@ -1,0 +1,89 @@
+import Yams
+
+/// Converts YAML nodes into typed spec values, with the line and column of every key.
+enum SpecYAML {
+    /// Parses YAML text into a node tree; syntax errors become a `SpecError` with the position.
+    static func compose(_ text: String, file: String) throws -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        }
+    }
+
+    static func syntaxError(_ error: YamlError, file: String) -> SpecError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            var message = "YAML syntax: \(problem)"
+            if let context { message += " (\(context.text))" }
+            return SpecError(message, at: .file(path: file, line: mark.line, column: mark.column))
+        case let .reader(problem, offset, _, _):
+            return SpecError("YAML syntax: \(problem)" + (offset.map { " at byte \($0)" } ?? ""),
+                             at: .file(path: file, line: 1, column: 1))
+        default:
+            return SpecError("YAML: \(error)", at: .file(path: file, line: 1, column: 1))
+        }
+    }
+
+    static func location(of node: Node, file: String) -> SpecLocation {
+        guard let mark = node.mark else { return .file(path: file, line: 1, column: 1) }
+        return .file(path: file, line: mark.line, column: mark.column)
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        guard case let .scalar(scalar) = node, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    /// The typed value of `node` for `key`, or nil for YAML null (meaning: back to the default).
+    static func value(of node: Node, for key: SpecKey, at location: SpecLocation) throws -> SpecValue? {
+        if isNull(node) { return nil }
+        func typeError(_ got: String) -> SpecError {
+            SpecError("expected \(key.type.allowed), got \(got)", at: location, key: key.path)
+        }
+        let value: SpecValue
+        switch (key.type, node) {
+        case let (.stringList, .sequence(seq)):
+            value = .list(try seq.map { item -> SpecValue in
+                guard case let .scalar(s) = item, !isNull(item) else { throw typeError("a list holding \(describe(item))") }
+                return .string(s.string)
+            })
+        case let (.floatList, .sequence(seq)):
+            value = .list(try seq.map { item -> SpecValue in
+                guard case let .scalar(s) = item, s.style == .plain, let v = SpecType.parseFloat(s.string) else {
+                    throw typeError("a list holding \(describe(item))")
+                }
+                return .float(v)
+            })
+        case let (.stringList, .scalar(s)) where s.style != .plain || !s.string.isEmpty:
+            // A single string where a list is expected is a common slip; say so exactly.
+            throw typeError("the single string '\(s.string)' (write [\(s.string)])")
+        case let (_, .scalar(scalar)):
+            let isStringType: Bool
+            switch key.type {
+            case .string, .choice: isStringType = true
+            default: isStringType = false
+            }
+            // Quoted scalars are strings: `hidden: "256"` is a string, not a number.
+            if !isStringType && scalar.style != .plain { throw typeError("the quoted string \"\(scalar.string)\"") }
+            guard let parsed = key.type.parseScalar(scalar.string) else { throw typeError("'\(scalar.string)'") }
+            value = parsed
+        default:
+            throw typeError(describe(node))
+        }
+        if let problem = key.type.violation(of: value) {
+            throw SpecError(problem, at: location, key: key.path)
+        }
+        return value
+    }
+
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case let .scalar(s): return "'\(s.string)'"
+        case .alias: return "an alias"
+        }
+    }
+}

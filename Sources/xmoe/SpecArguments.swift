@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import XMoESpec
+
+/// The spec file and `key.path=value` overrides that `config`, `plan` and `run` all take.
+struct SpecArguments: ParsableArguments {
+    @Argument(help: "Experiment spec (YAML).")
+    var spec: String
+
+    @Argument(help: ArgumentHelp("Overrides, typed and validated like file values.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    /// Loads and validates the spec; on any mistake prints every error and exits with status 2,
+    /// before anything is written.
+    func load() throws -> ExperimentSpec {
+        do {
+            return try ExperimentSpec.load(file: spec, overrides: overrides)
+        } catch let errors as SpecErrors {
+            Terminal.error(errors.description)
+            let count = errors.errors.count
+            Terminal.error("xmoe: \(count) error\(count == 1 ? "" : "s") in the spec; nothing was run or written")
+            throw ExitCode(2)
+        }
+    }
+}
+
+enum Terminal {
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
