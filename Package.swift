@@ -29,12 +29,13 @@ let package = Package(
         .target(name: "XMoEPipeline", dependencies: []),
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
-        .target(name: "XMoEParallel", dependencies: ["CMPIShim"]),
+        .target(name: "XMoEModel", dependencies: ["XMoECompute"]),
+        .target(name: "XMoEParallel", dependencies: ["CMPIShim", "XMoEModel"]),
         .target(name: "XMoEData", dependencies: ["CZlib"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
         .executableTarget(name: "xmoe", dependencies: [
-            "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute",
+            "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
+        .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),

@@ -1,0 +1,88 @@
+import Foundation
+import XMoEModel
+
+/// How an experiment's ranks are arranged and what each holds: the parallel layout and the
+/// per-rank memory estimate that `xmoe plan` prints and `xmoe run` checks before allocating.
+public struct LayoutPlan: Sendable {
+    public struct Sizes: Sendable {
+        public var dp: Int, tp: Int, ep: Int, ranksPerNode: Int, zeroStage: Int
+        public var microBatch: Int, globalBatch: Int
+        public init(dp: Int, tp: Int, ep: Int, ranksPerNode: Int, zeroStage: Int, microBatch: Int, globalBatch: Int) {
+            self.dp = dp
+            self.tp = tp
+            self.ep = ep
+            self.ranksPerNode = ranksPerNode
+            self.zeroStage = zeroStage
+            self.microBatch = microBatch
+            self.globalBatch = globalBatch
+        }
+    }
+
+    public let sizes: Sizes
+    public let model: ModelSize
+    public let capacityFactor: Double
+    public let minCapacity: Int
+    public let dropTokens: Bool
+
+    public init(sizes: Sizes, model: ModelSize, capacityFactor: Double, minCapacity: Int, dropTokens: Bool) {
+        self.sizes = sizes
+        self.model = model
+        self.capacityFactor = capacityFactor
+        self.minCapacity = minCapacity
+        self.dropTokens = dropTokens
+    }
+
+    public var worldSize: Int { sizes.dp * sizes.tp }
+    public var nodes: Int { worldSize / sizes.ranksPerNode }
+    public var localExperts: Int { model.config.numExperts / sizes.ep }
+    /// Ranks holding a replica of the same expert shard; their gradients are averaged.
+    public var expertDataParallel: Int { worldSize / sizes.ep }
+    public var accumulationSteps: Int { sizes.globalBatch / (sizes.microBatch * sizes.dp) }
+    /// Tokens entering one rank's MoE block per micro-batch (1/TP of them under SSMB).
+    public var tokensPerMoEBlock: Int { sizes.microBatch * model.config.seqLength / sizes.tp }
+
+    /// Slots each expert keeps: max(min_capacity, ceil(T·K·c/E)); nil when dropless.
+    public var capacityPerExpert: Int? {
+        guard dropTokens else { return nil }
+        let c = model.config
+        let raw = (Double(tokensPerMoEBlock * c.topK) * capacityFactor / Double(c.numExperts)).rounded(.up)
+        return max(minCapacity, Int(raw))
+    }
+
+    /// Parameters held by one rank: non-expert ones sharded over TP (attention, dense FFN, vocab),
+    /// routed experts split over EP.
+    public var parametersPerRank: Int {
+        model.nonExpertParameters / sizes.tp + model.expertParameters / sizes.ep
+    }
+
+    /// fp32 weights + gradients + AdamW moments; ZeRO-1 shards the moments over the data-parallel replicas.
+    public var stateBytesPerRank: Int {
+        let nonExpert = model.nonExpertParameters / sizes.tp, expert = model.expertParameters / sizes.ep
+        let weightsAndGrads = 8 * (nonExpert + expert)
+        let moments = sizes.zeroStage >= 1 ? 8 * (nonExpert / sizes.dp + expert / expertDataParallel) : 8 * (nonExpert + expert)
+        return weightsAndGrads + moments
+    }
+
+    /// Activations kept for the backward pass of one micro-batch (fp32, no recomputation): per layer
+    /// about 16 values per token and hidden unit outside the FFN, the attention probabilities
+    /// (heads·S² per sequence), and the FFN/expert inputs and hidden activations of every kept slot;
+    /// plus logits and their gradient.
+    public var activationBytesPerRank: Int {
+        let c = model.config
+        let tokens = sizes.microBatch * c.seqLength
+        let h = c.hidden / sizes.tp
+        let attentionProbs = sizes.microBatch * (c.heads / sizes.tp) * c.seqLength * c.seqLength
+        let perLayerCommon = 16 * tokens * h + attentionProbs
+        let slots = tokensPerMoEBlock * c.topK
+        let expertWidth = c.expertActivation == .gelu ? 2 * c.expertFFNHidden : 3 * c.expertFFNHidden
+        let moe = slots * (2 * c.hidden + expertWidth)
+            + tokensPerMoEBlock * c.numSharedExperts * (c.hidden + (c.expertActivation == .gelu ? 2 : 3) * c.sharedExpertFFNHidden)
+        let denseWidth = c.activation == .gelu ? 2 * c.ffnHidden : 3 * c.ffnHidden
+        let dense = tokens * (c.hidden + denseWidth / sizes.tp)
+        let floats = c.layers * perLayerCommon + c.moeLayers * moe + c.firstDenseLayers * dense
+            + 2 * tokens * c.paddedVocab / sizes.tp
+        return 4 * floats
+    }
+
+    public var totalBytesPerRank: Int { stateBytesPerRank + activationBytesPerRank }
+}
