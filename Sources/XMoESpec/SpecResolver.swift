@@ -15,8 +15,8 @@ enum SpecResolver {
             let value: SpecValue?
             switch key.defaultValue {
             case let .value(v): value = v
-            case .none: value = key.path == "name" ? .string(defaultName) : nil
-            case let .derived(_, rule): value = rule(resolved)
+            case .none: value = nil
+            case let .derived(_, rule): value = key.path == "name" ? .string(defaultName) : rule(resolved)
             }
             if let value, let problem = key.type.violation(of: value) {
                 errors.append(SpecError("the default (\(key.defaultText) = \(value.display)) is invalid: \(problem); set it explicitly",

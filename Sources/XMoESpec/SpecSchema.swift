@@ -7,8 +7,8 @@ public enum SpecSchema {
     public static let topLevel = ["name", "seed"]
 
     public static let keys: [SpecKey] = [
-        SpecKey("name", .string(nonEmpty: true), .none,
-                "Experiment name; the run directory is `output.dir/name`. Defaults to the spec file's name."),
+        SpecKey("name", .string(nonEmpty: true), .derived("the spec file's name", { _ in nil }),
+                "Experiment name; the run directory is `output.dir/name`."),
         SpecKey("seed", .int(min: 0, max: Int(UInt32.max)), .int(1234),
                 "Seed of every random stream (init, data order, dropout, RBD pilots)."),
 
