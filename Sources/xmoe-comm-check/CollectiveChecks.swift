@@ -75,6 +75,16 @@ struct CollectiveChecks {
         let (values, counts) = try comm.allGatherV(uneven(rank))
         recorder.expectEqual("allGatherV counts", counts, ranks.map { ($0 % 3) * scale })
         recorder.expectEqual("allGatherV Float", values, ranks.flatMap(uneven))
+
+        // Every rank sees the same counts, so every rank must refuse together (none left waiting).
+        if size > 1 {
+            do {
+                _ = try comm.allGather([UInt8](repeating: 1, count: rank == 0 ? 1 : 2))
+                recorder.expect("allGather refuses unequal lengths", false, "it returned a result")
+            } catch let error as CommError {
+                recorder.expectEqual("allGather refuses unequal lengths", error.kind, .invalidArgument)
+            }
+        }
     }
 
     private func checkAllToAll(_ recorder: inout CheckRecorder) throws {

@@ -41,3 +41,24 @@ public struct DetectedLauncher: Equatable, Sendable {
         return nil
     }
 }
+
+/// Environment hygiene for starting `mpirun` from a process that may itself run MPI.
+public enum ChildLaunchEnvironment {
+    /// `environment` without the variables a launcher or a singleton `MPI_Init` put there
+    /// (OMPI_MCA_ess=singleton, PMIX_*, OMPI_COMM_WORLD_*, …): a child `mpirun` that inherits them
+    /// believes it already runs inside a job. User settings such as `OMPI_MCA_btl_…` are kept.
+    public static func cleaned(_ environment: [String: String]) -> [String: String] {
+        environment.filter { key, _ in !isJobState(key) }
+    }
+
+    /// What Open MPI 4.1's mpirun and singleton init export to their processes (seen with `env`).
+    static let jobStatePrefixes = [
+        "PMIX_", "PMI_", "ORTE_", "OPAL_", "OMPI_COMM_WORLD_", "OMPI_APP_", "OMPI_UNIVERSE_", "OMPI_FIRST_RANKS",
+        "OMPI_FILE_LOCATION", "OMPI_NUM_APP_CTX", "OMPI_ARGV", "OMPI_COMMAND", "OMPI_MCA_orte_", "OMPI_MCA_ess",
+        "OMPI_MCA_pmix", "OMPI_MCA_initial_wdir", "OMPI_MCA_shmem_RUNTIME_QUERY_hint", "OMPI_MCA_mpi_oversubscribe",
+    ]
+
+    static func isJobState(_ key: String) -> Bool {
+        jobStatePrefixes.contains { key.hasPrefix($0) }
+    }
+}
