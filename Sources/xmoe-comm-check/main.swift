@@ -11,10 +11,13 @@ let usage = """
       when every rank agrees; names the failing ranks and checks and exits 1 otherwise.
       --scale K   multiply message lengths by K (default 1; e.g. 10000 for large messages)
       --quiet     print only the summary line
+      --fail-on-rank R
+                  record a deliberate failure on rank R, to see how a failure is reported
     """
 
 var scale = 1
 var quiet = false
+var deliberateFailureRank: Int?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -29,6 +32,12 @@ while let argument = arguments.popFirst() {
             exit(2)
         }
         scale = value
+    case "--fail-on-rank":
+        guard let text = arguments.popFirst(), let value = Int(text), value >= 0 else {
+            FileHandle.standardError.write(Data("xmoe-comm-check: --fail-on-rank needs a rank ≥ 0\n\(usage)\n".utf8))
+            exit(2)
+        }
+        deliberateFailureRank = value
     default:
         FileHandle.standardError.write(Data("xmoe-comm-check: unknown argument '\(argument)'\n\(usage)\n".utf8))
         exit(2)
@@ -57,6 +66,10 @@ do {
     // Peers may be waiting in a collective this rank will never enter: take the whole job down.
     FileHandle.standardError.write(Data("xmoe-comm-check: \(error)\n".utf8))
     MPIRuntime.abortJob(exitCode: 1)
+}
+
+if deliberateFailureRank == world.rank {
+    recorder.expect("deliberate failure (--fail-on-rank \(world.rank))", false)
 }
 
 let host = ProcessInfo.processInfo.hostName

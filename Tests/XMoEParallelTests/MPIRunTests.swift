@@ -7,18 +7,7 @@ import XMoEParallel
 @Suite(.serialized) struct MPIRunTests {
     @Test(arguments: [4, 3])
     func commCheckPassesUnderMpirun(ranks: Int) async throws {
-        let environment = childEnvironment()
-        let mpirun = try #require(ProcessRunner.onPath("mpirun", environment: environment),
-                                  "mpirun not on PATH: install openmpi-bin")
-        let commCheck = try #require(Self.commCheckExecutable(),
-                                     "xmoe-comm-check not found beside the test bundle; build it with `swift build`")
-        let outcome = try await ProcessRunner.run(
-            mpirun,
-            ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-             // Oversubscribed ranks busy-poll; yielding keeps 4 ranks on 2 cores from crawling.
-             "--mca", "mpi_yield_when_idle", "1",
-             "-np", "\(ranks)", commCheck.path],
-            environment: environment, timeoutSeconds: 120)
+        let outcome = try await runCommCheck(ranks: ranks)
         #expect(!outcome.timedOut, "mpirun -np \(ranks) did not finish within 120 s:\n\(outcome.output)")
         #expect(outcome.status == 0, "mpirun -np \(ranks) exited with \(outcome.status):\n\(outcome.output)")
         let lines = outcome.output.split(separator: "\n").map(String.init)
@@ -27,6 +16,32 @@ import XMoEParallel
             #expect(lines.contains { $0.hasPrefix("rank \(rank)/\(ranks) on ") && $0.hasSuffix(" checks passed") },
                     "no passing line for rank \(rank):\n\(outcome.output)")
         }
+    }
+
+    /// One failing rank must fail the job and be named, while the others still report.
+    @Test func aFailureOnOneRankFailsTheJobAndNamesIt() async throws {
+        let outcome = try await runCommCheck(ranks: 3, extraArguments: ["--fail-on-rank", "1"])
+        #expect(!outcome.timedOut, "\(outcome.output)")
+        #expect(outcome.status != 0, "\(outcome.output)")
+        let lines = outcome.output.split(separator: "\n").map(String.init)
+        #expect(lines.contains("comm-check: FAILED on ranks 1 (size 3)"), "\(outcome.output)")
+        #expect(lines.contains { $0.hasPrefix("rank 1/3 on ") && $0.contains("FAILED 1 of") }, "\(outcome.output)")
+        #expect(lines.contains { $0.hasPrefix("rank 2/3 on ") && $0.hasSuffix(" checks passed") }, "\(outcome.output)")
+    }
+
+    private func runCommCheck(ranks: Int, extraArguments: [String] = []) async throws -> ProcessRunner.Outcome {
+        let environment = childEnvironment()
+        let mpirun = try #require(ProcessRunner.onPath("mpirun", environment: environment),
+                                  "mpirun not on PATH: install openmpi-bin")
+        let commCheck = try #require(Self.commCheckExecutable(),
+                                     "xmoe-comm-check not found beside the test bundle; build it with `swift build`")
+        return try await ProcessRunner.run(
+            mpirun,
+            ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+             // Oversubscribed ranks busy-poll; yielding keeps 4 ranks on 2 cores from crawling.
+             "--mca", "mpi_yield_when_idle", "1",
+             "-np", "\(ranks)", commCheck.path] + extraArguments,
+            environment: environment, timeoutSeconds: 120)
     }
 
     private func childEnvironment() -> [String: String] {
