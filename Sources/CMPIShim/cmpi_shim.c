@@ -14,6 +14,7 @@ MPI_Op xmpi_sum(void) { return MPI_SUM; }
 MPI_Op xmpi_max(void) { return MPI_MAX; }
 MPI_Op xmpi_min(void) { return MPI_MIN; }
 void *xmpi_in_place(void) { return MPI_IN_PLACE; }
+MPI_Errhandler xmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 MPI_Status *xmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 int xmpi_undefined(void) { return MPI_UNDEFINED; }
 int xmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }

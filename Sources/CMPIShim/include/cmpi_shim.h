@@ -18,6 +18,8 @@ MPI_Op xmpi_sum(void);
 MPI_Op xmpi_max(void);
 MPI_Op xmpi_min(void);
 void *xmpi_in_place(void);
+/* Lets MPI calls return error codes (thrown as Swift errors) instead of aborting the job. */
+MPI_Errhandler xmpi_errors_return(void);
 MPI_Status *xmpi_status_ignore(void);
 int xmpi_undefined(void);
 int xmpi_thread_funneled(void);

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+
+/// The deadline that keeps a hung mpirun from blocking the test run must actually fire.
+@Suite struct ProcessRunnerTests {
+    @Test func aChildPastItsDeadlineIsKilled() async throws {
+        let started = Date()
+        let outcome = try await ProcessRunner.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "echo started; sleep 60"],
+                                                  environment: [:], timeoutSeconds: 0.5)
+        #expect(outcome.timedOut)
+        #expect(outcome.status != 0)
+        #expect(outcome.output == "started\n")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    @Test func aChildThatFinishesReportsItsStatusAndOutput() async throws {
+        let outcome = try await ProcessRunner.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "echo out; echo err >&2; exit 3"],
+                                                  environment: [:], timeoutSeconds: 30)
+        #expect(!outcome.timedOut)
+        #expect(outcome.status == 3)
+        #expect(outcome.output.split(separator: "\n").sorted() == ["err", "out"])
+    }
+}
