@@ -6,16 +6,15 @@
 /// r" are the same test. Short pieces (almost all) run that literally on a small array; long ones
 /// use a heap of (rank, position) so that a 100 kB run of one class stays O(n log n).
 struct BytePairMerger {
-    /// Pieces longer than this many bytes use the heap.
-    static let heapThreshold = 96
-
     let vocabulary: GPT2Vocabulary
+    /// Pieces longer than this many bytes use the heap (tests lower it to check both paths agree).
+    var heapThreshold = 96
 
     /// Appends the ids of `piece` (UTF-8 bytes) to `output`.
     func encode(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
         if piece.count == 1 {
             output.append(vocabulary.tokenForByte[Int(piece[0])])
-        } else if piece.count <= Self.heapThreshold {
+        } else if piece.count <= heapThreshold {
             encodeShort(piece, into: &output)
         } else {
             encodeLong(piece, into: &output)
