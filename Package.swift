@@ -39,6 +39,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks (release builds; see Benchmarks/*/README.md).
+        .executableTarget(name: "xmoe-bench-tokenizer", dependencies: ["XMoEData"], path: "Benchmarks/tokenizer/Swift"),
+
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
         .testTarget(name: "XMoEBaseTests", dependencies: ["XMoEBase"]),
         .testTarget(name: "XMoESpecTests", dependencies: ["XMoESpec"]),
@@ -47,7 +50,7 @@ let package = Package(
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
-        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"]),
+        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
     ],
     swiftLanguageModes: [.v6]
