@@ -14,7 +14,7 @@ import Testing
     @Test func copyAndZeroAreExplicit() {
         let backend = CPUBackend()
         let x = backend.makeTensor([4])
-        backend.upload([1, 2, 3, 4], to: x)
+        backend.upload([1, 2, 3, 4] as [Float], to: x)
         let y = backend.makeTensor([2, 2])
         backend.copy(from: x, to: y)
         backend.zero(x)
