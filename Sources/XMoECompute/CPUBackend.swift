@@ -5,15 +5,16 @@ import Dispatch
 /// over unsafe buffers, split over rows (or columns, for reductions over rows) across `threads`.
 ///
 /// Each row's result is computed by one thread in a fixed order, so results do not depend on
-/// `threads`. OpenBLAS's thread count is process-wide: the last backend created sets it.
+/// `threads`. OpenBLAS runs single-threaded (a process-wide setting); gemms are split over rows
+/// by this backend instead (see Ops/Gemm.swift).
 public final class CPUBackend: Backend {
-    /// Threads for the non-BLAS loops and for OpenBLAS.
+    /// Threads for all loops, gemm row blocks included.
     public let threads: Int
 
     public init(threads: Int = 1) {
         precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
         self.threads = threads
-        openblas_set_num_threads(Int32(threads))
+        openblas_set_num_threads(1)
     }
 
     /// Runs `body` on contiguous sub-ranges that cover 0..<count, at most `threads` at once.

@@ -1,7 +1,10 @@
 import COpenBLAS
 
-// Every matrix product goes through OpenBLAS. Its level-3 threading splits the output matrix, never
-// the k reduction, so the result of one gemm does not depend on the OpenBLAS thread count.
+// Every matrix product goes through OpenBLAS, but OpenBLAS's own threading is off: its results
+// change with its thread count (measured: different bits for 1 and 2 threads). Instead `sgemm` cuts
+// C into blocks of `gemmRowBlock` rows — a cut fixed by the shape alone — and runs one
+// single-threaded cblas_sgemm per block on our threads, so every element's bits are the same for
+// any thread count.
 extension CPUBackend {
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -71,10 +74,23 @@ extension CPUBackend {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                    beta, c, blasint(ldc))
+        let blocks = (m + gemmRowBlock - 1) / gemmRowBlock
+        nonisolated(unsafe) let (a, b, c) = (a, b, c)
+        parallelFor(blocks) { range in
+            for block in range {
+                let row0 = block * gemmRowBlock
+                let rows = min(gemmRowBlock, m - row0)
+                // Rows row0..<row0+rows of op(A): rows of A, or columns of A when transposed.
+                let aBlock = a + (transA ? row0 : row0 * lda)
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            blasint(rows), blasint(n), blasint(k), alpha, aBlock, blasint(lda), b, blasint(ldb),
+                            beta, c + row0 * ldc, blasint(ldc))
+            }
+        }
     }
+
+    /// Rows of C per cblas_sgemm call; large enough that packing B once per block costs little.
+    var gemmRowBlock: Int { 128 }
 
     private func checkBounds(_ t: Tensor, offset: Int, rows: Int, cols: Int, ld: Int, _ name: String) {
         precondition(ld >= max(cols, 1), "\(name): leading dimension \(ld) < \(cols) columns")
