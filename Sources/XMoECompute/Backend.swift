@@ -1,0 +1,166 @@
+/// The compute primitives the MoE transformer is built from (llm.c style: each op a forward/backward
+/// pair). Model code talks only to `Backend`, so a GPU backend (cuBLAS + runtime-compiled kernels)
+/// can be added beside `CPUBackend` without touching it.
+///
+/// Dimension legend (shape suffixes on names): T tokens (= batch · S), S sequence length,
+/// B kept slots, H hidden, F FFN width, E experts, G groups (segments), K top-k, L local experts,
+/// V vocabulary, N heads, D head width (H = N · D), I/O a linear map's input/output width.
+///
+/// Conventions:
+/// - Tensors are contiguous row-major; an op sees a tensor as `rows × columns` (last dim = columns).
+/// - Ops write into tensors the caller allocated (`makeTensor`); nothing allocates in hot loops.
+/// - Every `…Backward` ADDS into its gradient outputs (`d… += …`), so one tensor can collect the
+///   gradients of several uses (residuals, tied embeddings); zero gradients before a step.
+/// - Linear weights are stored `[in, out]`: `y_TO = x_TI · w_IO + b_O`.
+/// - Results are bit-identical for any thread count: reductions run in a fixed order.
+///
+/// Ops (file → functions):
+/// - Memory: `makeTensor`, `zero`, `fill`, `copy`, `upload`, `downloadFloats`, `downloadInts`
+/// - Ops/Gemm: `gemm`, `batchedGemm`, `groupedGemm`, `groupedGemmWeightGrad` (primitives)
+/// - Ops/Linear: `linearForward/Backward`, `groupedLinearForward/Backward` (experts)
+/// - Ops/Elementwise: `add`, `scale`, `axpy`, `addBias`, `sumRows`
+/// - Ops/Activation: `geluForward/Backward` (tanh approx.), `siluForward/Backward`,
+///   `swigluForward/Backward`
+/// - Ops/Softmax: `softmaxForward/Backward` (rows)
+/// - Ops/LayerNorm, Ops/RMSNorm: `layerNormForward/Backward`, `rmsNormForward/Backward`
+/// - Ops/RoPE: `ropeForward/Backward` (rotate-half pairs, on the q and k parts of qkv_T3H)
+/// - Ops/Attention: `attentionForward/Backward` (causal, multi-head, from qkv_T3H)
+/// - Ops/Gather: `gatherRows` + `gatherRowsBackward`, `scatterAddRows` + `scatterAddRowsBackward`
+/// - Ops/Sort: `stableArgsort` (counting sort of int32 keys, e.g. expert ids)
+/// - Ops/Embedding: `embeddingForward/Backward`
+/// - Ops/CrossEntropy: `crossEntropyForward/Backward` (fused softmax + NLL over logits_TV)
+/// - Ops/AdamW: `adamwUpdate`
+public protocol Backend: AnyObject, Sendable {
+    // MARK: memory
+
+    /// A zero-filled tensor in this backend's memory.
+    func makeTensor(_ shape: [Int], dtype: DType) -> Tensor
+    func zero(_ tensor: Tensor)
+    func fill(_ tensor: Tensor, value: Float)
+    /// dst = src (same element count and dtype).
+    func copy(from src: Tensor, to dst: Tensor)
+    func upload(_ values: [Float], to tensor: Tensor)
+    func upload(_ values: [Int32], to tensor: Tensor)
+    func downloadFloats(_ tensor: Tensor) -> [Float]
+    func downloadInts(_ tensor: Tensor) -> [Int32]
+
+    // MARK: matrix products (BLAS semantics; offsets and leading dimensions in elements)
+
+    /// C = alpha · op(A) · op(B) + beta · C, op(A) is m×k, op(B) is k×n, C is m×n.
+    func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: Tensor, aOffset: Int, lda: Int, b: Tensor, bOffset: Int, ldb: Int,
+        beta: Float, c: Tensor, cOffset: Int, ldc: Int)
+
+    /// `batchCount` independent gemms; matrix i starts at offset + i · stride in each tensor.
+    func batchedGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: Tensor, aOffset: Int, lda: Int, strideA: Int,
+        b: Tensor, bOffset: Int, ldb: Int, strideB: Int,
+        beta: Float, c: Tensor, cOffset: Int, ldc: Int, strideC: Int, batchCount: Int)
+
+    /// Grouped gemm over contiguous row segments (the experts' case). Segment g is rows
+    /// [rowOffsets[g], rowOffsets[g] + rowCounts[g]) of a_XK and c_XN; its weight w_g is matrix g of
+    /// w_GKN (k×n) or, with `transB`, of w_GNK (n×k):  c[seg] = alpha · a[seg] · op(w_g) + beta · c[seg].
+    func groupedGemm(
+        transB: Bool, k: Int, n: Int, alpha: Float, a: Tensor, w: Tensor, beta: Float, c: Tensor,
+        rowOffsets: [Int], rowCounts: [Int])
+
+    /// Weight gradient of `groupedGemm` (transB = false): dW_g += a[seg]ᵀ · dC[seg], dW is G×k×n.
+    func groupedGemmWeightGrad(
+        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int])
+
+    // MARK: element-wise and reductions
+
+    /// out = a + b (element-wise; out may alias a or b). Backward: both inputs get dOut.
+    func add(_ a: Tensor, _ b: Tensor, out: Tensor)
+    /// x *= alpha, in place.
+    func scale(_ x: Tensor, by alpha: Float)
+    /// y += alpha · x.
+    func axpy(alpha: Float, x: Tensor, y: Tensor)
+    /// out[r, :] += bias[biasOffset ..< biasOffset + columns] for r in `rows`.
+    func addBias(_ out: Tensor, bias: Tensor, biasOffset: Int, rows: Range<Int>)
+    /// out[outOffset + c] += Σ_{r in rows} x[r, c], summed in row order (bias gradients).
+    func sumRows(_ x: Tensor, rows: Range<Int>, into out: Tensor, outOffset: Int)
+
+    // MARK: activations
+
+    func geluForward(_ x: Tensor, out: Tensor)
+    func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor)
+    func siluForward(_ x: Tensor, out: Tensor)
+    func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor)
+    /// out_TF = silu(gate) · up with gateUp_T2F = [gate | up] (one GEMM produces both halves).
+    func swigluForward(gateUp: Tensor, out: Tensor)
+    func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor)
+
+    // MARK: softmax and normalisation
+
+    /// probs = softmax over each row of logits.
+    func softmaxForward(logits: Tensor, probs: Tensor)
+    func softmaxBackward(probs: Tensor, dProbs: Tensor, dLogits: Tensor)
+
+    /// out_TH = (x − mean) · rstd · weight_H + bias_H; saves mean_T and rstd_T for backward.
+    func layerNormForward(
+        x: Tensor, weight: Tensor, bias: Tensor, eps: Float, out: Tensor, mean: Tensor, rstd: Tensor)
+    func layerNormBackward(
+        dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor,
+        dX: Tensor, dWeight: Tensor, dBias: Tensor)
+
+    /// out_TH = x · rstd · weight_H with rstd = 1 / sqrt(mean(x²) + eps); saves rstd_T.
+    func rmsNormForward(x: Tensor, weight: Tensor, eps: Float, out: Tensor, rstd: Tensor)
+    func rmsNormBackward(
+        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor)
+
+    // MARK: attention
+
+    /// Rotates the q and k parts of qkv_T3H (layout per token: [q | k | v], each N heads of D);
+    /// v is copied. Position of token t is t mod seqLen; pairs (i, i + D/2) turn by
+    /// pos · theta^(−2i/D). `out` may be `qkv` (in place).
+    func ropeForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor)
+    /// dQkv += the inverse rotation of dOut (v part passes through). dQkv may not alias dOut.
+    func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor)
+
+    /// Causal multi-head attention with scale 1/sqrt(D). qkv_T3H as above with T = batch · seqLen;
+    /// writes out_TH and saves the probabilities probs_(batch·N)SS for backward.
+    func attentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, probs: Tensor)
+    func attentionBackward(
+        dOut: Tensor, qkv: Tensor, probs: Tensor, heads: Int, seqLen: Int, dQkv: Tensor)
+
+    // MARK: routing data movement
+
+    /// dst[b, :] = src[index[b], :] (permute tokens into expert order).
+    func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor)
+    /// dSrc[index[b], :] += dDst[b, :], accumulated in increasing b.
+    func gatherRowsBackward(dDst: Tensor, index: Tensor, dSrc: Tensor)
+    /// dst[index[b], :] += weight[b] · src[b, :], accumulated in increasing b (weighted unpermute).
+    func scatterAddRows(_ src: Tensor, index: Tensor, weight: Tensor, into dst: Tensor)
+    /// dSrc[b] += weight[b] · dDst[index[b]];  dWeight[b] += src[b] · dDst[index[b]].
+    func scatterAddRowsBackward(
+        dDst: Tensor, src: Tensor, index: Tensor, weight: Tensor, dSrc: Tensor, dWeight: Tensor)
+
+    /// Stable argsort of int32 keys in [0, keyCount): order lists positions by key, ties in input
+    /// order; counts_keyCount gets how many keys of each value (int32 tensors).
+    func stableArgsort(keys: Tensor, keyCount: Int, order: Tensor, counts: Tensor)
+
+    // MARK: embedding, loss, optimizer
+
+    /// out_TH[t] = table_VH[tokens_T[t]].
+    func embeddingForward(tokens: Tensor, table: Tensor, out: Tensor)
+    /// dTable[tokens[t]] += dOut[t], accumulated in increasing t.
+    func embeddingBackward(tokens: Tensor, dOut: Tensor, dTable: Tensor)
+
+    /// probs_TV = softmax(logits_TV); losses_T = −log probs[t, targets[t]] (0 where target < 0).
+    func crossEntropyForward(logits: Tensor, targets: Tensor, probs: Tensor, losses: Tensor)
+    /// dLogits[t] += dLosses[t] · (probs[t] − onehot(targets[t])); rows with target < 0 get nothing.
+    func crossEntropyBackward(probs: Tensor, targets: Tensor, dLosses: Tensor, dLogits: Tensor)
+
+    /// One AdamW step (decoupled weight decay, bias correction for 1-based `step`):
+    /// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr · (m̂ / (sqrt(v̂) + eps) + wd · p).
+    func adamwUpdate(
+        param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float)
+}
+
+extension Backend {
+    public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }
+}

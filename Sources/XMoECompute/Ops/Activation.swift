@@ -1,0 +1,85 @@
+import Foundation
+
+// GELU (tanh approximation, as GPT-2 and the X-MoE experts), SiLU, and SwiGLU (DeepSeek experts).
+private let geluScale = Float((2.0 / Double.pi).squareRoot())
+private let geluCubic: Float = 0.044715
+
+extension CPUBackend {
+    /// out = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
+    public func geluForward(_ x: Tensor, out: Tensor) {
+        expectCount(out, x.count, "geluForward out")
+        let (px, po) = (x.floats, out.floats)
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r {
+                let v = px[i]
+                po[i] = 0.5 * v * (1 + tanhf(geluScale * (v + geluCubic * v * v * v)))
+            }
+        }
+    }
+
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+        expectCount(dOut, x.count, "geluBackward dOut"); expectCount(dX, x.count, "geluBackward dX")
+        let (px, pd, pdx) = (x.floats, dOut.floats, dX.floats)
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r {
+                let v = px[i]
+                let th = tanhf(geluScale * (v + geluCubic * v * v * v))
+                let sech2 = 1 - th * th
+                let grad = 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
+                pdx[i] += grad * pd[i]
+            }
+        }
+    }
+
+    /// out = x · sigmoid(x).
+    public func siluForward(_ x: Tensor, out: Tensor) {
+        expectCount(out, x.count, "siluForward out")
+        let (px, po) = (x.floats, out.floats)
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r { po[i] = px[i] / (1 + expf(-px[i])) }
+        }
+    }
+
+    public func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+        expectCount(dOut, x.count, "siluBackward dOut"); expectCount(dX, x.count, "siluBackward dX")
+        let (px, pd, pdx) = (x.floats, dOut.floats, dX.floats)
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r {
+                let s = 1 / (1 + expf(-px[i]))
+                pdx[i] += pd[i] * s * (1 + px[i] * (1 - s))
+            }
+        }
+    }
+
+    public func swigluForward(gateUp: Tensor, out: Tensor) {
+        let (rows, f) = (out.rows, out.columns)
+        expectCount(gateUp, rows * 2 * f, "swigluForward gateUp (rows × 2F)")
+        let (pg, po) = (gateUp.floats, out.floats)
+        parallelFor(rows, minPerChunk: 16) { r in
+            for row in r {
+                let (g0, o0) = (row * 2 * f, row * f)
+                for j in 0..<f {
+                    let g = pg[g0 + j]
+                    po[o0 + j] = g / (1 + expf(-g)) * pg[g0 + f + j]
+                }
+            }
+        }
+    }
+
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
+        let (rows, f) = (dOut.rows, dOut.columns)
+        expectCount(gateUp, rows * 2 * f, "swigluBackward gateUp"); expectCount(dGateUp, rows * 2 * f, "swigluBackward dGateUp")
+        let (pg, pd, pdg) = (gateUp.floats, dOut.floats, dGateUp.floats)
+        parallelFor(rows, minPerChunk: 16) { r in
+            for row in r {
+                let (g0, o0) = (row * 2 * f, row * f)
+                for j in 0..<f {
+                    let g = pg[g0 + j], u = pg[g0 + f + j], d = pd[o0 + j]
+                    let s = 1 / (1 + expf(-g))
+                    pdg[g0 + j] += d * u * s * (1 + g * (1 - s))
+                    pdg[g0 + f + j] += d * g * s
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+// Linear maps built from the gemm primitives, so every backend gets them for free.
+extension Backend {
+    /// out_TO = x_TI · w_IO (+ b_O).
+    public func linearForward(x: Tensor, w: Tensor, b: Tensor?, out: Tensor) {
+        let (t, i, o) = (x.rows, x.columns, out.columns)
+        precondition(w.shape == [i, o] && out.rows == t, "linearForward: x \(x.shape), w \(w.shape), out \(out.shape)")
+        gemm(transA: false, transB: false, m: t, n: o, k: i, alpha: 1, a: x, aOffset: 0, lda: i,
+             b: w, bOffset: 0, ldb: o, beta: 0, c: out, cOffset: 0, ldc: o)
+        if let b { addBias(out, bias: b, biasOffset: 0, rows: 0..<t) }
+    }
+
+    /// dX_TI += dOut · wᵀ;  dW_IO += xᵀ · dOut;  dB_O += Σ_t dOut.  Pass nil to skip a gradient.
+    public func linearBackward(x: Tensor, w: Tensor, dOut: Tensor, dX: Tensor?, dW: Tensor?, dB: Tensor?) {
+        let (t, i, o) = (x.rows, x.columns, dOut.columns)
+        precondition(w.shape == [i, o] && dOut.rows == t, "linearBackward: x \(x.shape), w \(w.shape), dOut \(dOut.shape)")
+        if let dX {
+            gemm(transA: false, transB: true, m: t, n: i, k: o, alpha: 1, a: dOut, aOffset: 0, lda: o,
+                 b: w, bOffset: 0, ldb: o, beta: 1, c: dX, cOffset: 0, ldc: i)
+        }
+        if let dW {
+            gemm(transA: true, transB: false, m: i, n: o, k: t, alpha: 1, a: x, aOffset: 0, lda: i,
+                 b: dOut, bOffset: 0, ldb: o, beta: 1, c: dW, cOffset: 0, ldc: o)
+        }
+        if let dB { sumRows(dOut, rows: 0..<t, into: dB, outOffset: 0) }
+    }
+
+    /// The experts' linear map: segment g (rows [rowOffsets[g], +rowCounts[g]) of x_BI) goes through
+    /// its own w_g = w_GIO[g] (+ b_GO[g]).  out_BO rows outside every segment are left untouched.
+    public func groupedLinearForward(
+        x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor
+    ) {
+        let (i, o) = (x.columns, out.columns)
+        precondition(w.shape == [rowCounts.count, i, o], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
+        groupedGemm(transB: false, k: i, n: o, alpha: 1, a: x, w: w, beta: 0, c: out,
+                    rowOffsets: rowOffsets, rowCounts: rowCounts)
+        if let b {
+            for g in 0..<rowCounts.count where rowCounts[g] > 0 {
+                addBias(out, bias: b, biasOffset: g * o, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]))
+            }
+        }
+    }
+
+    /// dX[seg] += dOut[seg] · w_gᵀ;  dW_g += x[seg]ᵀ · dOut[seg];  dB_g += Σ_seg dOut.
+    public func groupedLinearBackward(
+        x: Tensor, w: Tensor, dOut: Tensor, rowOffsets: [Int], rowCounts: [Int],
+        dX: Tensor?, dW: Tensor?, dB: Tensor?
+    ) {
+        let (i, o) = (x.columns, dOut.columns)
+        precondition(w.shape == [rowCounts.count, i, o], "groupedLinearBackward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
+        if let dX {
+            groupedGemm(transB: true, k: o, n: i, alpha: 1, a: dOut, w: w, beta: 1, c: dX,
+                        rowOffsets: rowOffsets, rowCounts: rowCounts)
+        }
+        if let dW {
+            groupedGemmWeightGrad(k: i, n: o, a: x, dC: dOut, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts)
+        }
+        if let dB {
+            for g in 0..<rowCounts.count where rowCounts[g] > 0 {
+                sumRows(dOut, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]), into: dB, outOffset: g * o)
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// Element type of a tensor. Both are 4 bytes, so a buffer can be reinterpreted by a backend.
+public enum DType: Sendable, Equatable {
+    case float32
+    case int32
+}
+
+/// Memory that holds a tensor's elements. The CPU backend uses `HostStorage`; a GPU backend adds
+/// its own class (device pointer) without changing `Tensor` or model code.
+public protocol TensorStorage: AnyObject, Sendable {
+    var byteCount: Int { get }
+}
+
+/// Host memory, 64-byte aligned, zero-initialised, freed with its last reference.
+public final class HostStorage: TensorStorage, @unchecked Sendable {
+    public let raw: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    }
+
+    deinit { raw.deallocate() }
+}
+
+/// A dense, contiguous, row-major tensor: shape plus a reference to its storage.
+///
+/// Tensors are reference types on purpose: ops write into tensors the caller passes in, so every
+/// mutation is visible at the call site and nothing is copied behind the caller's back (no
+/// copy-on-write). `reshaped` shares storage; `Backend.copy` is the only way to duplicate data.
+public final class Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let dtype: DType
+    public let count: Int
+    public let storage: TensorStorage
+
+    public init(shape: [Int], dtype: DType, storage: TensorStorage) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        let count = shape.reduce(1, *)
+        precondition(storage.byteCount >= count * 4, "storage of \(storage.byteCount) bytes is too small for shape \(shape)")
+        self.shape = shape
+        self.dtype = dtype
+        self.count = count
+        self.storage = storage
+    }
+
+    /// A zero-filled host tensor (what `CPUBackend.makeTensor` returns).
+    public convenience init(hostShape shape: [Int], dtype: DType = .float32) {
+        self.init(shape: shape, dtype: dtype, storage: HostStorage(byteCount: shape.reduce(1, *) * 4))
+    }
+
+    public var rank: Int { shape.count }
+
+    /// Size of dimension `axis`; negative axes count from the end.
+    public func dim(_ axis: Int) -> Int { shape[axis < 0 ? shape.count + axis : axis] }
+
+    /// Product of all dimensions but the last: the row count of the 2-D view ops use.
+    public var rows: Int { shape.isEmpty ? 1 : count / max(shape[shape.count - 1], 1) }
+
+    /// The last dimension: the row width of the 2-D view ops use.
+    public var columns: Int { shape.last ?? 1 }
+
+    /// The same storage under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, dtype: dtype, storage: storage)
+    }
+
+    /// Host float elements, for CPU kernels. Invariant: the tensor lives in host memory.
+    public var floats: UnsafeMutableBufferPointer<Float> {
+        precondition(dtype == .float32, "tensor \(shape) is \(dtype), expected float32")
+        return UnsafeMutableBufferPointer(start: host.raw.bindMemory(to: Float.self, capacity: count), count: count)
+    }
+
+    /// Host int32 elements, for CPU kernels. Invariant: the tensor lives in host memory.
+    public var ints: UnsafeMutableBufferPointer<Int32> {
+        precondition(dtype == .int32, "tensor \(shape) is \(dtype), expected int32")
+        return UnsafeMutableBufferPointer(start: host.raw.bindMemory(to: Int32.self, capacity: count), count: count)
+    }
+
+    private var host: HostStorage {
+        guard let host = storage as? HostStorage else {
+            fatalError("tensor \(shape) is not in host memory; a CPU kernel was handed a device tensor")
+        }
+        return host
+    }
+}
