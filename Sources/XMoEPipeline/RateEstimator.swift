@@ -37,6 +37,15 @@ public struct RateEstimator: Sendable {
         guard let total, let rate, rate > 0 else { return nil }
         return max(total - done, 0) / rate
     }
+
+    /// "1.20k docs/s, ETA 3m05s" (`unit` "docs"), or "35.0 MB/s, ETA 20s" (`unit` "B", shown in bytes).
+    public func summary(unit: String) -> String {
+        guard let rate else { return "measuring…" }
+        let rateText = unit == "B"
+            ? ProgressFormat.bytes(rate) + "/s" : ProgressFormat.count(rate) + " \(unit)/s"
+        guard let eta = etaSeconds else { return rateText }
+        return rateText + ", ETA " + ProgressFormat.duration(eta)
+    }
 }
 
 /// Short human forms for progress lines.

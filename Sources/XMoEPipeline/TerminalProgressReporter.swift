@@ -67,11 +67,26 @@ public final class TerminalProgressReporter: ProgressReporter, @unchecked Sendab
         if !message.isEmpty { text += " " + message }
         switch style {
         case .redraw:
+            // A line longer than the terminal wraps, and "\r" would then redraw only its last row.
+            if let columns = terminalColumns(), text.count >= columns {
+                text = String(text.prefix(max(columns - 1, 1)))
+            }
             write("\r\u{1B}[K" + text)
             lineIsOpen = true
         case .plain:
             write(text + "\n")
         }
+    }
+
+    /// The terminal's width now (it changes when the window is resized); nil when not a terminal.
+    public func terminalColumns() -> Int? {
+        #if os(Linux)
+        var size = winsize()
+        guard ioctl(fileDescriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+        #else
+        return nil
+        #endif
     }
 
     private func emitLine(_ text: String) {

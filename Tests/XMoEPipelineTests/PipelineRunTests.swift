@@ -250,3 +250,19 @@ final class RecordingReporter: ProgressReporter, @unchecked Sendable {
         add("progress \(step) \(fraction.map { "\($0)" } ?? "-") \(message)")
     }
 }
+
+struct PlanTableTests {
+    @Test func columnsAlign() throws {
+        let dir = try TemporaryDirectory()
+        try LinePipeline(lineCount: 3).make(in: dir).run()
+        let plans = try LinePipeline(lineCount: 4).make(in: dir).plan()
+        let notesFinished = isoTimestamp(try #require(plans[3].previous?.finishedAt))
+        #expect(PlanTable.render(plans) == """
+            write-lines  will rerun  lines.count changed: 3 → 4
+            count-lines  will rerun  upstream write-lines will rerun
+            report       will rerun  upstream count-lines will rerun
+            notes        up-to-date  unchanged since \(notesFinished)
+
+            """)
+    }
+}

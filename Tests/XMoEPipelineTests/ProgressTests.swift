@@ -82,7 +82,17 @@ struct ProgressTests {
         let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
         try #require(slave >= 0)
         defer { close(slave) }
-        #expect(TerminalProgressReporter(fileDescriptor: slave).style == .redraw)
+        let reporter = TerminalProgressReporter(fileDescriptor: slave)
+        #expect(reporter.style == .redraw)
+
+        var size = winsize(ws_row: 24, ws_col: 20, ws_xpixel: 0, ws_ypixel: 0)
+        #expect(ioctl(master, UInt(0x5414) /* TIOCSWINSZ */, &size) == 0)
+        #expect(reporter.terminalColumns() == 20)
+        reporter.progress("train", fraction: nil, message: "step 12345 loss 3.21")
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(master, &buffer, buffer.count)
+        // Cut to 19 columns so the cursor never wraps onto a second row.
+        #expect(String(decoding: buffer[0..<max(count, 0)], as: UTF8.self) == "\r\u{1B}[K[train] step 12345 ")
     }
 
     @Test func rateAndEtaFollowTheWindow() {
@@ -108,6 +118,14 @@ struct ProgressTests {
         #expect(open.rate == 25)
         #expect(open.etaSeconds == nil)
         #expect(open.fraction == nil)
+        #expect(open.summary(unit: "docs") == "25 docs/s")
+        #expect(wide.summary(unit: "tokens") == "15 tokens/s, ETA 20s")
+        #expect(RateEstimator(total: 10).summary(unit: "docs") == "measuring…")
+
+        var bytes = RateEstimator(total: 3_000_000_000, window: 60)
+        bytes.record(done: 0, at: 0)
+        bytes.record(done: 70_000_000, at: 2)
+        #expect(bytes.summary(unit: "B") == "35.0 MB/s, ETA 1m24s")  // 2.93e9 B left / 3.5e7 B/s = 83.7 s
     }
 
     @Test func formats() {

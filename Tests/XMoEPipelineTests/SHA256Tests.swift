@@ -38,6 +38,8 @@ struct SHA256Tests {
             try Data(bytes).write(to: file)
             let expected = try sha256sum(file)
             #expect(SHA256.hex(SHA256.hash(bytes)) == expected, "length \(length)")
+            // A sequence without contiguous storage takes the copying path.
+            #expect(SHA256.hex(SHA256.hash(bytes.lazy.map { $0 })) == expected, "lazy, length \(length)")
 
             // The same message fed in uneven chunks.
             var hasher = SHA256()
