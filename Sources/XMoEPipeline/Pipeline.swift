@@ -24,15 +24,36 @@ public struct Pipeline: Sendable {
         self.keys = keys
     }
 
-    /// Each step's status and reasons, in run order. Runs nothing, writes nothing.
-    public func plan() throws -> [StepPlan] {
+    /// The named steps and everything upstream of them (`xmoe prepare-data` runs one step of the DAG).
+    public func restricted(to names: [String]) throws -> Pipeline {
+        var needed: Set<String> = []
+        var pending = names
+        while let name = pending.popLast() {
+            guard let step = steps.first(where: { $0.name == name }) else {
+                throw PipelineError.unknownStep(name, known: steps.map(\.name))
+            }
+            if needed.insert(name).inserted { pending += step.upstream }
+        }
+        return try Pipeline(steps: steps.filter { needed.contains($0.name) }, runDirectory: runDirectory)
+    }
+
+    /// Each step's status and reasons, in run order. Runs nothing, writes nothing. Steps in `forcing`
+    /// rerun even when up to date (`--force <step>`), and so do their dependents.
+    public func plan(forcing: Set<String> = []) throws -> [StepPlan] {
+        for name in CacheKey.canonicallySorted(forcing) where keys[name] == nil {
+            throw PipelineError.unknownStep(name, known: steps.map(\.name))
+        }
         var plans: [String: StepPlan] = [:]
         var ordered: [StepPlan] = []
         for step in steps {
             let record = try runDirectory.readRecord(step: step.name)
-            let (status, reasons) = PlanExplainer.explain(
+            var (status, reasons) = PlanExplainer.explain(
                 step: step, key: keys[step.name]!, upstreamKeys: Self.upstreamKeys(of: step, keys: keys),
                 record: record, upstreamPlans: plans, runDirectory: runDirectory)
+            if forcing.contains(step.name) {
+                reasons = status == .upToDate ? ["forced"] : ["forced"] + reasons
+                status = record == nil ? .willRun : .willRerun
+            }
             let plan = StepPlan(
                 step: step.name, key: keys[step.name]!, status: status, reasons: reasons, previous: record)
             plans[step.name] = plan
@@ -45,8 +66,10 @@ public struct Pipeline: Sendable {
     /// dependents are not run; independent steps still run. Throws only when records cannot be
     /// read or written.
     @discardableResult
-    public func run(reporter: any ProgressReporter = SilentProgressReporter()) throws -> RunReport {
-        let plans = try plan()
+    public func run(reporter: any ProgressReporter = SilentProgressReporter(), forcing: Set<String> = [])
+        throws -> RunReport
+    {
+        let plans = try plan(forcing: forcing)
         var outputs: [String: StepOutputs] = [:]
         var blockedBy: [String: String] = [:]  // step → the failed step it (transitively) depends on
         var outcomes: [StepOutcome] = []

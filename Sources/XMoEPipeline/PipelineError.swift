@@ -3,6 +3,7 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
     case duplicateStep(String)
     case unknownUpstream(step: String, upstream: String, known: [String])
     case cycle([String])
+    case unknownStep(String, known: [String])
     case invalidOutputPath(step: String, path: String)
     case outputNotCommitted(step: String, name: String, path: String)
     case corruptRecord(path: String, detail: String)
@@ -17,6 +18,8 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
                 + "(steps: \(known.joined(separator: ", ")))"
         case .cycle(let path):
             return "steps form a cycle: \(path.joined(separator: " → ")); remove one of these upstream links"
+        case .unknownStep(let name, let known):
+            return "there is no step '\(name)' (steps: \(known.joined(separator: ", ")))"
         case .invalidOutputPath(let step, let path):
             return "step '\(step)' names output path '\(path)'; outputs must be relative paths inside "
                 + "the run directory, without '..'"

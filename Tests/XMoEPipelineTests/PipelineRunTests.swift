@@ -266,3 +266,33 @@ struct PlanTableTests {
             """)
     }
 }
+
+struct PipelineSelectionTests {
+    @Test func restrictedRunsOnlyTheStepAndItsUpstream() throws {
+        let dir = try TemporaryDirectory()
+        let full = try LinePipeline().make(in: dir)
+        let countOnly = try full.restricted(to: ["count-lines"])
+        #expect(countOnly.steps.map(\.name) == ["write-lines", "count-lines"])
+        #expect(countOnly.keys["count-lines"] == full.keys["count-lines"])
+        try countOnly.run()
+        #expect(LinePipeline.log(in: dir).entries() == ["write-lines", "count-lines"])
+        #expect(try full.plan().map(\.status) == [.upToDate, .upToDate, .willRun, .willRun])
+        #expect(throws: PipelineError.unknownStep("count", known: ["write-lines", "count-lines", "report", "notes"])) {
+            try full.restricted(to: ["count"])
+        }
+    }
+
+    @Test func forcedStepRerunsWithItsDependents() throws {
+        let dir = try TemporaryDirectory()
+        let pipeline = try LinePipeline().make(in: dir)
+        try pipeline.run()
+        #expect(summary(try pipeline.plan(forcing: ["count-lines"]))[1...2] == [
+            "count-lines: will rerun: forced",
+            "report: will rerun: upstream count-lines will rerun",
+        ])
+        let log = LinePipeline.log(in: dir)
+        log.clear()
+        try pipeline.run(forcing: ["count-lines"])
+        #expect(log.entries() == ["count-lines", "report"])
+    }
+}
