@@ -1,0 +1,64 @@
+import Foundation
+
+/// The steps whose `running` record is on disk right now, so a signal handler can mark them
+/// `interrupted`. Record writes at a step's end happen under the same lock as the handler's, so a
+/// step is recorded either complete/failed or interrupted, never one overwriting the other.
+final class ActiveStepRegistry: @unchecked Sendable {
+    static let shared = ActiveStepRegistry()
+
+    private let lock = NSLock()
+    private var active: [UInt64: (RunDirectory, StepRecord)] = [:]
+    private var nextID: UInt64 = 0
+
+    func begin(_ record: StepRecord, in runDirectory: RunDirectory) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        nextID += 1
+        active[nextID] = (runDirectory, record)
+        return nextID
+    }
+
+    /// Removes the step and runs `writeFinalRecord` while no handler can interleave.
+    func finish(_ id: UInt64, writeFinalRecord: () throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        active[id] = nil
+        try writeFinalRecord()
+    }
+
+    /// Marks every active step interrupted and ends the process, still holding the lock so no step
+    /// can record itself complete in between.
+    func interruptAllAndExit(signal: Int32, exitCode: Int32) -> Never {
+        lock.lock()
+        let now = Date()
+        for (runDirectory, running) in active.values {
+            var record = running
+            record.status = .interrupted
+            record.finishedAt = now
+            record.durationSeconds = now.timeIntervalSince(record.startedAt)
+            record.error = "interrupted by \(signalName(signal))"
+            do {
+                try runDirectory.writeRecord(record)
+                writeStandardError(
+                    "xmoe: \(signalName(signal)) during step '\(record.step)'; recorded as interrupted in "
+                        + "\(runDirectory.recordURL(step: record.step).path)\n")
+            } catch {
+                writeStandardError("xmoe: could not record step '\(record.step)' as interrupted: \(error)\n")
+            }
+        }
+        exit(exitCode)
+    }
+}
+
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: return "SIGINT"
+    case SIGTERM: return "SIGTERM"
+    case SIGHUP: return "SIGHUP"
+    default: return "signal \(signal)"
+    }
+}
+
+func writeStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}

@@ -1,0 +1,37 @@
+// A step of the DAG as the caller declares it. The Pipeline never interprets `inputs`: the caller
+// flattens the slice of the resolved spec the step reads into canonical text ("model.hidden" → "512"),
+// so this layer needs no knowledge of the spec's types.
+
+public struct Step: Sendable {
+    public typealias Body = @Sendable (StepContext) throws -> StepOutputs
+
+    public let name: String
+    public let upstream: [String]
+    public let inputs: [String: String]
+    /// Bump when the step's code changes what it writes, so old outputs are not reused.
+    public let formatVersion: String
+    public let body: Body
+
+    public init(
+        name: String, upstream: [String] = [], inputs: [String: String], formatVersion: String,
+        body: @escaping Body
+    ) {
+        self.name = name
+        self.upstream = upstream
+        self.inputs = inputs
+        self.formatVersion = formatVersion
+        self.body = body
+    }
+}
+
+/// What a completed step leaves behind: named files (paths relative to the run directory, already
+/// committed to their final names) and small string facts (counts, checksums) for later steps.
+public struct StepOutputs: Sendable, Equatable, Codable {
+    public var files: [String: String]
+    public var facts: [String: String]
+
+    public init(files: [String: String] = [:], facts: [String: String] = [:]) {
+        self.files = files
+        self.facts = facts
+    }
+}
