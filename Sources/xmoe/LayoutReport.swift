@@ -1,0 +1,63 @@
+import Foundation
+import XMoEModel
+import XMoEParallel
+import XMoESpec
+
+/// The parallel layout, model size, FLOPs and per-rank memory of a spec, as `xmoe plan` prints them
+/// and as `xmoe run` checks them before allocating anything.
+struct LayoutReport {
+    let spec: ExperimentSpec
+    var plan: LayoutPlan { spec.layoutPlan }
+
+    var text: String {
+        let p = plan, s = p.sizes, size = p.model, c = size.config
+        var lines: [String] = []
+        lines.append("Layout")
+        lines.append("  world \(p.worldSize) = dp \(s.dp) × tp \(s.tp); \(p.nodes) node\(p.nodes == 1 ? "" : "s") × \(s.ranksPerNode) ranks")
+        lines.append("  ep \(s.ep): \(p.localExperts) local expert\(p.localExperts == 1 ? "" : "s") per rank, each replicated over \(p.expertDataParallel) expert-data-parallel rank\(p.expertDataParallel == 1 ? "" : "s")")
+        lines.append("  micro-batch \(s.microBatch) × dp \(s.dp), global batch \(s.globalBatch) → \(p.accumulationSteps) accumulation step\(p.accumulationSteps == 1 ? "" : "s")")
+        let tokens = p.tokensPerMoEBlock
+        if let capacity = p.capacityPerExpert {
+            lines.append("  MoE block: \(tokens) tokens per rank\(s.tp > 1 ? " (1/\(s.tp) under SSMB)" : ""), capacity \(capacity) slots per expert = max(\(p.minCapacity), ceil(\(tokens)·\(c.topK)·\(SpecValueText.float(p.capacityFactor))/\(c.numExperts)))")
+        } else {
+            lines.append("  MoE block: \(tokens) tokens per rank, dropless")
+        }
+        lines.append("  dispatcher \(spec.values.string("moe.dispatcher")!), ZeRO stage \(s.zeroStage)")
+        lines.append("")
+        lines.append("Model")
+        lines.append("  parameters \(Format.count(size.totalParameters)) (\(size.totalParameters)): experts \(Format.count(size.expertParameters)), other \(Format.count(size.nonExpertParameters))")
+        lines.append("  activated per token \(Format.count(size.activatedParameters)); embedding \(c.paddedVocab) × \(c.hidden) (vocab \(c.vocabSize) padded)")
+        let perToken = size.trainingFLOPsPerToken
+        let perStep = perToken * Double(s.globalBatch * c.seqLength)
+        lines.append("  training FLOPs: \(Format.flops(perToken)) per token, \(Format.flops(perStep)) per step (X-MoE formula)")
+        lines.append("")
+        lines.append("Memory per rank (fp32; estimate)")
+        lines.append("  parameters held \(Format.count(p.parametersPerRank))")
+        lines.append("  weights + grads + AdamW moments \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
+        lines.append("  activations per micro-batch \(Format.bytes(p.activationBytesPerRank))")
+        lines.append("  total \(Format.bytes(p.totalBytesPerRank))")
+        if let verdict = memoryVerdict { lines.append("  " + verdict.text) }
+        return lines.joined(separator: "\n")
+    }
+
+    struct MemoryVerdict {
+        var fits: Bool
+        var text: String
+    }
+
+    /// Whether the ranks this machine would host fit in its available memory.
+    var memoryVerdict: MemoryVerdict? {
+        guard let available = availableMemoryBytes() else { return nil }
+        let p = plan
+        let localRanks = min(p.sizes.ranksPerNode, p.worldSize)
+        let need = p.totalBytesPerRank * localRanks
+        if need <= available {
+            return MemoryVerdict(fits: true, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) of \(Format.bytes(available)) available: fits")
+        }
+        return MemoryVerdict(fits: false, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) but \(Format.bytes(available)) is available: does not fit")
+    }
+}
+
+enum SpecValueText {
+    static func float(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : "\(v)" }
+}
