@@ -26,7 +26,7 @@ let package = Package(
         // Layers. XMoEBase holds the few utilities every layer shares (hashing, atomic writes).
         .target(name: "XMoEBase", dependencies: []),
         .target(name: "XMoESpec", dependencies: ["XMoEBase", .product(name: "Yams", package: "Yams")]),
-        .target(name: "XMoEPipeline", dependencies: []),
+        .target(name: "XMoEPipeline", dependencies: ["XMoEBase"]),
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
         .target(name: "XMoEModel", dependencies: ["XMoECompute"]),

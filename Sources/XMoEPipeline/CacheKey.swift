@@ -2,6 +2,8 @@
 // its name, its format version, the resolved-spec slice it reads, and its upstream steps' keys.
 // Nothing else (no mtimes, no environment): reruns must be explainable by a change the user made.
 
+import XMoEBase
+
 enum CacheKey {
     /// Bumped only if this encoding itself changes; every key in every run directory then changes.
     static let encodingTag = "xmoe-step-key/1"
@@ -17,7 +19,7 @@ enum CacheKey {
         encoder.map(inputs)
         encoder.map(upstreamKeys)
         hasher.update(encoder.bytes)
-        return SHA256.hex(hasher.finalize())
+        return hasher.finalize().hexString
     }
 
     /// Sorted by UTF-8 bytes rather than `String <`, so the order never depends on Unicode tables.

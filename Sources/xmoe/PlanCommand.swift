@@ -18,7 +18,7 @@ struct PlanCommand: ParsableCommand {
         let dag = try ExperimentDAG(spec: spec)
         if !brief { print(spec.resolvedDocument) }
         print("spec     \(spec.name)  hash \(spec.hash)")
-        print("run dir  \(dag.runDirectory.root.path)")
+        print("run dir  \(spec.values.string("output.dir")!)/\(spec.name)")
         print("")
         print("DAG")
         let plans = try dag.pipeline.plan()

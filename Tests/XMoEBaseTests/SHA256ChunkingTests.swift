@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-@testable import XMoEPipeline
+import XMoEBase
 
-struct SHA256Tests {
+struct SHA256ChunkingTests {
     // FIPS 180-2 / NIST CSRC example vectors.
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
@@ -18,14 +18,14 @@ struct SHA256Tests {
         ),
     ])
     func nistVectors(message: String, digest: String) {
-        #expect(SHA256.hexDigest(message) == digest)
+        #expect(SHA256.hex(message) == digest)
     }
 
     @Test func millionAs() {
         var hasher = SHA256()
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
         for _ in 0..<1000 { hasher.update(chunk) }
-        #expect(SHA256.hex(hasher.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(hasher.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// Lengths around the 55/56/64-byte padding boundaries, against coreutils' sha256sum.
@@ -37,9 +37,9 @@ struct SHA256Tests {
             let file = dir.url.appendingPathComponent("m\(length).bin")
             try Data(bytes).write(to: file)
             let expected = try sha256sum(file)
-            #expect(SHA256.hex(SHA256.hash(bytes)) == expected, "length \(length)")
+            #expect(SHA256.hex(bytes: bytes) == expected, "length \(length)")
             // A sequence without contiguous storage takes the copying path.
-            #expect(SHA256.hex(SHA256.hash(bytes.lazy.map { $0 })) == expected, "lazy, length \(length)")
+            #expect(SHA256.hex(bytes: bytes.lazy.map { $0 }) == expected, "lazy, length \(length)")
 
             // The same message fed in uneven chunks.
             var hasher = SHA256()
@@ -51,7 +51,7 @@ struct SHA256Tests {
                 offset = end
                 chunk = chunk * 3 % 71 + 1
             }
-            #expect(SHA256.hex(hasher.finalize()) == expected, "chunked, length \(length)")
+            #expect(hasher.finalize().hexString == expected, "chunked, length \(length)")
         }
     }
 
