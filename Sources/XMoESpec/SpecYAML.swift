@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Converts YAML nodes into typed spec values, with the line and column of every key.
@@ -6,9 +7,41 @@ enum SpecYAML {
     static func compose(_ text: String, file: String) throws -> Node? {
         do {
             return try Yams.compose(yaml: text)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw duplicateKeyError(duplicates.sorted().first ?? "", mappingStart: context.mark, text: text, file: file)
         } catch let error as YamlError {
             throw syntaxError(error, file: file)
         }
+    }
+
+    /// Yams rejects a duplicated key while composing and names only the mapping; find the second
+    /// occurrence (block style: same indentation as the mapping's first key) and its section.
+    static func duplicateKeyError(_ key: String, mappingStart: Mark, text: String, file: String) -> SpecError {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let indent = String(repeating: " ", count: mappingStart.column - 1)
+        var occurrences: [Int] = []
+        for index in (mappingStart.line - 1)..<lines.count {
+            let line = lines[index]
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let leading = line.prefix { $0 == " " }.count
+            if leading < indent.count { break }  // the mapping ended
+            if leading == indent.count, line.dropFirst(leading).hasPrefix(key + ":") { occurrences.append(index + 1) }
+        }
+        var section = ""
+        if mappingStart.column > 1 {
+            for index in stride(from: mappingStart.line - 2, through: 0, by: -1) {
+                let line = lines[index]
+                if let first = line.first, first != " ", first != "#", let colon = line.firstIndex(of: ":") {
+                    section = String(line[..<colon]) + "."
+                    break
+                }
+            }
+        }
+        let line = occurrences.count >= 2 ? occurrences[1] : mappingStart.line
+        let first = occurrences.first.map { " (first set at \(file):\($0):\(mappingStart.column))" } ?? ""
+        return SpecError("duplicate key\(first)", at: .file(path: file, line: line, column: mappingStart.column),
+                         key: section + key)
     }
 
     static func syntaxError(_ error: YamlError, file: String) -> SpecError {
