@@ -86,6 +86,14 @@ public final class StoreFile {
     /// The root group `/`; attributes on it are the file's attributes (h5py's `File.attrs`).
     public var root: StoreGroup { StoreGroup(file: self, path: "/") }
 
+    /// HDF5 objects open in this file, the file itself included: 1 between calls, since every
+    /// call closes what it opened. Tests use it to catch leaked handles.
+    var openObjectCount: Int {
+        guard id >= 0 else { return 0 }
+        let all = UInt32(H5F_OBJ_FILE | H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR)
+        return H5Fget_obj_count(id, all)
+    }
+
     /// An error context for `object` and the open file id, or `fileClosed`.
     func handle(object: String?) throws(StoreError) -> (HDF5Context, hid_t) {
         let context = HDF5Context(file: path, object: object)

@@ -53,6 +53,28 @@ import Testing
         }
     }
 
+    @Test func noCallLeavesAnHDF5HandleOpen() throws {
+        try withTemporaryDirectory { dir in
+            let file = try StoreFile.create(at: dir + "/leaks.h5")
+            try file.createGroup("/g/h")
+            try file.write("/g/w", [Float(1), 2], shape: [2], options: .deflate())
+            _ = try file.read("/g/w", as: Float.self)
+            _ = try file.dataset("/g/w").info()
+            let series = try file.createSeries("/s", of: Int32.self, rowWidth: 2)
+            try series.append(row: [1, 2])
+            try series.truncate(toCount: 1)
+            _ = try series.rows()
+            try file.attributes.set("a", "text")
+            try series.attributes.set("b", .doubles([1]))
+            _ = try file.attributes.get("a")
+            _ = try series.attributes.names()
+            _ = try file.group("/g").children()
+            _ = storeError { _ = try file.read("/g/w", as: Double.self) }
+            _ = storeError { try file.attributes.remove("zzz") }
+            #expect(file.openObjectCount == 1)
+        }
+    }
+
     @Test func createTruncatesAnExistingFile() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/trunc.h5"
