@@ -7,7 +7,9 @@ public struct Routing: Sendable {
     public let expert_TK: [Int]
     /// Combine weight per slot (what the expert's output is multiplied by).
     public let weight_TK: [Float]
-    /// E/K · Σ_e me_e · ce_e (X-MoE's `l_aux`; 1 when perfectly balanced), unscaled.
+    /// X-MoE's `l_aux` = E/K · Σ_e me_e · ce_e, unscaled: me_e the mean over tokens of the balance
+    /// scores (softmax probabilities; sigmoid_bias: sigmoids normalised per token), ce_e = routed_e / T
+    /// (the mean of the 0/1 top-k mask, i.e. K × the fraction of the T·K slots). 1 when balanced.
     public let auxLoss: Float
     /// mean_t logsumexp(logits_t)², unscaled.
     public let zLoss: Float

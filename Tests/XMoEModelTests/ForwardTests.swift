@@ -64,3 +64,23 @@ import XMoECompute
         }
     }
 }
+
+@Suite struct ExpertBiasTests {
+    /// The bias moves by ±rate toward balance, and then changes which experts the reference picks
+    /// exactly as it changes the model's picks.
+    @Test func biasUpdateFollowsLoadAndSteersSelection() throws {
+        let model = MoETransformer(config: TinyModels.config(.deepseek), options: TinyModels.options(.sigmoidBias), backend: CPUBackend())
+        let (tokens, targets) = TinyModels.batch(vocab: 37)
+        _ = try model.forward(tokens: tokens, targets: targets)
+        let routed = model.routingStats[0].routed_E
+        #expect(model.expertBias(layer: 1) == [0, 0, 0, 0])
+        model.updateExpertBias(rate: 0.3)
+        let mean = Double(routed.reduce(0, +)) / 4
+        let expected: [Float] = routed.map { Double($0) < mean ? 0.3 : (Double($0) > mean ? -0.3 : 0) }
+        #expect(model.expertBias(layer: 1) == expected)
+        _ = try model.forward(tokens: tokens, targets: targets)
+        let ref = TinyModels.reference(model).forward(tokens: tokens, targets: targets, seqLen: 8)
+        #expect(model.routingStats[0].routed_E == ref.routed[0])
+        #expect(model.routingStats[0].routed_E != routed, "a 0.3 bias must move some tokens")
+    }
+}
