@@ -9,7 +9,7 @@ public enum ParameterInit: Sendable, Equatable {
 
 /// The named parameters of one rank's shard, in registration order (stable: optimizer state and
 /// checkpoints line up with it).
-public final class ParameterStore: @unchecked Sendable {
+public final class ParameterStore {
     public let backend: Backend
     public let seed: UInt64
     public private(set) var parameters: [Parameter] = []
