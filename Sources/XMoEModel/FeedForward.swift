@@ -1,0 +1,57 @@
+import XMoECompute
+
+/// A dense MLP: GELU (x·w_in → gelu → ·w_out) or SwiGLU (x·w_in gives [gate | up], silu(gate)·up
+/// → ·w_out). Used for the leading dense layers and for each shared expert.
+final class FeedForward {
+    let backend: Backend
+    let activation: ModelConfig.Activation
+    let up: Linear
+    let down: Linear
+    private var pre: Tensor?
+
+    init(_ store: ParameterStore, _ prefix: String, hidden: Int, ffn: Int, activation: ModelConfig.Activation,
+         bias: Bool, std: Double, outputStd: Double) {
+        backend = store.backend
+        self.activation = activation
+        let width = activation == .swiglu ? 2 * ffn : ffn
+        up = Linear(store, prefix, suffix: "_in", inputs: hidden, outputs: width, bias: bias, std: std)
+        down = Linear(store, prefix, suffix: "_out", inputs: ffn, outputs: hidden, bias: bias, std: outputStd)
+    }
+
+    func forward(_ x_TH: Tensor) -> Tensor {
+        let pre = up.forward(x_TH)
+        self.pre = pre
+        return down.forward(activate(backend, activation, pre))
+    }
+
+    func backward(_ dOut_TH: Tensor, dX: Tensor) {
+        guard let pre else { fatalError("FeedForward: backward before forward") }
+        let dAct = backend.makeTensor([pre.rows, down.w.value.dim(0)])
+        down.backward(dOut_TH, dX: dAct)
+        let dPre = backend.makeTensor(pre.shape)
+        activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
+        up.backward(dPre, dX: dX)
+    }
+}
+
+/// GELU of pre_TF, or SwiGLU of pre_T2F = [gate | up] (output T×F).
+func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor) -> Tensor {
+    switch activation {
+    case .gelu:
+        let out = backend.makeTensor(pre.shape)
+        backend.geluForward(pre, out: out)
+        return out
+    case .swiglu:
+        let out = backend.makeTensor([pre.rows, pre.columns / 2])
+        backend.swigluForward(gateUp: pre, out: out)
+        return out
+    }
+}
+
+/// dPre += the activation's backward of dOut.
+func activateBackward(_ backend: Backend, _ activation: ModelConfig.Activation, pre: Tensor, dOut: Tensor, dPre: Tensor) {
+    switch activation {
+    case .gelu: backend.geluBackward(x: pre, dOut: dOut, dX: dPre)
+    case .swiglu: backend.swigluBackward(gateUp: pre, dOut: dOut, dGateUp: dPre)
+    }
+}

@@ -1,0 +1,60 @@
+import XMoECompute
+
+/// The MoE FFN as named stages (DESIGN.md): route → permute → dispatch → experts → combine →
+/// unpermute → + shared experts.
+final class MoEBlock {
+    let backend: Backend
+    let layer: Int
+    let options: MoEOptions
+    let router: Router
+    let permute: Permute
+    let dispatcher: TokenDispatcher
+    let experts: Experts
+    let unpermute: Unpermute
+    let shared: [FeedForward]
+    private var routing: Routing?
+    private(set) var stats: RoutingStats?
+
+    init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher) {
+        backend = store.backend
+        self.layer = layer
+        options = o
+        self.dispatcher = dispatcher
+        let prefix = "layers.\(pad(layer, 2)).moe"
+        let outputStd = o.initStd / (2 * Double(c.layers)).squareRoot()
+        router = Router(store, "\(prefix).router", hidden: c.hidden, experts: c.numExperts, topK: c.topK,
+                        gating: o.gating, std: o.initStd)
+        permute = Permute(backend: backend)
+        experts = Experts(store, "\(prefix).experts", experts: dispatcher.localExperts, hidden: c.hidden,
+                          ffn: c.expertFFNHidden, activation: c.expertActivation, bias: c.expertBias,
+                          std: o.initStd, outputStd: outputStd)
+        unpermute = Unpermute(backend: backend)
+        shared = (0..<c.numSharedExperts).map {
+            FeedForward(store, "\(prefix).shared.\(pad($0, 2))", hidden: c.hidden, ffn: c.sharedExpertFFNHidden,
+                        activation: c.expertActivation, bias: c.expertBias, std: o.initStd, outputStd: outputStd)
+        }
+    }
+
+    func forward(_ x_TH: Tensor) -> Tensor {
+        let r = router.forward(x_TH)
+        let capacity = options.capacity.capacity(tokens: r.tokens, topK: r.topK, experts: r.experts)
+        let plan = PermutePlan(routing: r, capacity: capacity)
+        let x_BH = permute.forward(x_TH, plan: plan)
+        let sent = dispatcher.dispatch(x_BH, counts_E: plan.counts_E)
+        let y_BH = dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L))
+        let y_TH = unpermute.forward(y_BH, plan: plan, weight_TK: r.weight_TK, tokens: r.tokens)
+        for expert in shared { backend.add(y_TH, expert.forward(x_TH), out: y_TH) }
+        routing = r
+        stats = RoutingStats(layer: layer, routed_E: r.routedPerExpert, kept_E: plan.counts_E,
+                             auxLoss: r.auxLoss, zLoss: r.zLoss)
+        return y_TH
+    }
+
+    func backward(_ dY_TH: Tensor, dX: Tensor) {
+        for expert in shared { expert.backward(dY_TH, dX: dX) }
+        let (dY_BH, dWeight_TK) = unpermute.backward(dY_TH)
+        let dRows = experts.backward(dispatcher.combineBackward(dY_BH))
+        permute.backward(dispatcher.dispatchBackward(dRows), dX_TH: dX)
+        router.backward(dWeight_TK: dWeight_TK, auxCoeff: options.auxLossCoeff, zCoeff: options.zLossCoeff, dX: dX)
+    }
+}

@@ -1,0 +1,121 @@
+import XMoECompute
+
+/// The losses of one forward. `total = lm + auxCoeff·aux + zCoeff·z`; aux and z are summed over
+/// the MoE layers, unscaled.
+public struct LossParts: Sendable, Equatable {
+    public let lm: Float
+    public let aux: Float
+    public let z: Float
+    public let total: Float
+}
+
+/// Errors a caller can cause with its inputs.
+public enum ModelInputError: Error, CustomStringConvertible {
+    case shape(String)
+    case token(String)
+
+    public var description: String {
+        switch self {
+        case .shape(let m), .token(let m): return m
+        }
+    }
+}
+
+/// The DeepSeek-style MoE decoder for one rank's shard: embedding → blocks → final norm → LM head →
+/// cross-entropy (mean over tokens whose target is ≥ 0). Forward and backward are written by hand
+/// (llm.c style); `backward()` adds into the gradients of `parameters`.
+public final class MoETransformer {
+    public let config: ModelConfig
+    public let options: MoEOptions
+    public let backend: Backend
+    public let parameters: ParameterStore
+    let embedding: Parameter
+    let blocks: [TransformerBlock]
+    let finalNorm: Norm
+    let head: LMHead
+
+    private var tokens: Tensor?
+    private var targets: Tensor?
+    private var probs: Tensor?
+    private var seqLen = 0
+    private var counted = 0
+
+    public init(config c: ModelConfig, options o: MoEOptions, backend: Backend, dispatcher: TokenDispatcher? = nil) {
+        config = c
+        options = o
+        self.backend = backend
+        let store = ParameterStore(backend: backend, seed: o.seed)
+        parameters = store
+        let dispatcher = dispatcher ?? LocalDispatcher(experts: c.numExperts)
+        embedding = store.add("embedding.weight", shape: [c.paddedVocab, c.hidden], initial: .normal(std: o.initStd), weightDecay: true)
+        blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher) }
+        finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
+        head = LMHead(store, config: c, options: o, tiedTo: embedding)
+    }
+
+    /// tokens_BS and targets_BS flattened row-major (T = batch · seqLen); a target < 0 is ignored.
+    public func forward(tokens tokens_BS: [Int32], targets targets_BS: [Int32], seqLen: Int? = nil) throws -> LossParts {
+        let s = seqLen ?? config.seqLength
+        guard s > 0, s <= config.seqLength, tokens_BS.count % s == 0, !tokens_BS.isEmpty,
+              targets_BS.count == tokens_BS.count else {
+            throw ModelInputError.shape("MoETransformer.forward: \(tokens_BS.count) tokens and \(targets_BS.count) targets "
+                + "do not form whole sequences of length \(s) (seq_length \(config.seqLength)); pass batch·seq of each")
+        }
+        if let bad = tokens_BS.first(where: { $0 < 0 || Int($0) >= config.paddedVocab }) ?? targets_BS.first(where: { Int($0) >= config.paddedVocab }) {
+            throw ModelInputError.token("MoETransformer.forward: token id \(bad) outside the vocabulary [0, \(config.paddedVocab))")
+        }
+        let t = tokens_BS.count
+        self.seqLen = s
+        let tokens = backend.makeTensor([t], dtype: .int32), targets = backend.makeTensor([t], dtype: .int32)
+        backend.upload(tokens_BS, to: tokens)
+        backend.upload(targets_BS, to: targets)
+        var x_TH = backend.makeTensor([t, config.hidden])
+        backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
+        for block in blocks { x_TH = block.forward(x_TH, seqLen: s) }
+        let logits = head.forward(finalNorm.forward(x_TH))
+        let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
+        backend.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses)
+        (self.tokens, self.targets, self.probs) = (tokens, targets, probs)
+        counted = targets_BS.filter { $0 >= 0 }.count
+        var lm: Double = 0
+        for l in backend.downloadFloats(losses) { lm += Double(l) }
+        lm /= Double(max(counted, 1))
+        let stats = routingStats
+        let aux = stats.reduce(Float(0)) { $0 + $1.auxLoss }, z = stats.reduce(Float(0)) { $0 + $1.zLoss }
+        return LossParts(lm: Float(lm), aux: aux, z: z,
+                         total: Float(lm) + options.auxLossCoeff * aux + options.zLossCoeff * z)
+    }
+
+    /// Gradients of the last forward's `total`, ADDED into `parameters` (call `zeroGrads` first).
+    public func backward() {
+        guard let tokens, let targets, let probs else { fatalError("MoETransformer: backward before forward") }
+        let t = tokens.count
+        let dLosses = backend.makeTensor([t]), dLogits = backend.makeTensor(probs.shape)
+        backend.fill(dLosses, value: 1 / Float(max(counted, 1)))
+        backend.crossEntropyBackward(probs: probs, targets: targets, dLosses: dLosses, dLogits: dLogits)
+        var dX = backend.makeTensor([t, config.hidden])
+        let dNormed = backend.makeTensor([t, config.hidden])
+        head.backward(dLogits, dX: dNormed)
+        finalNorm.backward(dNormed, dX: dX)
+        for block in blocks.reversed() {
+            let dIn = backend.makeTensor([t, config.hidden])
+            block.backward(dX, dX: dIn, seqLen: seqLen)
+            dX = dIn
+        }
+        backend.embeddingBackward(tokens: tokens, dOut: dX, dTable: embedding.grad)
+    }
+
+    public func zeroGrads() { parameters.zeroGrads() }
+
+    /// Routing of each MoE layer in the last forward.
+    public var routingStats: [RoutingStats] { blocks.compactMap { $0.moe?.stats } }
+
+    /// sigmoid_bias gating: the selection bias of MoE layer `layer` (DeepSeek-V3 updates it from the
+    /// load: bias_e += rate · sign(mean load − load_e)).
+    public func expertBias(layer: Int) -> [Float] { blocks[layer].moe?.router.expertBias ?? [] }
+    public func setExpertBias(layer: Int, _ bias: [Float]) {
+        guard let router = blocks[layer].moe?.router else { return }
+        precondition(bias.count == router.experts, "setExpertBias: \(bias.count) values for \(router.experts) experts")
+        router.expertBias = bias
+    }
+}

@@ -1,0 +1,50 @@
+import XMoECompute
+
+/// One trainable tensor and its gradient.
+///
+/// Routed experts of one layer are stacked in one tensor `[L, …]` (the grouped GEMM needs them
+/// contiguous); `experts` says which GLOBAL expert ids the L slices are, and `slices` names each one
+/// globally (`layers.03.moe.experts.017.w_in`), for checkpoints that must not depend on the layout.
+public final class Parameter: @unchecked Sendable {
+    /// The global name; for stacked experts, with `*` in place of the expert id.
+    public let name: String
+    public let value: Tensor
+    /// Gradient, same shape; backward passes ADD into it (see `ParameterStore.zeroGrads`).
+    public let grad: Tensor
+    /// AdamW decays matrices only, never norm weights or biases.
+    public let weightDecay: Bool
+    public let experts: Range<Int>?
+
+    init(name: String, value: Tensor, grad: Tensor, weightDecay: Bool, experts: Range<Int>?) {
+        self.name = name
+        self.value = value
+        self.grad = grad
+        self.weightDecay = weightDecay
+        self.experts = experts
+    }
+
+    /// Global names with the element ranges they cover in `value` (one entry for a plain tensor).
+    public var slices: [(name: String, elements: Range<Int>)] {
+        guard let experts else { return [(name, 0..<value.count)] }
+        let per = value.count / max(experts.count, 1)
+        return experts.enumerated().map { local, global in
+            (Parameter.expertName(name, expert: global), (local * per)..<((local + 1) * per))
+        }
+    }
+
+    static func expertName(_ pattern: String, expert: Int) -> String {
+        pattern.replacingOccurrences(of: "*", with: pad(expert, 3))
+    }
+}
+
+/// Zero-padded decimal, so names sort in numeric order.
+func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

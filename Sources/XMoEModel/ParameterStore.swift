@@ -1,0 +1,61 @@
+import XMoECompute
+
+/// How a parameter starts.
+public enum ParameterInit: Sendable, Equatable {
+    /// Normal(0, std²), drawn from `CounterRNG(seed, purpose: global name)` element by element.
+    case normal(std: Double)
+    case constant(Float)
+}
+
+/// The named parameters of one rank's shard, in registration order (stable: optimizer state and
+/// checkpoints line up with it).
+public final class ParameterStore {
+    public let backend: Backend
+    public let seed: UInt64
+    public private(set) var parameters: [Parameter] = []
+    private var index: [String: Int] = [:]
+
+    public init(backend: Backend, seed: UInt64) {
+        self.backend = backend
+        self.seed = seed
+    }
+
+    /// Registers and initialises a parameter. For stacked experts, `name` holds `*` for the id,
+    /// dim 0 of `shape` is `experts.count`, and each slice is drawn from its own global name.
+    @discardableResult
+    public func add(_ name: String, shape: [Int], initial: ParameterInit, weightDecay: Bool,
+                    experts: Range<Int>? = nil) -> Parameter {
+        precondition(index[name] == nil, "parameter \(name) registered twice")
+        precondition(experts == nil || shape.first == experts!.count, "\(name): stacked shape \(shape) vs experts \(experts!)")
+        let p = Parameter(name: name, value: backend.makeTensor(shape), grad: backend.makeTensor(shape),
+                          weightDecay: weightDecay, experts: experts)
+        var values = [Float](repeating: 0, count: p.value.count)
+        for slice in p.slices {
+            switch initial {
+            case .constant(let c):
+                for i in slice.elements { values[i] = c }
+            case .normal(let std):
+                let rng = CounterRNG(seed: seed, purpose: slice.name)
+                for (n, i) in slice.elements.enumerated() { values[i] = Float(std * rng.normal(UInt64(n))) }
+            }
+        }
+        backend.upload(values, to: p.value)
+        index[name] = parameters.count
+        parameters.append(p)
+        return p
+    }
+
+    public subscript(name: String) -> Parameter? { index[name].map { parameters[$0] } }
+
+    /// Gradients accumulate (every backward adds), so a step starts here.
+    public func zeroGrads() {
+        for p in parameters { backend.zero(p.grad) }
+    }
+
+    /// Every globally named slice: (global name, parameter, element range in it).
+    public var namedSlices: [(name: String, parameter: Parameter, elements: Range<Int>)] {
+        parameters.flatMap { p in p.slices.map { ($0.name, p, $0.elements) } }
+    }
+
+    public var elementCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+}

@@ -1,0 +1,65 @@
+import XMoECompute
+
+/// Pre-norm block: x + attn(norm1(x)), then h + ffn(norm2(h)), the FFN dense or MoE.
+final class TransformerBlock {
+    enum FFN {
+        case dense(FeedForward)
+        case moe(MoEBlock)
+    }
+
+    let backend: Backend
+    let attnNorm: Norm
+    let attention: CausalSelfAttention
+    let ffnNorm: Norm
+    let ffn: FFN
+
+    init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher) {
+        backend = store.backend
+        let prefix = "layers.\(pad(layer, 2))"
+        attnNorm = Norm(store, "\(prefix).attn_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
+        attention = CausalSelfAttention(store, "\(prefix).attn", config: c, options: o)
+        ffnNorm = Norm(store, "\(prefix).ffn_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
+        if layer < c.firstDenseLayers {
+            ffn = .dense(FeedForward(store, "\(prefix).ffn", hidden: c.hidden, ffn: c.ffnHidden, activation: c.activation,
+                                     bias: c.linearBias, std: o.initStd,
+                                     outputStd: o.initStd / (2 * Double(c.layers)).squareRoot()))
+        } else {
+            ffn = .moe(MoEBlock(store, layer: layer, config: c, options: o, dispatcher: dispatcher))
+        }
+    }
+
+    func forward(_ x_TH: Tensor, seqLen: Int) -> Tensor {
+        let h_TH = backend.makeTensor(x_TH.shape)
+        backend.add(x_TH, attention.forward(attnNorm.forward(x_TH), seqLen: seqLen), out: h_TH)
+        let normed = ffnNorm.forward(h_TH)
+        let f_TH: Tensor
+        switch ffn {
+        case .dense(let mlp): f_TH = mlp.forward(normed)
+        case .moe(let moe): f_TH = moe.forward(normed)
+        }
+        let out = backend.makeTensor(x_TH.shape)
+        backend.add(h_TH, f_TH, out: out)
+        return out
+    }
+
+    /// dX += gradient w.r.t. the block's input.
+    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) {
+        let dH = backend.makeTensor(dOut_TH.shape)
+        backend.copy(from: dOut_TH, to: dH)
+        let dNormed = backend.makeTensor(dOut_TH.shape)
+        switch ffn {
+        case .dense(let mlp): mlp.backward(dOut_TH, dX: dNormed)
+        case .moe(let moe): moe.backward(dOut_TH, dX: dNormed)
+        }
+        ffnNorm.backward(dNormed, dX: dH)
+        let dAttnIn = backend.makeTensor(dOut_TH.shape)
+        attention.backward(dH, dX: dAttnIn, seqLen: seqLen)
+        attnNorm.backward(dAttnIn, dX: dX)
+        backend.axpy(alpha: 1, x: dH, y: dX)
+    }
+
+    var moe: MoEBlock? {
+        if case .moe(let block) = ffn { return block }
+        return nil
+    }
+}
