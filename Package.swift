@@ -34,8 +34,9 @@ let package = Package(
         .target(name: "XMoEData", dependencies: ["CZlib"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
+        .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEStore", "XMoECompute", "XMoEBase"]),
         .executableTarget(name: "xmoe", dependencies: [
-            "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel",
+            "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel", "XMoETrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"]),
+        .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
