@@ -23,6 +23,7 @@ struct RunCommand: ParsableCommand {
                            + dag.pipeline.steps.map(\.name).joined(separator: ", "))
             throw ExitCode(2)
         }
+        try checkMemory(spec)
         InterruptHandler.install()
         try FileManager.default.createDirectory(at: dag.runDirectory.root, withIntermediateDirectories: true)
         try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
@@ -32,5 +33,21 @@ struct RunCommand: ParsableCommand {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }
         if !report.succeeded { throw ExitCode(1) }
+    }
+
+    /// Refuses, before anything is allocated or written, a plan whose ranks on this machine need more
+    /// memory than it has, and says what to change.
+    func checkMemory(_ spec: ExperimentSpec) throws {
+        let report = LayoutReport(spec: spec)
+        guard let verdict = report.memoryVerdict, !verdict.fits else { return }
+        let p = report.plan
+        Terminal.error("""
+            xmoe: \(spec.name) does not fit: \(verdict.text)
+              per rank: weights+grads+AdamW \(Format.bytes(p.stateBytesPerRank)), activations per micro-batch \(Format.bytes(p.activationBytesPerRank))
+              to fit: lower train.micro_batch (activations scale with it), raise parallel.ep (experts per rank: \(p.localExperts)) or
+              parallel.zero_stage=1, spread the ranks over more nodes (parallel.ranks_per_node), or shrink the model
+              (model.layers, model.hidden, moe.num_experts); `xmoe plan` shows the estimate for any overrides.
+            """)
+        throw ExitCode(1)
     }
 }

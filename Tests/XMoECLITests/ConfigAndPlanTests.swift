@@ -35,3 +35,17 @@ import Testing
         #expect(dir.listing().isEmpty, "plan wrote \(dir.listing())")
     }
 }
+
+@Suite struct RunRefusalTests {
+    /// X-MoE Small needs ~119 GiB per rank for 8 ranks: `xmoe run` must refuse before allocating or writing.
+    @Test func small10bIsRefusedBeforeAnythingIsWritten() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let spec = XMoEBinary.repositoryRoot.appendingPathComponent("configs/small-10b.yaml").path
+        let result = try XMoEBinary.run(["run", spec, "output.dir=\(dir.url.path)/runs"], in: dir.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("small-10b does not fit: this machine: 8 ranks need"), "\(result.stderr)")
+        #expect(result.stderr.contains("lower train.micro_batch"))
+        #expect(dir.listing().isEmpty)
+    }
+}
