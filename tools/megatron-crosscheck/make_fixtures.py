@@ -116,7 +116,7 @@ def make_gpt(m, out):
     cases = [
         ("single_epoch", [prefix_a], None, "98,2,0", 8, 1234, [40, 5, None]),
         ("multi_epoch", [prefix_a], None, "8,1,1", 16, 5, [300, 30, 7]),
-        ("separate_last", [prefix_a], None, "98,2,0", 8, 1234, [2 * per_epoch + 1, None, None]),
+        ("separate_last", [prefix_a], None, "98,2,0", 8, 1234, [2 * per_epoch + 2, None, None]),
         ("not_separate", [prefix_a], None, "98,2,0", 8, 99, [3 * per_epoch - 2, None, None]),
         ("one_epoch_none", [prefix_b], None, "70,20,10", 12, 42, [None, None, None]),
         ("blend", [prefix_a, prefix_b], [0.3, 0.7], "90,10,0", 8, 1234, [50, 10, 5]),
