@@ -42,6 +42,13 @@ import Testing
         }
         try writer.finalize()
         let theirs = MegatronFixtures.root + "/indexed/" + name
+        // tools/megatron-crosscheck/read_ours.py reads these with megatron-core's own reader.
+        if let export = ProcessInfo.processInfo.environment["XMOE_CROSSCHECK_OUT"] {
+            for ext in [".idx", ".bin"] {
+                try? FileManager.default.removeItem(atPath: export + "/" + name + ext)
+                try FileManager.default.copyItem(atPath: ours + ext, toPath: export + "/" + name + ext)
+            }
+        }
         for ext in [".idx", ".bin"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: ours + ext))
             let b = try Data(contentsOf: URL(fileURLWithPath: theirs + ext))
