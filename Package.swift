@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
-        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures"]),
+        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
     ],
     swiftLanguageModes: [.v6]
