@@ -7,8 +7,8 @@ import Foundation
 ///
 /// Workers tokenize batches of lines in parallel, each with its own tokenizer copy; the calling
 /// thread reads the input and writes results in input order, so the output does not depend on
-/// the number of workers. Files are written under temporary names and renamed at the end: a
-/// failed run leaves nothing at the final names.
+/// the number of workers. `IndexedDatasetWriter` writes under temporary names and renames at the
+/// end, so a run that fails on a bad line or a read error leaves nothing at the final names.
 public struct PrepareDataOptions: Sendable {
     public var input: URL
     /// Output path prefix (`--output-prefix`).
@@ -36,10 +36,11 @@ public struct PrepareDataOptions: Sendable {
         self.progressInterval = progressInterval
     }
 
-    /// Megatron's names: `{prefix}_{key}_document.bin` / `.idx`.
+    /// Megatron's dataset prefix for a key: `{prefix}_{key}_document` (add `.bin` / `.idx`).
+    public func outputPrefix(key: String) -> String { "\(outputPrefix)_\(key)_document" }
+
     public func outputURLs(key: String) -> (bin: URL, idx: URL) {
-        let stem = "\(outputPrefix)_\(key)_document"
-        return (URL(fileURLWithPath: stem + ".bin"), URL(fileURLWithPath: stem + ".idx"))
+        (URL(fileURLWithPath: outputPrefix(key: key) + ".bin"), URL(fileURLWithPath: outputPrefix(key: key) + ".idx"))
     }
 }
 
@@ -100,8 +101,7 @@ public struct PrepareData: Sendable {
         let start = Date()
         let reader = try JSONLinesReader(url: options.input)
         let finals = options.jsonKeys.map { options.outputURLs(key: $0) }
-        let temporaries = finals.map { (bin: Self.temporaryURL($0.bin), idx: Self.temporaryURL($0.idx)) }
-        var sinks: [MegatronDocumentSink] = []
+        var sinks: [IndexedDatasetWriter] = []
         let keys = options.jsonKeys.map { Array($0.utf8) }
         let (appendEOD, skip, vocabulary) = (options.appendEOD, options.skipBadLines, vocabulary)
         let queue = OrderedWorkQueue<JSONLinesBatch, PreparedBatch>(
@@ -116,8 +116,8 @@ public struct PrepareData: Sendable {
         var tokenCounts = Array(repeating: 0, count: keys.count)
         var sequenceCounts = Array(repeating: 0, count: keys.count)
         do {
-            for temporary in temporaries {
-                sinks.append(try MegatronDocumentSink(binURL: temporary.bin, idxURL: temporary.idx,
+            for key in options.jsonKeys {
+                sinks.append(try IndexedDatasetWriter(prefix: options.outputPrefix(key: key),
                                                       vocabularySize: vocabulary.count))
             }
             var lastReport = Date()
@@ -173,19 +173,12 @@ public struct PrepareData: Sendable {
                 try write(queue.output(written))
                 written += 1
             }
-            for k in sinks.indices { try sinks[k].finish() }
-            for (temporary, final) in zip(temporaries, finals) {
-                try Self.replace(final.bin, with: temporary.bin)
-                try Self.replace(final.idx, with: temporary.idx)
-            }
+            // Each writer renames its finished pair into place; until here nothing has a final name.
+            for sink in sinks { try sink.finalize() }
             report()
         } catch {
             queue.cancelAndWait()
-            sinks.removeAll()
-            for temporary in temporaries {
-                try? FileManager.default.removeItem(at: temporary.bin)
-                try? FileManager.default.removeItem(at: temporary.idx)
-            }
+            sinks.removeAll()  // an unfinalized writer deletes its temporary file
             throw error
         }
         summary.outputs = options.jsonKeys.indices.map {
@@ -194,15 +187,5 @@ public struct PrepareData: Sendable {
         }
         summary.elapsedSeconds = Date().timeIntervalSince(start)
         return summary
-    }
-
-    private static func temporaryURL(_ url: URL) -> URL {
-        URL(fileURLWithPath: url.path + ".partial-\(ProcessInfo.processInfo.processIdentifier)")
-    }
-
-    private static func replace(_ final: URL, with temporary: URL) throws {
-        if rename(temporary.path, final.path) != 0 {
-            throw PrepareDataError.cannotWrite(file: final.path, reason: String(cString: strerror(errno)))
-        }
     }
 }
