@@ -70,8 +70,9 @@ public final class JSONLinesReader {
                 try refill(&batchStart, &position, &lineStart, &starts, &ends)
                 continue
             }
+            position = Self.nextLineBreak(in: buffer, from: position)
+            if position == buffer.count { continue }
             let byte = buffer[position]
-            if byte != 0x0A && byte != 0x0D { position += 1; continue }
             if byte == 0x0D && position + 1 == buffer.count && !sourceAtEnd {
                 // A `\r` at the end of the buffer may be the first half of `\r\n`.
                 try refill(&batchStart, &position, &lineStart, &starts, &ends)
@@ -90,6 +91,19 @@ public final class JSONLinesReader {
         nextLineNumber += starts.count
         scanStart = lineStart
         return batch
+    }
+
+    /// Index of the first `\n` or `\r` at or after `start`, or `bytes.count`.
+    private static func nextLineBreak(in bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var i = start
+            while i < buffer.count {
+                let byte = buffer[i]
+                if byte <= 0x0D && (byte == 0x0A || byte == 0x0D) { return i }
+                i += 1
+            }
+            return buffer.count
+        }
     }
 
     /// Drops the consumed bytes before the batch being built, appends the next chunk, and
