@@ -42,6 +42,7 @@ let package = Package(
 
         // Benchmarks (release builds; see Benchmarks/*/README.md).
         .executableTarget(name: "xmoe-bench-tokenizer", dependencies: ["XMoEData"], path: "Benchmarks/tokenizer/Swift"),
+        .executableTarget(name: "xmoe-bench-prepare-data", dependencies: ["XMoEData"], path: "Benchmarks/prepare-data/Swift"),
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
         .testTarget(name: "XMoEBaseTests", dependencies: ["XMoEBase"]),
@@ -52,7 +53,7 @@ let package = Package(
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
-        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures"]),
+        .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures", "Prepare/Fixtures"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
     ],
     swiftLanguageModes: [.v6]
