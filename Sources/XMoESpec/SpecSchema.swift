@@ -53,9 +53,7 @@ public enum SpecSchema {
         SpecKey("model.tied_embeddings", .bool, .bool(true), "Share the input embedding with the output projection."),
         SpecKey("model.rope_theta", .float(min: 1, max: .infinity), .float(10000), "RoPE base frequency."),
         SpecKey("model.init_std", .float(min: 0, max: 1, minInclusive: false), .float(0.02),
-                "Std of the normal initialisation (X-MoE scripts: 0.014)."),
-        SpecKey("model.scaled_init", .bool, .bool(true),
-                "Scale output-projection init by 1/√(2·layers), as Megatron does."),
+                "Std of the normal initialisation (X-MoE scripts: 0.014); output projections get std/√(2·layers), as in Megatron."),
         SpecKey("model.dropout", .float(min: 0, max: 1), .float(0), "Dropout on hidden states (Megatron default 0.1)."),
         SpecKey("model.attention_dropout", .float(min: 0, max: 1), .float(0), "Dropout on attention probabilities."),
 
