@@ -14,8 +14,8 @@ struct ResumeTests {
     static let dirVariable = "XMOE_TRAIN_TEST_CHILD_DIR"
     static let steps = 12
 
-    static func trainer(_ dir: URL) throws -> Trainer {
-        var settings = Tiny.settings(steps: steps, checkpointEvery: 3, keep: 2)
+    static func trainer(_ dir: URL, steps runSteps: Int = steps) throws -> Trainer {
+        var settings = Tiny.settings(steps: runSteps, checkpointEvery: 3, keep: 2)
         settings.schedule = LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: steps, decay: .cosine)
         return try Trainer(model: Tiny.model(), settings: settings, trainData: Tiny.randomData(),
                            validationData: Tiny.randomData(salt: 9), runDirectory: dir, specHash: "spec")
@@ -60,7 +60,7 @@ struct ResumeTests {
         try process.run()
         let latest = runDir.appendingPathComponent("checkpoints/latest").path
         for _ in 0..<1200 where !FileManager.default.fileExists(atPath: latest) && process.isRunning { usleep(10_000) }
-        usleep(UInt32.random(in: 0...100_000))  // an arbitrary moment: mid-step, mid-write or mid-checkpoint
+        usleep(UInt32.random(in: 0...150_000))  // an arbitrary moment: mid-step, mid-write or mid-checkpoint
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
@@ -73,6 +73,23 @@ struct ResumeTests {
         #expect(Tiny.weights(resumed.model).map(bits) == Tiny.weights(reference.model).map(bits))
         let got = try series(resumed.metricsURL), want = try series(reference.metricsURL)
         #expect(want["/train/step"]?.count == Self.steps)
+        for name in want.keys.sorted() { #expect(got[name] == want[name], "\(name)") }
+    }
+
+    /// Deterministic variant of the kill: rows for steps 4 and 5 exist past the checkpoint `latest`
+    /// names (as when a run dies between a metrics write and its next checkpoint); resume must drop them.
+    @Test func resumeDropsMetricsRowsPastTheCheckpoint() throws {
+        let dir = try TemporaryDirectory()
+        let reference = try Self.trainer(dir.url.appendingPathComponent("uninterrupted"))
+        try reference.run()
+        let runDir = dir.url.appendingPathComponent("partial")
+        try Self.trainer(runDir, steps: 5).run()
+        try "step_000003\n".write(to: runDir.appendingPathComponent("checkpoints/latest"), atomically: true, encoding: .utf8)
+        let resumed = try Self.trainer(runDir)
+        #expect(try resumed.resume() == 3)
+        try resumed.run()
+        #expect(Tiny.weights(resumed.model).map(bits) == Tiny.weights(reference.model).map(bits))
+        let got = try series(resumed.metricsURL), want = try series(reference.metricsURL)
         for name in want.keys.sorted() { #expect(got[name] == want[name], "\(name)") }
     }
 }
