@@ -77,7 +77,7 @@ public final class Trainer {
         return writer
     }
 
-    /// Trains to `settings.trainSteps`, calling `onStep` after each step.
+    /// Trains to `settings.trainSteps`, calling `onStep` after each step; metrics.h5 is closed on return.
     public func run(onStep: (StepReport) -> Void = { _ in }) throws {
         let writer = try openMetrics()
         while state.step < settings.trainSteps {
@@ -89,7 +89,9 @@ public final class Trainer {
             }
             onStep(report)
         }
-        try writer.flush()
+        // Release metrics.h5: HDF5 locks a file open for writing against other readers.
+        try writer.close()
+        metrics = nil
     }
 
     public func saveCheckpoint() throws {
