@@ -79,7 +79,12 @@ public final class Trainer {
 
     /// Trains to `settings.trainSteps`, calling `onStep` after each step; metrics.h5 is closed on return.
     public func run(onStep: (StepReport) -> Void = { _ in }) throws {
+        if metrics == nil && state.step == 0 {
+            // A fresh start: rows in an existing metrics.h5 belong to a run that never checkpointed.
+            try? FileManager.default.removeItem(at: metricsURL)
+        }
         let writer = try openMetrics()
+        try writer.truncate(toStep: state.step)
         while state.step < settings.trainSteps {
             let report = try trainStep()
             try writer.append(report)

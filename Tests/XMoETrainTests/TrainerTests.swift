@@ -106,4 +106,18 @@ struct TrainerTests {
                         runDirectory: URL(fileURLWithPath: "/nonexistent"), specHash: "h")
         }
     }
+
+    /// A run that died before its first checkpoint leaves rows; the fresh start replaces them.
+    @Test func aFreshStartDropsRowsOfARunWithoutCheckpoint() throws {
+        let dir = try TemporaryDirectory()
+        try Trainer(model: Tiny.model(), settings: Tiny.settings(steps: 2), trainData: Tiny.randomData(),
+                    runDirectory: dir.url, specHash: "h").run()
+        let again = try Trainer(model: Tiny.model(), settings: Tiny.settings(steps: 3), trainData: Tiny.randomData(),
+                                runDirectory: dir.url, specHash: "h")
+        #expect(try again.resume() == nil)
+        try again.run()
+        let file = try StoreFile.open(at: again.metricsURL.path)
+        defer { try? file.close() }
+        #expect(try file.series("/train/step", of: Double.self).readAll().values == [1, 2, 3])
+    }
 }
