@@ -14,7 +14,7 @@ public struct MicroBatch: Sendable, Equatable {
 /// repeated) stream. Positions make resume exact: a checkpoint records the consumed-sample count and
 /// the next batch starts there, with no iterator state to save.
 public protocol BatchSource {
-    /// Sequences per sample (every sample is `seqLen` tokens).
+    /// Tokens per sample (each sample is one sequence).
     var seqLen: Int { get }
     /// Samples `position ..< position + samples`.
     func microBatch(at position: Int, samples: Int) throws -> MicroBatch
