@@ -19,7 +19,12 @@ struct ExperimentDAG {
 
     static func steps(for spec: ExperimentSpec) -> [Step] {
         var steps: [Step] = []
-        if spec.values.value("data.input") != nil { steps.append(PrepareDataStep.step(spec)) }
+        var upstream: String?
+        if spec.values.value("data.input") != nil {
+            steps.append(PrepareDataStep.step(spec))
+            upstream = "prepare-data"
+        }
+        steps.append(TrainStep.step(spec, upstream: upstream))
         return steps
     }
 }

@@ -1,0 +1,158 @@
+import Foundation
+import XMoEBase
+import XMoECompute
+import XMoEData
+import XMoEModel
+import XMoEPipeline
+import XMoESpec
+import XMoETrain
+
+/// The DAG's training step: builds the sample index over the prepared data, the model and the
+/// trainer, then trains to `train.iters`, writing `metrics.h5` and `checkpoints/` in the run directory.
+/// Training is resumable rather than reusable: rerun with the same inputs after a crash, it continues
+/// from the newest complete checkpoint; with changed inputs it starts afresh.
+enum TrainStep {
+    static let keys = ["seed", "model", "moe", "parallel", "train", "data.split", "output.keep_checkpoints"]
+
+    static func step(_ spec: ExperimentSpec, upstream: String?) -> Step {
+        let inputs = spec.slice(keys)
+        return Step(name: "train", upstream: upstream.map { [$0] } ?? [], inputs: inputs, formatVersion: "1") { context in
+            try train(spec: spec, context: context, inputsHash: SHA256.hex(inputs.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: "\n")))
+            return StepOutputs(files: ["metrics": "metrics.h5"], facts: [:])
+        }
+    }
+
+    struct Unsupported: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
+        let v = spec.values
+        if v.int("parallel.world_size")! > 1 {
+            throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
+        }
+        if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
+            throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
+        }
+        let root = context.runDirectory.root
+        let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
+        let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
+        if previousKey != inputsHash {
+            // Checkpoints of another model or schedule must not be resumed: start afresh.
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("checkpoints"))
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("metrics.h5"))
+            try AtomicWrite.write(inputsHash, to: keyFile)
+        }
+
+        let data = try TrainingData(spec: spec, context: context)
+        let config = spec.modelConfig
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : ProcessInfo.processInfo.activeProcessorCount
+        let dropping = v.bool("moe.drop_tokens")!
+        let options = MoEOptions(
+            gating: Gating(rawValue: v.string("moe.gating")!)!,
+            capacity: dropping ? CapacityRule(capacityFactor: v.float("moe.capacity_factor")!, minCapacity: v.int("moe.min_capacity")!)
+                : .dropless,
+            auxLossCoeff: Float(v.float("moe.aux_loss_coeff")!), zLossCoeff: Float(v.float("moe.z_loss_coeff")!),
+            ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
+            initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
+        let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        let iters = v.int("train.iters")!
+        let global = v.int("train.global_batch")!
+        let tokensPerStep = global * config.seqLength
+        let schedule: LRSchedule
+        if let warmupTokens = v.int("train.warmup_tokens") {
+            schedule = LRSchedule(maxLR: v.float("train.lr")!, minLR: v.float("train.min_lr")!, warmup: warmupTokens,
+                                  decayEnd: v.int("train.decay_tokens") ?? iters * tokensPerStep,
+                                  decay: LRSchedule.Decay(rawValue: v.string("train.lr_schedule")!)!, unit: .tokens)
+        } else {
+            schedule = LRSchedule(maxLR: v.float("train.lr")!, minLR: v.float("train.min_lr")!, warmup: v.int("train.warmup_iters")!,
+                                  decayEnd: v.int("train.decay_tokens").map { $0 / tokensPerStep } ?? iters,
+                                  decay: LRSchedule.Decay(rawValue: v.string("train.lr_schedule")!)!, unit: .iterations)
+        }
+        let settings = TrainerSettings(
+            microBatchSize: v.int("train.micro_batch")!, globalBatchSize: global, trainSteps: iters, schedule: schedule,
+            adamw: AdamWSettings(beta1: Float(v.float("train.adam_beta1")!), beta2: Float(v.float("train.adam_beta2")!),
+                                 eps: Float(v.float("train.adam_eps")!), weightDecay: Float(v.float("train.weight_decay")!)),
+            clipGrad: v.float("train.clip_grad")!, nonFinite: NonFinitePolicy(rawValue: v.string("train.nan_policy")!)!,
+            evalInterval: v.int("train.eval_interval")!, evalIterations: v.int("train.eval_iters")!,
+            checkpointInterval: v.int("train.save_interval")! > 0 ? v.int("train.save_interval")! : iters,
+            keepCheckpoints: v.int("output.keep_checkpoints")! > 0 ? v.int("output.keep_checkpoints")! : Int.max,
+            expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
+        let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
+                                  runDirectory: root, specHash: spec.hash)
+        if let step = try trainer.resume() {
+            context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
+        }
+        let started = Date()
+        let first = trainer.state.step
+        try trainer.run { report in
+            let done = report.step - first
+            let elapsed = Date().timeIntervalSince(started)
+            let eta = done > 0 ? elapsed / Double(done) * Double(iters - report.step) : .nan
+            var message = String(format: "step %d/%d loss %.4f lr %.2e grad %.2f %@ tok/s ETA %@", report.step, iters,
+                                 report.loss, report.lr, report.gradNorm, ProgressFormat.count(report.tokensPerSecond),
+                                 ProgressFormat.duration(eta))
+            if let eval = report.eval { message += String(format: " | eval %.4f ppl %.1f", eval.loss, eval.perplexity) }
+            context.progress(Double(report.step) / Double(iters), message)
+        }
+    }
+}
+
+/// Train and validation samples of the prepared data, indexed as megatron-core's GPTDataset does.
+struct TrainingData {
+    let train: GPTBatchSource
+    let validation: GPTBatchSource?
+
+    init(spec: ExperimentSpec, context: StepContext) throws {
+        let v = spec.values
+        let prefix: String
+        if let given = v.string("data.prefix") {
+            prefix = given
+        } else {
+            let key = v.strings("data.json_keys")!.first!
+            guard let relative = context.upstreamOutputs["prepare-data"]?.facts["\(key).prefix"] else {
+                throw TrainStep.Unsupported(description: "prepare-data recorded no dataset for json key '\(key)'")
+            }
+            prefix = context.runDirectory.root.appendingPathComponent(relative).path
+        }
+        let dataset = try IndexedDataset(prefix: prefix)
+        let ranges = try SplitRanges.ranges(split: v.string("data.split")!, sequenceCount: dataset.sequenceCount)
+        let seq = v.int("model.seq_length")!
+        let cache = SampleIndexCache(directory: context.runDirectory.root.appendingPathComponent("cache/sample-index").path)
+        let seed = UInt32(truncatingIfNeeded: v.int("seed")!)
+        guard let trainRange = ranges[0], !trainRange.isEmpty else {
+            throw TrainStep.Unsupported(description: "data.split '\(v.string("data.split")!)' leaves no training documents")
+        }
+        let trainSamples = v.int("train.iters")! * v.int("train.global_batch")!
+        let trainIndex = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: trainRange,
+                                               config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples))
+        train = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: trainIndex), seqLen: seq)
+        if ranges.count > 1, let validRange = ranges[1], !validRange.isEmpty, v.int("train.eval_interval")! > 0 {
+            let samples = v.int("train.eval_iters")! * v.int("train.micro_batch")!
+            let index = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: validRange,
+                                              config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: samples))
+            validation = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: index), seqLen: seq)
+        } else {
+            validation = nil
+        }
+    }
+}
+
+/// Megatron GPT samples (seq_length + 1 tokens each) as next-token micro-batches.
+struct GPTBatchSource: BatchSource {
+    let samples: GPTDatasetSamples
+    let seqLen: Int
+
+    func microBatch(at position: Int, samples count: Int) throws -> MicroBatch {
+        var tokens: [Int32] = [], targets: [Int32] = []
+        tokens.reserveCapacity(count * seqLen)
+        targets.reserveCapacity(count * seqLen)
+        for i in position..<(position + count) {
+            let sample = samples.sample(i % samples.sampleCount)
+            tokens.append(contentsOf: sample[0..<seqLen])
+            targets.append(contentsOf: sample[1...seqLen])
+        }
+        return MicroBatch(tokens: tokens, targets: targets)
+    }
+}
