@@ -42,6 +42,8 @@ let package = Package(
 
         // Benchmarks (release builds; see Benchmarks/*/README.md).
         .executableTarget(name: "xmoe-bench-tokenizer", dependencies: ["XMoEData"], path: "Benchmarks/tokenizer/Swift"),
+        .executableTarget(name: "xmoe-bench-train", dependencies: ["XMoEModel", "XMoETrain", "XMoECompute", "COpenBLAS"],
+                          path: "Benchmarks/training/Swift"),
         .executableTarget(name: "xmoe-bench-prepare-data", dependencies: ["XMoEData"], path: "Benchmarks/prepare-data/Swift"),
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.

@@ -14,21 +14,25 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("force"), help: ArgumentHelp("Rerun this step even if it is up to date (repeatable).", valueName: "step"))
     var forced: [String] = []
 
+    @Option(name: .customLong("step"), help: ArgumentHelp("Run only this step and the steps it depends on (repeatable), e.g. --step prepare-data.", valueName: "step"))
+    var onlySteps: [String] = []
+
     func run() throws {
         let spec = try arguments.load()
         let dag = try ExperimentDAG(spec: spec)
-        let unknown = forced.filter { name in !dag.pipeline.steps.contains { $0.name == name } }
+        let unknown = (forced + onlySteps).filter { name in !dag.pipeline.steps.contains { $0.name == name } }
         if !unknown.isEmpty {
-            Terminal.error("xmoe: --force names unknown step(s) \(unknown.joined(separator: ", ")); steps: "
+            Terminal.error("xmoe: --force/--step name unknown step(s) \(unknown.joined(separator: ", ")); steps: "
                            + dag.pipeline.steps.map(\.name).joined(separator: ", "))
             throw ExitCode(2)
         }
-        try checkMemory(spec)
+        let pipeline = onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps)
+        if pipeline.steps.contains(where: { $0.name == "train" }) { try checkMemory(spec) }
         InterruptHandler.install()
         try FileManager.default.createDirectory(at: dag.runDirectory.root, withIntermediateDirectories: true)
         try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
-        let report = try dag.pipeline.run(reporter: TerminalProgressReporter(), forcing: Set(forced))
+        let report = try pipeline.run(reporter: TerminalProgressReporter(), forcing: Set(forced))
         for outcome in report.outcomes {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }

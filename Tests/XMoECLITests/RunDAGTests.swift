@@ -23,13 +23,13 @@ import Testing
     @Test func secondRunSkipsAndAChangeRerunsWithItsReason() throws {
         let dir = try setUp()
         defer { dir.cleanup() }
-        let first = try XMoEBinary.run(["run", "exp.yaml"], in: dir.url)
+        let first = try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data"], in: dir.url)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("prepare-data: ran — never run"))
         let bin = dir.url.appendingPathComponent("runs/tiny/data/corpus_text_document.bin")
         let firstBytes = try Data(contentsOf: bin)
 
-        let second = try XMoEBinary.run(["run", "exp.yaml"], in: dir.url)
+        let second = try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data"], in: dir.url)
         #expect(second.status == 0)
         #expect(second.stdout.contains("prepare-data: skipped — unchanged since"), "\(second.stdout)")
 
@@ -39,7 +39,7 @@ import Testing
 
         let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml", "data.append_eod=false"], in: dir.url)
         #expect(plan.stdout.contains("prepare-data  will rerun  data.append_eod changed: true → false"), "\(plan.stdout)")
-        let third = try XMoEBinary.run(["run", "exp.yaml", "data.append_eod=false"], in: dir.url)
+        let third = try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data", "data.append_eod=false"], in: dir.url)
         #expect(third.status == 0)
         #expect(third.stdout.contains("prepare-data: ran — data.append_eod changed: true → false"))
         // Without EOD every document is one token shorter: 40 × 2 bytes.
@@ -51,7 +51,7 @@ import Testing
     @Test func stepOutputEqualsThePrepareDataCommand() throws {
         let dir = try setUp()
         defer { dir.cleanup() }
-        #expect(try XMoEBinary.run(["run", "exp.yaml"], in: dir.url).status == 0)
+        #expect(try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data"], in: dir.url).status == 0)
         let root = XMoEBinary.repositoryRoot.path
         let direct = try XMoEBinary.run(["prepare-data", "--input", "corpus.jsonl", "--output-prefix", "direct", "--append-eod",
                                          "--workers", "1", "--vocab-file", "\(root)/data/gpt2/vocab.json",
@@ -69,7 +69,7 @@ import Testing
         let dir = try setUp()
         defer { dir.cleanup() }
         try dir.write("corpus.jsonl", Self.documents[0] + "\n{\"title\": \"no text key\"}\n" + Self.documents[1] + "\n")
-        let result = try XMoEBinary.run(["run", "exp.yaml"], in: dir.url)
+        let result = try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data"], in: dir.url)
         #expect(result.status == 1)
         #expect(result.stdout.contains("prepare-data: failed"))
         #expect(result.stderr.contains("corpus.jsonl:2: missing key"), "\(result.stderr)")
@@ -77,7 +77,7 @@ import Testing
         let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml"], in: dir.url)
         #expect(plan.stdout.contains("previous run failed"), "\(plan.stdout)")
         // The documented switch skips the line and counts it.
-        let skipping = try XMoEBinary.run(["run", "exp.yaml", "data.skip_bad_lines=true"], in: dir.url)
+        let skipping = try XMoEBinary.run(["run", "exp.yaml", "--step", "prepare-data", "data.skip_bad_lines=true"], in: dir.url)
         #expect(skipping.status == 0, "\(skipping.stderr)")
     }
 }
