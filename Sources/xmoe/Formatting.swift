@@ -1,6 +1,7 @@
 import Foundation
 
-/// Human-readable numbers for plans and progress lines.
+/// Sizes as `xmoe plan` states them: parameter counts in B/M (as papers do) and memory in GiB.
+/// Progress lines use `ProgressFormat` (decimal rates, durations).
 enum Format {
     /// 10917875712 → "10.92 B"; 1546000 → "1.55 M".
     static func count(_ n: Int) -> String {
@@ -34,14 +35,6 @@ enum Format {
         case 1e6...: return String(format: "%.2f MFLOP", x / 1e6)
         default: return String(format: "%.0f FLOP", x)
         }
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-        return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
     }
 }
 
