@@ -28,46 +28,13 @@ import multiprocessing
 import os
 import sys
 import time
-import types
 
 
 def stub_torch_and_load_indexed_dataset(megatron_dir):
-    torch = types.ModuleType("torch")
-    torch.Tensor = object
-    torch_utils = types.ModuleType("torch.utils")
-    torch_data = types.ModuleType("torch.utils.data")
-
-    class Dataset:
-        pass
-
-    torch_data.Dataset = Dataset
-    torch_utils.data = torch_data
-    torch.utils = torch_utils
-    distributed = types.ModuleType("torch.distributed")
-    distributed.is_initialized = lambda: False
-    torch.distributed = distributed
-    for name, module in [("torch", torch), ("torch.utils", torch_utils),
-                         ("torch.utils.data", torch_data), ("torch.distributed", distributed)]:
-        sys.modules[name] = module
-
-    # Package objects pointing into the wheel, without running megatron/core/__init__.py.
-    for name, path in [("megatron", "megatron"), ("megatron.core", "megatron/core"),
-                       ("megatron.core.datasets", "megatron/core/datasets")]:
-        package = types.ModuleType(name)
-        package.__path__ = [os.path.join(megatron_dir, path)]
-        sys.modules[name] = package
-    utils = types.ModuleType("megatron.core.utils")
-    utils.log_single_rank = lambda logger, level, *args, **kwargs: logger.log(level, *args, **kwargs)
-    sys.modules["megatron.core.utils"] = utils
-    tokenizers_stub = types.ModuleType("megatron.core.tokenizers")
-    tokenizers_stub.MegatronTokenizerBase = object
-    sys.modules["megatron.core.tokenizers"] = tokenizers_stub
-    safe_globals = types.ModuleType("megatron.core.safe_globals")
-    safe_globals.safe_numpy_load = lambda *args, **kwargs: __import__("numpy").load(*args, **kwargs)
-    sys.modules["megatron.core.safe_globals"] = safe_globals
-
-    from megatron.core.datasets import indexed_dataset
-    return indexed_dataset
+    # The torch stand-ins live in one place, tools/megatron-crosscheck/mcore_stub.py.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "megatron-crosscheck"))
+    import mcore_stub
+    return mcore_stub.load(megatron_dir).indexed_dataset
 
 
 class Encoder:
