@@ -35,8 +35,13 @@ let package = Package(
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
         .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEStore", "XMoECompute", "XMoEBase"]),
+        // PNG charts drawn in Swift (line charts, heatmaps), so reports need no plotting stack.
+        .target(name: "XMoEPlot", dependencies: ["CZlib"]),
+        // Reads run directories (metrics.h5, step records) into summaries, tables and figures.
+        .target(name: "XMoEReport", dependencies: ["XMoEStore", "XMoESpec", "XMoEPlot"]),
         .executableTarget(name: "xmoe", dependencies: [
             "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel", "XMoETrain",
+            "XMoEReport", "XMoEPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -57,6 +62,8 @@ let package = Package(
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
         .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures", "Prepare/Fixtures"]),
+        .testTarget(name: "XMoEPlotTests", dependencies: ["XMoEPlot"]),
+        .testTarget(name: "XMoEReportTests", dependencies: ["XMoEReport", "XMoEStore", "XMoESpec"]),
         .testTarget(name: "XMoECLITests", dependencies: ["xmoe", "XMoESpec"]),
     ],
     swiftLanguageModes: [.v6]
