@@ -32,7 +32,9 @@ struct RunCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: dag.runDirectory.root, withIntermediateDirectories: true)
         try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
-        let report = try pipeline.run(reporter: TerminalProgressReporter(), forcing: Set(forced))
+        // A sweep reads its children's progress from their logs, so it asks for plain lines more often.
+        let interval = ProcessInfo.processInfo.environment["XMOE_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
+        let report = try pipeline.run(reporter: TerminalProgressReporter(plainInterval: interval), forcing: Set(forced))
         for outcome in report.outcomes {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }

@@ -13,9 +13,12 @@ import XMoETrain
 /// from the newest complete checkpoint; with changed inputs it starts afresh.
 enum TrainStep {
     static let keys = ["seed", "model", "moe", "parallel", "train", "data.split", "output.keep_checkpoints"]
+    /// Settings that change how fast or how verbosely training runs, never its results (the CPU
+    /// backend is bit-identical for any thread count), so changing them keeps the step's checkpoints.
+    static let resultNeutralKeys: Set<String> = ["train.threads", "train.log_interval"]
 
     static func step(_ spec: ExperimentSpec, upstream: String?) -> Step {
-        let inputs = spec.slice(keys)
+        let inputs = spec.slice(keys).filter { !resultNeutralKeys.contains($0.key) }
         return Step(name: "train", upstream: upstream.map { [$0] } ?? [], inputs: inputs, formatVersion: "1") { context in
             try train(spec: spec, context: context, inputsHash: SHA256.hex(inputs.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value)" }.joined(separator: "\n")))
@@ -47,7 +50,7 @@ enum TrainStep {
 
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
-        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : ProcessInfo.processInfo.activeProcessorCount
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
         let dropping = v.bool("moe.drop_tokens")!
         let options = MoEOptions(
             gating: Gating(rawValue: v.string("moe.gating")!)!,
@@ -86,7 +89,9 @@ enum TrainStep {
         }
         let started = Date()
         let first = trainer.state.step
+        let logInterval = v.int("train.log_interval")!
         try trainer.run { report in
+            guard report.step % logInterval == 0 || report.eval != nil || report.step == iters else { return }
             let done = report.step - first
             let elapsed = Date().timeIntervalSince(started)
             let eta = done > 0 ? elapsed / Double(done) * Double(iters - report.step) : .nan
@@ -97,6 +102,13 @@ enum TrainStep {
             context.progress(Double(report.step) / Double(iters), message)
         }
     }
+}
+
+/// `train.threads = 0`: every core, unless `xmoe sweep` runs several points at once and says, through
+/// XMOE_AUTO_THREADS, how many cores each of its children may take.
+func automaticThreads() -> Int {
+    if let text = ProcessInfo.processInfo.environment["XMOE_AUTO_THREADS"], let n = Int(text), n > 0 { return n }
+    return ProcessInfo.processInfo.activeProcessorCount
 }
 
 /// Train and validation samples of the prepared data, indexed as megatron-core's GPTDataset does.
