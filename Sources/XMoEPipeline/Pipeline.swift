@@ -110,7 +110,8 @@ public struct Pipeline: Sendable {
             } else if let entry = plan.cacheEntry {
                 execution = try executeShared(step, plan: plan, entry: entry, upstream: upstream, reporter: reporter)
             } else {
-                let placement = StepPlacement(outputRoot: runDirectory.root, records: [(runDirectory.recordURL(step: step.name), nil)])
+                let placement = StepPlacement(
+                    outputRoot: runDirectory.root, records: [(runDirectory.recordURL(step: step.name), nil)])
                 execution = try execute(step, plan: plan, placement: placement, upstream: upstream, reporter: reporter)
             }
             switch execution {

@@ -29,7 +29,8 @@ public struct Step: Sendable {
 }
 
 /// What a completed step leaves behind: named files (paths relative to the run directory, or to the
-/// cache entry of a shared step, already committed to their final names) and small string facts (counts, checksums) for later steps.
+/// cache entry of a shared step, already committed to their final names) and small string facts
+/// (counts, checksums) for later steps.
 public struct StepOutputs: Sendable, Equatable, Codable {
     public var files: [String: String]
     public var facts: [String: String]

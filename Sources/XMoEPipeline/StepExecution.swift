@@ -26,7 +26,8 @@ extension Pipeline {
         // itself being usable means this rerun was forced (or its upstream reran), so it runs.
         if let made = try entry.usableRecord(key: plan.key, step: step.name), made != plan.previous {
             try recordUse(of: entry, record: made)
-            return .skipped(made.outputs ?? StepOutputs(), root: entry.directory, reason: "made meanwhile by another run")
+            let reason = "made meanwhile by another run"
+            return .skipped(made.outputs ?? StepOutputs(), root: entry.directory, reason: reason)
         }
         let placement = StepPlacement(
             outputRoot: entry.directory,
