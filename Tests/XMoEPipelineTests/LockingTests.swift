@@ -56,7 +56,9 @@ struct SharedStepLockingTests {
         let waitingSeen = DispatchSemaphore(value: 0)
         let spec = SharedPipeline(duringPrepare: { _ = waitingSeen.wait(timeout: .now() + 10) })
         let reporters = [WaitingReporter(waitingSeen: waitingSeen), WaitingReporter(waitingSeen: waitingSeen)]
-        let pipelines = try [0, 1].map { try spec.make(cache: layout.cache, run: layout.run("p\($0)"), counter: counter) }
+        let pipelines = try [0, 1].map {
+            try spec.make(cache: layout.cache, run: layout.run("p\($0)"), counter: counter)
+        }
         let reports = ResultBox<Result<RunReport, any Error>>()
         let finished = DispatchGroup()
         for index in 0..<2 {

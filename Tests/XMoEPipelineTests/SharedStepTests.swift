@@ -51,15 +51,19 @@ struct SharedStepTests {
         ])
         try b.run()
         #expect(counter.count("prepare") == 2)
-        let entries = try FileManager.default.contentsOfDirectory(atPath: layout.cache.appendingPathComponent("prepare").path)
+        let entries = try FileManager.default
+            .contentsOfDirectory(atPath: layout.cache.appendingPathComponent("prepare").path)
             .filter { !$0.hasSuffix(".lock") }.sorted()
         #expect(entries == [layout.entry(a).lastPathComponent, layout.entry(b).lastPathComponent].sorted())
         #expect(layout.entry(a) != layout.entry(b))
-        #expect(try readText(layout.entry(b).appendingPathComponent("data/tokens.txt")) == SharedPipeline.tokens(of: "b.jsonl"))
-        #expect(try readText(layout.entry(a).appendingPathComponent("data/tokens.txt")) == SharedPipeline.tokens(of: "a.jsonl"))
+        for (pipeline, input) in [(a, "a.jsonl"), (b, "b.jsonl")] {
+            let tokens = layout.entry(pipeline).appendingPathComponent("data/tokens.txt")
+            #expect(try readText(tokens) == SharedPipeline.tokens(of: input))
+        }
 
         // Back to a: its entry is still there, so nothing is prepared again.
-        let backToA = try SharedPipeline(input: "a.jsonl").make(cache: layout.cache, run: layout.run("p0"), counter: counter)
+        let backToA = try SharedPipeline(input: "a.jsonl")
+            .make(cache: layout.cache, run: layout.run("p0"), counter: counter)
         #expect(try backToA.plan()[0].status == .upToDate)
         try backToA.run()
         #expect(counter.count("prepare") == 2)
@@ -156,5 +160,22 @@ struct SharedStepTests {
         #expect(!FileManager.default.fileExists(atPath: layout.cache.path))
         #expect(try pipeline.runDirectory.readRecord(step: "prepare")?.cacheEntry == nil)
         #expect(try pipeline.plan().map(\.status) == [.upToDate, .upToDate])
+    }
+
+    @Test func forcedSharedStepRerunsIntoItsEntry() throws {
+        let layout = SharedLayout(dir: try TemporaryDirectory())
+        let counter = ExecutionCounter()
+        let pipeline = try SharedPipeline().make(cache: layout.cache, run: layout.run("p0"), counter: counter)
+        try pipeline.run()
+        #expect(summary(try pipeline.plan(forcing: ["prepare"])) == [
+            "prepare: will rerun: forced",
+            "train: will rerun: upstream prepare will rerun",
+        ])
+        #expect(try pipeline.run(forcing: ["prepare"]).outcomes.map(\.result) == [.ran, .ran])
+        #expect(counter.count("prepare") == 2)
+        let remade = try #require(try RecordFile.read(layout.entry(pipeline).appendingPathComponent("record.json")))
+        #expect(remade.reason == "forced")
+        #expect(try pipeline.restricted(to: ["prepare"]).plan().map(\.reason)
+            == ["cached in \(layout.entry(pipeline).path) (made \(isoTimestamp(try #require(remade.finishedAt))))"])
     }
 }
