@@ -1,20 +1,21 @@
 import Foundation
 
 /// The steps whose `running` record is on disk right now, so a signal handler can mark them
-/// `interrupted`. Record writes at a step's end happen under the same lock as the handler's, so a
-/// step is recorded either complete/failed or interrupted, never one overwriting the other.
+/// `interrupted`: each with every file holding its record (a shared step has two, its cache entry's
+/// and the run directory's). Record writes at a step's end happen under the same lock as the
+/// handler's, so a step is recorded either complete/failed or interrupted, never one overwriting the other.
 final class ActiveStepRegistry: @unchecked Sendable {
     static let shared = ActiveStepRegistry()
 
     private let lock = NSLock()
-    private var active: [UInt64: (RunDirectory, StepRecord)] = [:]
+    private var active: [UInt64: [(url: URL, record: StepRecord)]] = [:]
     private var nextID: UInt64 = 0
 
-    func begin(_ record: StepRecord, in runDirectory: RunDirectory) -> UInt64 {
+    func begin(_ records: [(url: URL, record: StepRecord)]) -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
         nextID += 1
-        active[nextID] = (runDirectory, record)
+        active[nextID] = records
         return nextID
     }
 
@@ -31,17 +32,17 @@ final class ActiveStepRegistry: @unchecked Sendable {
     func interruptAllAndExit(signal: Int32, exitCode: Int32) -> Never {
         lock.lock()
         let now = Date()
-        for (runDirectory, running) in active.values {
+        for (url, running) in active.values.flatMap({ $0 }) {
             var record = running
             record.status = .interrupted
             record.finishedAt = now
             record.durationSeconds = now.timeIntervalSince(record.startedAt)
             record.error = "interrupted by \(signalName(signal))"
             do {
-                try runDirectory.writeRecord(record)
+                try RecordFile.write(record, to: url)
                 writeStandardError(
                     "xmoe: \(signalName(signal)) during step '\(record.step)'; recorded as interrupted in "
-                        + "\(runDirectory.recordURL(step: record.step).path)\n")
+                        + "\(url.path)\n")
             } catch {
                 writeStandardError("xmoe: could not record step '\(record.step)' as interrupted: \(error)\n")
             }

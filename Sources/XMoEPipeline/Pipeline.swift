@@ -2,16 +2,17 @@ import Dispatch
 import Foundation
 
 /// A validated DAG of steps bound to one run directory: `plan()` says what would run and why,
-/// `run()` does it.
+/// `run()` does it. Shared steps keep their records and outputs in `sharedCache` when there is one.
 public struct Pipeline: Sendable {
     public let runDirectory: RunDirectory
+    public let sharedCache: StepCache?
     /// In topological order (declaration order where the edges allow).
     public let steps: [Step]
     /// Cache key of every step, by name.
     public let keys: [String: String]
 
     /// Throws for duplicate names, unknown upstream names and cycles.
-    public init(steps: [Step], runDirectory: RunDirectory) throws {
+    public init(steps: [Step], runDirectory: RunDirectory, sharedCache: StepCache? = nil) throws {
         let graph = try StepGraph(steps: steps)
         var keys: [String: String] = [:]
         for step in graph.ordered {
@@ -20,6 +21,7 @@ public struct Pipeline: Sendable {
                 upstreamKeys: Self.upstreamKeys(of: step, keys: keys))
         }
         self.runDirectory = runDirectory
+        self.sharedCache = sharedCache
         self.steps = graph.ordered
         self.keys = keys
     }
@@ -34,7 +36,15 @@ public struct Pipeline: Sendable {
             }
             if needed.insert(name).inserted { pending += step.upstream }
         }
-        return try Pipeline(steps: steps.filter { needed.contains($0.name) }, runDirectory: runDirectory)
+        return try Pipeline(
+            steps: steps.filter { needed.contains($0.name) }, runDirectory: runDirectory, sharedCache: sharedCache)
+    }
+
+    /// The cache entry a step's record and outputs live in: nil for run-local steps, and for every
+    /// step when the pipeline has no cache.
+    public func cacheEntry(of step: Step) -> CacheEntry? {
+        guard step.shared, let sharedCache else { return nil }
+        return sharedCache.entry(step: step.name, key: keys[step.name]!)
     }
 
     /// Each step's status and reasons, in run order. Runs nothing, writes nothing. Steps in `forcing`
@@ -46,16 +56,29 @@ public struct Pipeline: Sendable {
         var plans: [String: StepPlan] = [:]
         var ordered: [StepPlan] = []
         for step in steps {
-            let record = try runDirectory.readRecord(step: step.name)
-            var (status, reasons) = PlanExplainer.explain(
-                step: step, key: keys[step.name]!, upstreamKeys: Self.upstreamKeys(of: step, keys: keys),
-                record: record, upstreamPlans: plans, runDirectory: runDirectory)
+            let key = keys[step.name]!
+            let upstreamKeys = Self.upstreamKeys(of: step, keys: keys)
+            let runRecord = try runDirectory.readRecord(step: step.name)
+            let entry = cacheEntry(of: step)
+            var (status, reasons): (PlanStatus, [String])
+            var previous = runRecord
+            if let entry {
+                let entryRecord = try entry.readRecord()
+                if let entryRecord, entryRecord.key == key { previous = entryRecord }
+                (status, reasons) = SharedPlanExplainer.explain(
+                    step: step, key: key, upstreamKeys: upstreamKeys, entry: entry, entryRecord: entryRecord,
+                    runRecord: runRecord, upstreamPlans: plans)
+            } else {
+                (status, reasons) = PlanExplainer.explain(
+                    step: step, key: key, upstreamKeys: upstreamKeys, record: runRecord, upstreamPlans: plans,
+                    outputRoot: runDirectory.root)
+            }
             if forcing.contains(step.name) {
                 reasons = status == .upToDate ? ["forced"] : ["forced"] + reasons
-                status = record == nil ? .willRun : .willRerun
+                status = previous == nil ? .willRun : .willRerun
             }
             let plan = StepPlan(
-                step: step.name, key: keys[step.name]!, status: status, reasons: reasons, previous: record)
+                step: step.name, key: key, status: status, reasons: reasons, previous: previous, cacheEntry: entry)
             plans[step.name] = plan
             ordered.append(plan)
         }
@@ -64,13 +87,13 @@ public struct Pipeline: Sendable {
 
     /// Runs every step that is not up to date, in order. A step that throws is recorded `failed` and its
     /// dependents are not run; independent steps still run. Throws only when records cannot be
-    /// read or written.
+    /// read or written (or a shared step's lock cannot be taken).
     @discardableResult
     public func run(reporter: any ProgressReporter = SilentProgressReporter(), forcing: Set<String> = [])
         throws -> RunReport
     {
         let plans = try plan(forcing: forcing)
-        var outputs: [String: StepOutputs] = [:]
+        var upstream = UpstreamResults()
         var blockedBy: [String: String] = [:]  // step → the failed step it (transitively) depends on
         var outcomes: [StepOutcome] = []
         for (step, plan) in zip(steps, plans) {
@@ -81,16 +104,23 @@ public struct Pipeline: Sendable {
                 outcomes.append(StepOutcome(step: step.name, result: .notRun, detail: reason))
                 continue
             }
+            let execution: Execution
             if plan.status == .upToDate {
-                outputs[step.name] = plan.previous?.outputs ?? StepOutputs()
-                reporter.stepSkipped(step.name, reason: plan.reason)
-                outcomes.append(StepOutcome(step: step.name, result: .skipped, detail: plan.reason))
-                continue
+                execution = try adoptUpToDate(step, plan: plan)
+            } else if let entry = plan.cacheEntry {
+                execution = try executeShared(step, plan: plan, entry: entry, upstream: upstream, reporter: reporter)
+            } else {
+                let placement = StepPlacement(
+                    outputRoot: runDirectory.root, records: [(runDirectory.recordURL(step: step.name), nil)])
+                execution = try execute(step, plan: plan, placement: placement, upstream: upstream, reporter: reporter)
             }
-            let outcome = try execute(step, plan: plan, upstreamOutputs: outputs, reporter: reporter)
-            switch outcome {
-            case .success(let produced):
-                outputs[step.name] = produced
+            switch execution {
+            case .skipped(let produced, let root, let reason):
+                upstream.record(step.name, outputs: produced, root: root)
+                reporter.stepSkipped(step.name, reason: reason)
+                outcomes.append(StepOutcome(step: step.name, result: .skipped, detail: reason))
+            case .success(let produced, let root):
+                upstream.record(step.name, outputs: produced, root: root)
                 outcomes.append(StepOutcome(step: step.name, result: .ran, detail: plan.reason))
             case .failure(let message):
                 blockedBy[step.name] = step.name
@@ -100,90 +130,44 @@ public struct Pipeline: Sendable {
         return RunReport(outcomes: outcomes)
     }
 
-    private enum Execution {
-        case success(StepOutputs)
-        case failure(String)
+    /// An up-to-date step's outputs; a shared one's use is recorded in the run directory too.
+    private func adoptUpToDate(_ step: Step, plan: StepPlan) throws -> Execution {
+        let produced = plan.previous?.outputs ?? StepOutputs()
+        guard let entry = plan.cacheEntry, let entryRecord = plan.previous else {
+            return .skipped(produced, root: runDirectory.root, reason: plan.reason)
+        }
+        try recordUse(of: entry, record: entryRecord)
+        return .skipped(produced, root: entry.directory, reason: plan.reason)
     }
 
-    private func execute(
-        _ step: Step, plan: StepPlan, upstreamOutputs: [String: StepOutputs], reporter: any ProgressReporter
-    ) throws -> Execution {
-        let startedAt = Date()
-        let startClock = monotonicSeconds()
-        var record = StepRecord(
-            step: step.name, key: plan.key, status: .running, startedAt: startedAt,
-            formatVersion: step.formatVersion, inputs: step.inputs,
-            upstreamKeys: Self.upstreamKeys(of: step, keys: keys), reason: plan.reason)
-        // On disk before the body starts: a process killed from here on leaves `running`, never `complete`.
-        try runDirectory.writeRecord(record)
-        let activeID = ActiveStepRegistry.shared.begin(record, in: runDirectory)
-        reporter.stepStarted(step.name, reason: plan.reason)
-
-        let context = StepContext(
-            stepName: step.name, runDirectory: runDirectory, inputs: step.inputs,
-            upstreamOutputs: upstreamOutputs.filter { step.upstream.contains($0.key) }, reporter: reporter)
-        let execution: Execution
-        do {
-            let produced = try step.body(context)
-            try verifyCommitted(produced, step: step.name)
-            execution = .success(produced)
-        } catch {
-            execution = .failure("\(error)")
-        }
-
-        let duration = monotonicSeconds() - startClock
-        record.finishedAt = Date()
-        record.durationSeconds = duration
-        switch execution {
-        case .success(let produced):
-            record.status = .complete
-            record.outputs = produced
-        case .failure(let message):
-            record.status = .failed
-            record.error = message
-        }
-        try ActiveStepRegistry.shared.finish(activeID) { try runDirectory.writeRecord(record) }
-        switch execution {
-        case .success: reporter.stepFinished(step.name, durationSeconds: duration)
-        case .failure(let message): reporter.stepFailed(step.name, error: message)
-        }
-        return execution
-    }
-
-    private func verifyCommitted(_ outputs: StepOutputs, step: String) throws {
-        for name in CacheKey.canonicallySorted(outputs.files.keys) {
-            let url = try runDirectory.outputURL(outputs.files[name]!, step: step)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw PipelineError.outputNotCommitted(step: step, name: name, path: url.path)
-            }
+    /// Writes the run directory's copy of a shared step's entry record, naming the entry, unless it is
+    /// there already.
+    func recordUse(of entry: CacheEntry, record entryRecord: StepRecord) throws {
+        var copy = entryRecord
+        copy.cacheEntry = entry.directory.path
+        if try runDirectory.readRecord(step: copy.step) != copy {
+            try runDirectory.writeRecord(copy)
         }
     }
 
-    private static func upstreamKeys(of step: Step, keys: [String: String]) -> [String: String] {
+    static func upstreamKeys(of step: Step, keys: [String: String]) -> [String: String] {
         Dictionary(uniqueKeysWithValues: step.upstream.map { ($0, keys[$0]!) })
     }
 }
 
-public struct StepOutcome: Sendable, Equatable {
-    public enum Result: String, Sendable, Equatable {
-        case skipped
-        case ran
-        case failed
-        case notRun = "not run"
-    }
+/// What the steps run so far produced, and where their output paths are rooted.
+struct UpstreamResults {
+    private(set) var outputs: [String: StepOutputs] = [:]
+    private(set) var roots: [String: URL] = [:]
 
-    public let step: String
-    public let result: Result
-    /// The plan's reason for `skipped`/`ran`, the error for `failed`, "upstream X failed" for `notRun`.
-    public let detail: String
+    mutating func record(_ step: String, outputs produced: StepOutputs, root: URL) {
+        outputs[step] = produced
+        roots[step] = root
+    }
 }
 
-public struct RunReport: Sendable, Equatable {
-    public let outcomes: [StepOutcome]
-
-    public var succeeded: Bool { outcomes.allSatisfy { $0.result == .skipped || $0.result == .ran } }
-
-    public func outcome(of step: String) -> StepOutcome? {
-        outcomes.first { $0.step == step }
-    }
+enum Execution {
+    case skipped(StepOutputs, root: URL, reason: String)
+    case success(StepOutputs, root: URL)
+    case failure(String)
 }

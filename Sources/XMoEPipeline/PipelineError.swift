@@ -7,6 +7,7 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
     case invalidOutputPath(step: String, path: String)
     case outputNotCommitted(step: String, name: String, path: String)
     case corruptRecord(path: String, detail: String)
+    case runDirectoryInUse(path: String, pid: Int32?)
     case io(String)
 
     public var description: String {
@@ -28,6 +29,9 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
                 + "write it under context.temporaryURL(for:) and call context.commit(_:)"
         case .corruptRecord(let path, let detail):
             return "cannot read step record \(path): \(detail); delete it to make the step run again"
+        case .runDirectoryInUse(let path, let pid):
+            let holder = pid.map { "pid \($0)" } ?? "pid not yet recorded"
+            return "\(path) is in use by another xmoe process (\(holder)); wait for it or stop it"
         case .io(let message):
             return message
         }

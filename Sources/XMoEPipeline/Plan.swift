@@ -13,48 +13,65 @@ public struct StepPlan: Sendable, Equatable {
     public let status: PlanStatus
     /// Each a short sentence: "never run", "model.hidden changed: 256 → 512", …
     public let reasons: [String]
+    /// The record the verdict was made against: a shared step's cache entry record for this key when
+    /// there is one, else this run directory's record of the step.
     public let previous: StepRecord?
+    /// Where a shared step's record and outputs live, when the pipeline has a `StepCache`.
+    public let cacheEntry: CacheEntry?
 
     public var reason: String { reasons.joined(separator: "; ") }
 }
 
 /// Compares a step's current key material with its record and says, in the user's terms, what differs.
 enum PlanExplainer {
+    /// `outputRoot`: the directory the record's output paths are relative to.
     static func explain(
         step: Step, key: String, upstreamKeys: [String: String], record: StepRecord?,
-        upstreamPlans: [String: StepPlan], runDirectory: RunDirectory
+        upstreamPlans: [String: StepPlan], outputRoot: URL
     ) -> (PlanStatus, [String]) {
         guard let record else { return (.willRun, ["never run"]) }
         var reasons: [String] = []
+        if let unfinished = unfinishedReason(record) { reasons.append(unfinished) }
+        reasons += changes(step: step, record: record, upstreamKeys: upstreamKeys, upstreamPlans: upstreamPlans)
+        if reasons.isEmpty, record.key != key {
+            reasons.append("cache key changed (the key encoding of this xmoe version differs)")
+        }
+        if reasons.isEmpty {
+            reasons += OutputPath.missing(record.outputs ?? StepOutputs(), under: outputRoot, step: step.name)
+        }
+        if reasons.isEmpty {
+            return (.upToDate, ["unchanged since \(timestamp(record.finishedAt ?? record.startedAt))"])
+        }
+        return (.willRerun, reasons)
+    }
+
+    /// Why a record that is not `complete` does not count; nil for a complete one.
+    static func unfinishedReason(_ record: StepRecord) -> String? {
         switch record.status {
         case .complete:
-            break
+            return nil
         case .running:
-            reasons.append(
-                "previous run did not complete (interrupted: started at \(timestamp(record.startedAt)), "
-                    + "no finish was recorded)")
+            return "previous run did not complete (interrupted: started at \(timestamp(record.startedAt)), "
+                + "no finish was recorded)"
         case .interrupted:
-            reasons.append(
-                "previous run did not complete (interrupted at \(timestamp(record.finishedAt ?? record.startedAt)))")
+            return "previous run did not complete (interrupted at \(timestamp(record.finishedAt ?? record.startedAt)))"
         case .failed:
-            reasons.append("previous run failed: \(record.error ?? "no error message recorded")")
+            return "previous run failed: \(record.error ?? "no error message recorded")"
         }
+    }
+
+    /// What differs between the key material `record` was made from and the step as declared now.
+    static func changes(
+        step: Step, record: StepRecord, upstreamKeys: [String: String], upstreamPlans: [String: StepPlan]
+    ) -> [String] {
+        var reasons: [String] = []
         if record.formatVersion != step.formatVersion {
             reasons.append("format version changed: \(record.formatVersion) → \(step.formatVersion)")
         }
         reasons += inputChanges(from: record.inputs, to: step.inputs)
         reasons += upstreamChanges(
             step: step, recorded: record.upstreamKeys, current: upstreamKeys, upstreamPlans: upstreamPlans)
-        if reasons.isEmpty, record.key != key {
-            reasons.append("cache key changed (the key encoding of this xmoe version differs)")
-        }
-        if reasons.isEmpty {
-            reasons += missingOutputs(record.outputs ?? StepOutputs(), step: step.name, in: runDirectory)
-        }
-        if reasons.isEmpty {
-            return (.upToDate, ["unchanged since \(timestamp(record.finishedAt ?? record.startedAt))"])
-        }
-        return (.willRerun, reasons)
+        return reasons
     }
 
     static func inputChanges(from old: [String: String], to new: [String: String]) -> [String] {
@@ -86,18 +103,6 @@ enum PlanExplainer {
             reasons.append("upstream \(upstream) removed")
         }
         return reasons
-    }
-
-    private static func missingOutputs(_ outputs: StepOutputs, step: String, in runDirectory: RunDirectory)
-        -> [String]
-    {
-        CacheKey.canonicallySorted(outputs.files.keys).compactMap { name in
-            let path = outputs.files[name]!
-            guard let url = try? runDirectory.outputURL(path, step: step) else {
-                return "output \(name) has an invalid recorded path \(path)"
-            }
-            return FileManager.default.fileExists(atPath: url.path) ? nil : "output \(name) (\(path)) is missing"
-        }
     }
 
     static func timestamp(_ date: Date) -> String {

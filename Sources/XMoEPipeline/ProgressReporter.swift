@@ -6,6 +6,9 @@ public protocol ProgressReporter: Sendable {
     func stepSkipped(_ step: String, reason: String)
     func stepFailed(_ step: String, error: String)
     func stepNotRun(_ step: String, reason: String)
+    /// A shared step's cache entry is locked by another run; `message` is
+    /// "waiting for <step> (held by pid N)". The step is skipped or run once the lock is free.
+    func stepWaiting(_ step: String, message: String)
     /// From a step body: `fraction` in 0...1 when the total is known, and a short status line
     /// ("1.2k docs/s, 35 MB/s, ETA 3m05s").
     func progress(_ step: String, fraction: Double?, message: String)
@@ -17,6 +20,7 @@ extension ProgressReporter {
     public func stepSkipped(_ step: String, reason: String) {}
     public func stepFailed(_ step: String, error: String) {}
     public func stepNotRun(_ step: String, reason: String) {}
+    public func stepWaiting(_ step: String, message: String) {}
     public func progress(_ step: String, fraction: Double?, message: String) {}
 }
 

@@ -15,53 +15,25 @@ public struct RunDirectory: Sendable {
     }
 
     public func readRecord(step: String) throws -> StepRecord? {
-        let url = recordURL(step: step)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PipelineError.corruptRecord(path: url.path, detail: "\(error)")
-        }
-        do {
-            return try Self.decoder().decode(StepRecord.self, from: data)
-        } catch {
-            throw PipelineError.corruptRecord(path: url.path, detail: "\(error)")
-        }
+        try RecordFile.read(recordURL(step: step))
     }
 
     public func writeRecord(_ record: StepRecord) throws {
-        let data = try Self.encoder().encode(record)
-        try AtomicFile.write(data + Data([0x0a]), to: recordURL(step: record.step))
+        try RecordFile.write(record, to: recordURL(step: record.step))
     }
 
     /// Resolves an output path, refusing anything that would escape the run directory.
     public func outputURL(_ relativePath: String, step: String) throws -> URL {
-        let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
-        let escapes = components.contains { $0 == ".." || $0 == "." || $0.isEmpty }
-        guard !relativePath.hasPrefix("/"), !escapes else {
-            throw PipelineError.invalidOutputPath(step: step, path: relativePath)
-        }
-        return root.appendingPathComponent(relativePath)
+        try OutputPath.resolve(relativePath, under: root, step: step)
     }
 
     /// Where an output lives while its step writes it; `StepContext.commit` renames it into place.
     public func temporaryOutputURL(_ relativePath: String, step: String) throws -> URL {
-        let final = try outputURL(relativePath, step: step)
-        return final.deletingLastPathComponent()
-            .appendingPathComponent("\(final.lastPathComponent).partial")
+        try OutputPath.temporary(relativePath, under: root, step: step)
     }
 
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-
-    static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
+    /// Takes `<root>/.lock` so no second xmoe process works in this run directory at the same time.
+    public func lock() throws -> RunLock {
+        try RunLock(runDirectory: self)
     }
 }

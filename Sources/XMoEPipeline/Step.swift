@@ -10,22 +10,27 @@ public struct Step: Sendable {
     public let inputs: [String: String]
     /// Bump when the step's code changes what it writes, so old outputs are not reused.
     public let formatVersion: String
+    /// A shared step keeps its record and outputs in the pipeline's `StepCache` (when it has one), so
+    /// every run with the same key reuses one execution; otherwise everything stays in the run directory.
+    public let shared: Bool
     public let body: Body
 
     public init(
         name: String, upstream: [String] = [], inputs: [String: String], formatVersion: String,
-        body: @escaping Body
+        shared: Bool = false, body: @escaping Body
     ) {
         self.name = name
         self.upstream = upstream
         self.inputs = inputs
         self.formatVersion = formatVersion
+        self.shared = shared
         self.body = body
     }
 }
 
-/// What a completed step leaves behind: named files (paths relative to the run directory, already
-/// committed to their final names) and small string facts (counts, checksums) for later steps.
+/// What a completed step leaves behind: named files (paths relative to the run directory, or to the
+/// cache entry of a shared step, already committed to their final names) and small string facts
+/// (counts, checksums) for later steps.
 public struct StepOutputs: Sendable, Equatable, Codable {
     public var files: [String: String]
     public var facts: [String: String]

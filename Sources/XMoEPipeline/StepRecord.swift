@@ -25,6 +25,9 @@ public struct StepRecord: Sendable, Equatable, Codable {
     /// Why this execution happened ("never run", "model.hidden changed: 256 → 512", …).
     public var reason: String
     public var error: String?
+    /// In a run directory's record of a shared step: the cache entry directory the run used, which holds
+    /// the outputs (their paths are relative to it). Nil for run-local steps and in the entry's own record.
+    public var cacheEntry: String?
 
     // Explicit snake_case names: a key strategy would also rewrite the inputs map's keys.
     enum CodingKeys: String, CodingKey {
@@ -34,12 +37,14 @@ public struct StepRecord: Sendable, Equatable, Codable {
         case durationSeconds = "duration_seconds"
         case formatVersion = "format_version"
         case upstreamKeys = "upstream_keys"
+        case cacheEntry = "cache_entry"
     }
 
     public init(
         step: String, key: String, status: StepStatus, startedAt: Date, finishedAt: Date? = nil,
         durationSeconds: Double? = nil, formatVersion: String, inputs: [String: String],
-        upstreamKeys: [String: String], outputs: StepOutputs? = nil, reason: String, error: String? = nil
+        upstreamKeys: [String: String], outputs: StepOutputs? = nil, reason: String, error: String? = nil,
+        cacheEntry: String? = nil
     ) {
         self.step = step
         self.key = key
@@ -53,5 +58,6 @@ public struct StepRecord: Sendable, Equatable, Codable {
         self.outputs = outputs
         self.reason = reason
         self.error = error
+        self.cacheEntry = cacheEntry
     }
 }

@@ -55,6 +55,10 @@ public final class TerminalProgressReporter: ProgressReporter, @unchecked Sendab
         emitLine("[\(step)] not run: \(reason)")
     }
 
+    public func stepWaiting(_ step: String, message: String) {
+        emitLine("[\(step)] \(message)")
+    }
+
     public func progress(_ step: String, fraction: Double?, message: String) {
         lock.lock()
         defer { lock.unlock() }
