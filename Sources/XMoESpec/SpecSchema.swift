@@ -134,6 +134,9 @@ public enum SpecSchema {
 
         // output
         SpecKey("output.dir", .string(nonEmpty: true), .string("runs"), "Directory holding run directories."),
+        SpecKey("output.cache_dir", .string(nonEmpty: true),
+                .derived("output.dir/cache", { .string(($0.string("output.dir") ?? "runs") + "/cache") }),
+                "Content-addressed cache of shared steps (prepared data), reused by every run and sweep point with the same inputs."),
         SpecKey("output.keep_checkpoints", .int(min: 0, max: Int.max), .int(3), "Newest checkpoints kept; 0 keeps all."),
     ]
 

@@ -14,7 +14,8 @@ struct ExperimentDAG {
         let root = URL(fileURLWithPath: spec.values.string("output.dir")!, isDirectory: true)
             .appendingPathComponent(spec.name, isDirectory: true)
         runDirectory = RunDirectory(root: root)
-        pipeline = try Pipeline(steps: ExperimentDAG.steps(for: spec), runDirectory: runDirectory)
+        let cache = StepCache(root: URL(fileURLWithPath: spec.values.string("output.cache_dir")!, isDirectory: true))
+        pipeline = try Pipeline(steps: ExperimentDAG.steps(for: spec), runDirectory: runDirectory, sharedCache: cache)
     }
 
     static func steps(for spec: ExperimentSpec) -> [Step] {

@@ -3,7 +3,8 @@ import XMoEData
 import XMoEPipeline
 import XMoESpec
 
-/// The DAG's first step: tokenizes `data.input` into `runs/<name>/data/<stem>_<key>_document.bin/.idx`.
+/// The DAG's first step: tokenizes `data.input` into `<output.cache_dir>/prepare-data/<key>/data/<stem>_<key>_document.bin/.idx`,
+/// shared by every run (and sweep point) that reads the same data settings.
 /// It reads the data settings that change the tokens (not `data.workers`: the output is the same for
 /// any worker count) and the input file's size and modification time, so editing the corpus reruns it.
 enum PrepareDataStep {
@@ -15,7 +16,7 @@ enum PrepareDataStep {
         let input = spec.values.string("data.input")!
         inputs["data.input file"] = fingerprint(of: input)
         let workers = spec.values.int("data.workers")!
-        return Step(name: "prepare-data", inputs: inputs, formatVersion: "1") { context in
+        return Step(name: "prepare-data", inputs: inputs, formatVersion: "1", shared: true) { context in
             let temporary = try context.temporaryURL(for: "data")
             try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
             let stem = datasetStem(input)

@@ -30,6 +30,15 @@ struct RunCommand: ParsableCommand {
         if pipeline.steps.contains(where: { $0.name == "train" }) { try checkMemory(spec) }
         InterruptHandler.install()
         try FileManager.default.createDirectory(at: dag.runDirectory.root, withIntermediateDirectories: true)
+        // Two processes training into one run directory would interleave checkpoints and metrics.
+        let lock: RunLock
+        do {
+            lock = try dag.runDirectory.lock()
+        } catch let error as PipelineError {
+            Terminal.error("xmoe: \(error)")
+            throw ExitCode(1)
+        }
+        defer { lock.release() }
         try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
         // A sweep reads its children's progress from their logs, so it asks for plain lines more often.

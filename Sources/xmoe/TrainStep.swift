@@ -126,7 +126,7 @@ struct TrainingData {
             guard let relative = context.upstreamOutputs["prepare-data"]?.facts["\(key).prefix"] else {
                 throw TrainStep.Unsupported(description: "prepare-data recorded no dataset for json key '\(key)'")
             }
-            prefix = context.runDirectory.root.appendingPathComponent(relative).path
+            prefix = try context.upstreamRoot(step: "prepare-data").appendingPathComponent(relative).path
         }
         let dataset = try IndexedDataset(prefix: prefix)
         let ranges = try SplitRanges.ranges(split: v.string("data.split")!, sequenceCount: dataset.sequenceCount)
