@@ -154,4 +154,62 @@ import Testing
         #expect(sweep.points[0].name == "single" && sweep.points[0].index == 1)
         #expect(sweep.points[0].spec.values.string("output.dir") == "out/runs/single")
     }
+
+    @Test func nullAndListValuesAreSweptAndExcludedLikeFileValues() throws {
+        let dir = try SpecDirectory()
+        defer { dir.cleanup() }
+        // null resets a key to its default; a list key takes lists, and a rule may give one list.
+        try dir.writeSweep("""
+            sweep:
+              grid:
+                train.warmup_tokens: [null, 1000]
+                data.json_keys: [[text], [text, title]]
+              exclude:
+                - {train.warmup_tokens: null, data.json_keys: [text, title]}
+
+            """)
+        let sweep = try dir.sweep()
+        #expect(sweep.excludedCount == 1)
+        #expect(sweep.points.map(\.name) == ["warmup_tokensnull-json_keystext", "warmup_tokens1000-json_keystext",
+                                             "warmup_tokens1000-json_keystext+title"])
+        #expect(sweep.points[0].spec.values.value("train.warmup_tokens") == nil)
+        #expect(sweep.points[1].spec.values.int("train.warmup_tokens") == 1000)
+        #expect(sweep.points[2].spec.values.strings("data.json_keys") == ["text", "title"])
+        #expect(sweep.points[2].assignments[1] == SweepAssignment(key: "data.json_keys", value: "[\"text\", \"title\"]"))
+    }
+
+    @Test func theBriefsExampleOverTheBundledQuickstart() throws {
+        let dir = try SpecDirectory()
+        defer { dir.cleanup() }
+        let quickstart = configsDirectory.appendingPathComponent("quickstart.yaml").path
+        try dir.write("quickstart-grid.yaml", """
+            extends: \(quickstart)
+            name: quickstart-grid
+            train:
+              iters: 60
+            sweep:
+              name: "e{moe.num_experts}-k{moe.top_k}-lr{train.lr}"
+              grid:
+                moe.num_experts: [4, 8]
+                moe.top_k: [1, 2]
+              zip:
+                - train.lr: [1.0e-3, 3.0e-3]
+                  train.min_lr: [1.0e-4, 3.0e-4]
+              exclude:
+                - {moe.num_experts: 4, moe.top_k: 2}
+                - {train.lr: [1.0e-3], moe.top_k: 1}
+
+            """)
+        let sweep = try SweepSpec.load(file: dir.url.appendingPathComponent("quickstart-grid.yaml").path)
+        var names: [String] = []
+        for experts in [4, 8] { for k in [1, 2] { for lr in ["0.001", "0.003"] {
+            if (experts == 4 && k == 2) || (lr == "0.001" && k == 1) { continue }
+            names.append("e\(experts)-k\(k)-lr\(lr)")
+        } } }
+        #expect(sweep.points.map(\.name) == names)
+        #expect(sweep.excludedCount == 8 - names.count)
+        #expect(sweep.outputDirectory == "runs/quickstart-grid")
+        #expect(sweep.files.count == 3)
+        #expect(sweep.points.allSatisfy { $0.spec.values.int("train.iters") == 60 && $0.spec.values.int("model.hidden") == 64 })
+    }
 }
