@@ -15,6 +15,11 @@ struct SpecLoader {
     private(set) var assignments: [SpecAssignment] = []
     /// Every file read, base first (for `xmoe config` and error context).
     private(set) var files: [String] = []
+    /// Whether the file loaded first may hold a `sweep:` section (`SweepSpec` sets this; for
+    /// `ExperimentSpec` a `sweep:` key is an error that points at `xmoe sweep`).
+    var allowsSweep = false
+    /// The `sweep:` section of the file loaded first, when `allowsSweep`.
+    private(set) var sweep: (key: Node, value: Node, file: String)?
 
     mutating func load(file path: String, chain: [String] = []) throws {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -52,10 +57,10 @@ struct SpecLoader {
             try load(file: base.path, chain: chain + [absolute])
         }
         files.append(shown)
-        read(mapping: mapping, file: shown)
+        read(mapping: mapping, file: shown, isRoot: chain.isEmpty)
     }
 
-    private mutating func read(mapping: Node.Mapping, file: String) {
+    private mutating func read(mapping: Node.Mapping, file: String, isRoot: Bool) {
         var seen: [String: SpecLocation] = [:]
         for (keyNode, valueNode) in mapping {
             let location = SpecYAML.location(of: keyNode, file: file)
@@ -69,6 +74,16 @@ struct SpecLoader {
             }
             seen[key] = location
             if key == "extends" { continue }
+            if key == "sweep" {
+                if allowsSweep && isRoot {
+                    sweep = (keyNode, valueNode, file)
+                } else {
+                    let hint = allowsSweep ? "only the sweep file itself may hold a sweep section, not a file it extends"
+                                           : "a sweep file runs with `xmoe sweep`, not as a single spec"
+                    errors.append(SpecError("unexpected section: " + hint, at: location, key: key))
+                }
+                continue
+            }
             if SpecSchema.topLevel.contains(key) {
                 assign(key, valueNode, location)
             } else if SpecSchema.sections.contains(key) {
@@ -100,7 +115,7 @@ struct SpecLoader {
             }
             seen[name] = keyLocation
             guard SpecSchema.byPath[path] != nil else {
-                errors.append(SpecError("unknown key" + suggestion(forPath: path), at: keyLocation, key: path))
+                errors.append(SpecError("unknown key" + Self.suggestion(forPath: path), at: keyLocation, key: path))
                 continue
             }
             assign(path, valueNode, keyLocation)
@@ -131,7 +146,7 @@ struct SpecLoader {
             let path = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
             let raw = String(text[text.index(after: eq)...])
             guard SpecSchema.byPath[path] != nil else {
-                let hint = path == "extends" ? ": `extends` can only be set in a file" : suggestion(forPath: path)
+                let hint = path == "extends" ? ": `extends` can only be set in a file" : Self.suggestion(forPath: path)
                 errors.append(SpecError("unknown key" + hint, at: location, key: path))
                 continue
             }
@@ -156,7 +171,8 @@ struct SpecLoader {
         return "; allowed at the top level: " + allowed.joined(separator: ", ")
     }
 
-    private func suggestion(forPath path: String) -> String {
+    /// A did-you-mean hint for an unknown dotted key path (also used for sweep keys).
+    static func suggestion(forPath path: String) -> String {
         let name = path.split(separator: ".").last.map(String.init) ?? path
         // The right key in the wrong section is the most common mistake: `model.num_experts`.
         if let other = SpecSchema.keys.first(where: { $0.path.hasSuffix(".\(name)") && $0.path != path }) {

@@ -20,17 +20,22 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Dotted key path such as `model.hidden`, when the error concerns one key.
     public var keyPath: String?
     public var message: String
+    /// What the error belongs to when that is more than the key, such as one point of a sweep
+    /// (`point e4-k8 (moe.num_experts=4, moe.top_k=8)`); printed before the key path.
+    public var context: String?
 
-    public init(_ message: String, at location: SpecLocation? = nil, key keyPath: String? = nil) {
+    public init(_ message: String, at location: SpecLocation? = nil, key keyPath: String? = nil, context: String? = nil) {
         self.location = location
         self.keyPath = keyPath
         self.message = message
+        self.context = context
     }
 
     public var description: String {
         var text = ""
         if let location { text += "\(location): " }
         text += "error: "
+        if let context { text += "\(context): " }
         if let keyPath { text += "\(keyPath): " }
         return text + message
     }
