@@ -6,8 +6,6 @@ import XMoESpec
 /// written by h5py (write_fixture_run.py) with the summary numbers it computed, and step records.
 struct FixtureRun {
     static let python = "/usr/bin/python3"
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("write_fixture_run.py").path
     /// micro_batch 3 × 2 accumulation steps = global batch 6, times seq_length 16.
     static let tokensPerStep = 6 * 16
 
@@ -19,7 +17,11 @@ struct FixtureRun {
             .appendingPathComponent("xmoe-report-\(UUID().uuidString)", isDirectory: true)
         run = root.appendingPathComponent(name, isDirectory: true)
         try FileManager.default.createDirectory(at: run.appendingPathComponent("steps"), withIntermediateDirectories: true)
+        try FixtureScript.source.write(toFile: script, atomically: true, encoding: .utf8)
     }
+
+    /// The fixture writer, saved beside the run.
+    var script: String { root.appendingPathComponent("write_fixture_run.py").path }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
 
@@ -53,7 +55,7 @@ struct FixtureRun {
     func writeMetrics() throws -> [String: Any] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.script, run.path, String(Self.tokensPerStep)]
+        process.arguments = [script, run.path, String(Self.tokensPerStep)]
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "write_fixture_run.py failed")
@@ -97,7 +99,11 @@ func runPython(_ code: String, _ arguments: [String]) throws -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
-func double(_ any: Any?) -> Double? { (any as? NSNumber)?.doubleValue }
+/// A number from Python's JSON: floats come as repr text, parsed exactly.
+func double(_ any: Any?) -> Double? {
+    if let text = any as? String { return Double(text) }
+    return (any as? NSNumber)?.doubleValue
+}
 func int(_ any: Any?) -> Int? { (any as? NSNumber)?.intValue }
 
 /// Equal to 1e-12 relative: the sums run in another order in Python.
