@@ -21,8 +21,13 @@ extension RunMetrics {
             throw ReportError.missingMetrics(runDirectory: root)
         }
         let spec = try loadSpec(runDirectory: runDirectory)
+        let file: StoreFile
         do {
-            let file = try StoreFile.open(at: path, mode: .readOnly)
+            file = try StoreFile.open(at: path, mode: .readOnly)
+        } catch {
+            throw ReportError.unreadableMetrics(path: path, detail: "\(error)")
+        }
+        do {
             defer { try? file.close() }
             var train = try readTrain(file, path: path)
             var moeLayers = try readMoE(file, path: path)

@@ -19,14 +19,14 @@ struct RunMetricsErrorTests {
         #expect(error.description.hasPrefix(missing.path))
     }
 
-    @Test func notHDF5IsMalformedMetrics() throws {
+    @Test func notHDF5IsUnreadableMetrics() throws {
         let fixture = try FixtureRun()
         defer { fixture.remove() }
         let path = fixture.run.appendingPathComponent("metrics.h5").path
         try "not hdf5".write(toFile: path, atomically: true, encoding: .utf8)
         let error = try #require(throws: ReportError.self) { try RunMetrics.load(runDirectory: fixture.run) }
-        guard case .malformedMetrics(let reported, _) = error else {
-            Issue.record("expected malformedMetrics, got \(error)")
+        guard case .unreadableMetrics(let reported, _) = error else {
+            Issue.record("expected unreadableMetrics, got \(error)")
             return
         }
         #expect(reported == path)
@@ -39,5 +39,16 @@ struct RunMetricsErrorTests {
         try "{\"step\": \"train\"".write(toFile: path, atomically: true, encoding: .utf8)
         let error = try #require(throws: ReportError.self) { try RunSummary.load(runDirectory: fixture.run) }
         #expect(error.description.hasPrefix(path))
+    }
+}
+
+extension RunMetricsErrorTests {
+    @Test func metricsWithoutTrainSeriesAreMalformed() throws {
+        let fixture = try FixtureRun()
+        defer { fixture.remove() }
+        let path = fixture.run.appendingPathComponent("metrics.h5").path
+        _ = try runPython("import h5py, sys; h5py.File(sys.argv[1], 'w').create_group('eval')", [path])
+        let error = try #require(throws: ReportError.self) { try RunMetrics.load(runDirectory: fixture.run) }
+        #expect(error.description.hasPrefix(path) && error.description.contains("/train/step is missing"))
     }
 }
