@@ -1,0 +1,120 @@
+import Foundation
+import XMoESpec
+import XMoEStore
+
+extension RunMetrics {
+    /// Reads `runDirectory/metrics.h5` and, when present, `runDirectory/spec.resolved.yaml`.
+    ///
+    /// The file may belong to a training process that is still running: see
+    /// `allowReadingFilesOpenForWriting()`. A live writer appends one column at a time, so a read
+    /// between two appends can see one more row in some columns; every table is cut to its shortest
+    /// column (and the MoE layers to the train rows) so rows always line up.
+    public static func load(runDirectory: URL) throws -> RunMetrics {
+        allowReadingFilesOpenForWriting()
+        let root = runDirectory.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ReportError.missingRunDirectory(path: root)
+        }
+        let path = runDirectory.appendingPathComponent("metrics.h5").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ReportError.missingMetrics(runDirectory: root)
+        }
+        let spec = try loadSpec(runDirectory: runDirectory)
+        let file: StoreFile
+        do {
+            file = try StoreFile.open(at: path, mode: .readOnly)
+        } catch {
+            throw ReportError.unreadableMetrics(path: path, detail: "\(error)")
+        }
+        do {
+            defer { try? file.close() }
+            var train = try readTrain(file, path: path)
+            var moeLayers = try readMoE(file, path: path)
+            let rows = moeLayers.reduce(train.rowCount) { min($0, $1.droppedFraction.count, $1.tokensPerExpert.count) }
+            train.columns = train.columns.mapValues { Array($0.prefix(rows)) }
+            for i in moeLayers.indices {
+                moeLayers[i].tokensPerExpert = Array(moeLayers[i].tokensPerExpert.prefix(rows))
+                moeLayers[i].droppedFraction = Array(moeLayers[i].droppedFraction.prefix(rows))
+            }
+            return RunMetrics(runDirectory: runDirectory, spec: spec, train: train, eval: try readEval(file),
+                              moeLayers: moeLayers)
+        } catch let error as ReportError {
+            throw error
+        } catch {
+            throw ReportError.malformedMetrics(path: path, detail: "\(error)")
+        }
+    }
+
+    /// `spec.resolved.yaml` of the run, or `nil` when the directory has none.
+    static func loadSpec(runDirectory: URL) throws -> ExperimentSpec? {
+        let path = runDirectory.appendingPathComponent("spec.resolved.yaml").path
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try ExperimentSpec.load(file: path)
+        } catch {
+            throw ReportError.malformedSpec(path: path, detail: "\(error)")
+        }
+    }
+
+    /// Lets this process open HDF5 files that another process holds open for writing.
+    ///
+    /// HDF5 1.10 takes an exclusive `flock` on a file opened for writing and a shared one on a read,
+    /// so while `xmoe run` trains, `xmoe report` could not open the run's `metrics.h5` at all.
+    /// `HDF5_USE_FILE_LOCKING=FALSE` turns the locks off; the library reads the variable when it
+    /// initialises (and, in 1.10, at each open), so it must be in the environment before the first
+    /// HDF5 call of the process — call this early (the CLI may call it at startup; the loaders
+    /// call it before their first open). Reading without the lock is safe here because the writer
+    /// flushes after every step and only appends: a reader sees the rows of the last flush. A value
+    /// the user set explicitly is kept.
+    public static func allowReadingFilesOpenForWriting() {
+        _ = fileLockingSwitch
+    }
+
+    private static let fileLockingSwitch: Bool = {
+        setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0)
+        return true
+    }()
+
+    private static func readTrain(_ file: StoreFile, path: String) throws -> TrainMetrics {
+        var columns: [String: [Double]] = [:]
+        var units: [String: String] = [:]
+        for name in TrainMetrics.columnNames {
+            let seriesPath = "/train/\(name)"
+            guard try file.exists(seriesPath) else {
+                throw ReportError.malformedMetrics(path: path, detail: "\(seriesPath) is missing (not written by MetricsWriter?)")
+            }
+            let series = try file.series(seriesPath, of: Double.self)
+            columns[name] = try series.readAll().values
+            if try series.attributes.contains("units") { units[name] = try series.attributes.string("units") }
+        }
+        let rows = columns.values.map(\.count).min() ?? 0
+        return TrainMetrics(columns: columns.mapValues { Array($0.prefix(rows)) }, units: units)
+    }
+
+    private static func readEval(_ file: StoreFile) throws -> EvalMetrics {
+        func column(_ name: String) throws -> [Double] {
+            try file.exists("/eval/\(name)") ? try file.series("/eval/\(name)", of: Double.self).readAll().values : []
+        }
+        let step = try column("step"), loss = try column("loss"), perplexity = try column("perplexity")
+        let rows = min(step.count, loss.count, perplexity.count)
+        return EvalMetrics(step: Array(step.prefix(rows)), loss: Array(loss.prefix(rows)),
+                           perplexity: Array(perplexity.prefix(rows)))
+    }
+
+    private static func readMoE(_ file: StoreFile, path: String) throws -> [MoELayerMetrics] {
+        guard try file.exists("/moe") else { return [] }
+        var layers: [MoELayerMetrics] = []
+        for name in try file.group("/moe").children() {
+            guard name.hasPrefix("layer_"), let layer = Int(name.dropFirst("layer_".count)) else {
+                throw ReportError.malformedMetrics(path: path, detail: "/moe/\(name) is not named layer_NN")
+            }
+            let counts = try file.series("/moe/\(name)/tokens_per_expert", of: Int64.self).rows()
+            let dropped = try file.series("/moe/\(name)/dropped_fraction", of: Double.self).readAll().values
+            let rows = min(counts.count, dropped.count)
+            layers.append(MoELayerMetrics(layer: layer, tokensPerExpert: Array(counts.prefix(rows)),
+                                          droppedFraction: Array(dropped.prefix(rows))))
+        }
+        return layers.sorted { $0.layer < $1.layer }
+    }
+}
