@@ -70,11 +70,13 @@ public struct PNGEncoder: Sendable {
             .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
             try Data(bytes).write(to: temp)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temp)
-            } else {
-                try FileManager.default.moveItem(at: temp, to: url)
+            // rename(2) replaces an existing file atomically.
+            guard rename(temp.path, url.path) == 0 else {
+                throw PlotError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
+        } catch let error as PlotError {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw PlotError.writeFailed(path: path, reason: "\(error.localizedDescription)")

@@ -3,7 +3,7 @@
 
 Source: Debian package `xfonts-base` (font-misc-misc, "Public domain font. Share and enjoy.").
     apt-get download xfonts-base && dpkg-deb -x xfonts-base_*.deb x
-    python3 generate_font.py x/usr/share/fonts/X11/misc > BitmapFontData.swift
+    python3 generate_font.py x/usr/share/fonts/X11/misc > ../Font/BitmapFontData.swift
 Only printable ASCII (32...126) is kept. Each glyph is `height` rows of UInt16, bit (width-1-x)
 set where pixel x of that row is ink, placed in the font's character cell (ascent + descent rows).
 Standard library only, so it runs with any python3.

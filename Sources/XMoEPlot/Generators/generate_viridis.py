@@ -2,7 +2,7 @@
 """Generates ViridisTable.swift: matplotlib's 256-entry viridis lookup table as 8-bit sRGB.
 
     python3 -m venv /tmp/mplvenv && /tmp/mplvenv/bin/pip install matplotlib
-    /tmp/mplvenv/bin/python generate_viridis.py > ViridisTable.swift
+    /tmp/mplvenv/bin/python generate_viridis.py > ../Colormap/ViridisTable.swift
 """
 import matplotlib
 from matplotlib import colormaps
