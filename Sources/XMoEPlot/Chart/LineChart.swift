@@ -1,3 +1,5 @@
+import Foundation
+
 /// A line chart: named series, autoscaled or fixed limits, optional log y, grid, legend.
 public struct LineChart: Sendable {
     public var title: String
@@ -54,6 +56,7 @@ public struct LineChart: Sendable {
     public func draw(into canvas: inout Canvas, frame: Rect) {
         let layout = layout(in: frame)
         let axes = AxesFrame(title: title, xLabel: xLabel, yLabel: yLabel)
+        if logY { drawMinorLogGrid(into: &canvas, layout: layout) }
         axes.drawGrid(into: &canvas, plotArea: layout.plotArea, xTicks: layout.xTicks, yTicks: layout.yTicks)
         var drawn = [(series: Series, color: Color, points: [Point])]()
         for (index, s) in series.enumerated() {
@@ -89,6 +92,23 @@ public struct LineChart: Sendable {
         draw(into: &canvas, frame: Rect(x: 0, y: 0, width: Double(width), height: Double(height)))
         return canvas
     }
+
+    /// Fainter lines at 2…9 × each decade, so a log axis with few labelled decades still reads.
+    private func drawMinorLogGrid(into canvas: inout Canvas, layout: ChartLayout) {
+        let area = layout.plotArea
+        let first = Int(log10(layout.yLimits.lowerBound).rounded(.down))
+        let last = Int(log10(layout.yLimits.upperBound).rounded(.up))
+        guard first < last, last - first <= 12 else { return }
+        for decade in first..<last {
+            for multiple in 2...9 {
+                guard let y = layout.pixelY(Double(multiple) * pow(10, Double(decade))),
+                      y > area.y, y < area.maxY else { continue }
+                canvas.fillRect(Rect(x: area.x, y: y.rounded(), width: area.width, height: 1), color: Self.minorGridColor)
+            }
+        }
+    }
+
+    static let minorGridColor = Color(hex: 0xF2F2F2)
 }
 
 /// The resolved geometry of a line chart.
