@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
         .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEStore", "XMoECompute", "XMoEBase"]),
         // PNG charts drawn in Swift (line charts, heatmaps), so reports need no plotting stack.
-        .target(name: "XMoEPlot", dependencies: ["CZlib"]),
+        .target(name: "XMoEPlot", dependencies: ["CZlib"], exclude: ["Generators"]),
         // Reads run directories (metrics.h5, step records) into summaries, tables and figures.
         .target(name: "XMoEReport", dependencies: ["XMoEStore", "XMoESpec", "XMoEPlot"]),
         .executableTarget(name: "xmoe", dependencies: [

@@ -29,3 +29,15 @@ enum Terminal {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }
+
+/// Unbuffered standard output, for commands whose lines interleave with their child processes' output
+/// (`print` is block-buffered into a pipe or file, so its lines would come out late and out of order).
+enum Console {
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func line(_ text: String = "") {
+        write(text + "\n")
+    }
+}

@@ -7,6 +7,9 @@ struct SweepExpansion {
     let baseAssignments: [SpecAssignment]
     let defaultName: String
     let outputDirectory: String
+    /// The base's resolved `output.cache_dir`: points keep it (rather than deriving one from their own
+    /// `output.dir`), so a sweep reuses the data prepared by plain runs of the base and vice versa.
+    let cacheDirectory: String
     let files: [String]
     let overrides: [String]
 
@@ -17,12 +20,13 @@ struct SweepExpansion {
     private var named: [(name: String, index: Int, label: String)] = []
 
     init(section: SweepSection, pattern: SweepNamePattern, baseAssignments: [SpecAssignment], defaultName: String,
-         outputDirectory: String, files: [String], overrides: [String]) {
+         outputDirectory: String, cacheDirectory: String, files: [String], overrides: [String]) {
         self.section = section
         self.pattern = pattern
         self.baseAssignments = baseAssignments
         self.defaultName = defaultName
         self.outputDirectory = outputDirectory
+        self.cacheDirectory = cacheDirectory
         self.files = files
         self.overrides = overrides
     }
@@ -52,7 +56,9 @@ struct SweepExpansion {
         let assignments = values.map { SweepAssignment(key: $0.key, value: $0.value.canonical) }
         let label = assignments.map(\.description).joined(separator: ", ")
         let directory = SpecValue.string(outputDirectory)
+        let cache = SpecValue.string(cacheDirectory)
         let settings = baseAssignments
+            + [SpecAssignment(path: "output.cache_dir", value: cache, location: section.location)]
             + values.map { SpecAssignment(path: $0.key, value: $0.value.value, location: $0.value.location) }
             + [SpecAssignment(path: "output.dir", value: directory, location: section.location)]
         var resolved: ResolvedValues
@@ -79,7 +85,7 @@ struct SweepExpansion {
             errors += problems.map { within($0, context: context) }
             return
         }
-        let pointOverrides = overrides + assignments.map(\.description)
+        let pointOverrides = overrides + ["output.cache_dir=" + cache.canonical] + assignments.map(\.description)
             + ["name=" + SpecValue.string(name).canonical, "output.dir=" + directory.canonical]
         points.append(SweepPoint(index: index, name: name, assignments: assignments,
                                  spec: ExperimentSpec(values: resolved, files: files, overrides: pointOverrides)))

@@ -70,7 +70,8 @@ public struct SweepSpec: Sendable {
             ?? SweepNamePattern.defaultPattern(variedKeys: section.variedKeys, at: section.location)
 
         var expansion = SweepExpansion(section: section, pattern: pattern, baseAssignments: loader.assignments,
-                                       defaultName: stem, outputDirectory: directory, files: loader.files,
+                                       defaultName: stem, outputDirectory: directory,
+                                       cacheDirectory: base.values.string("output.cache_dir")!, files: loader.files,
                                        overrides: overrides)
         expansion.run()
         if !expansion.errors.isEmpty { throw SpecErrors(expansion.errors) }

@@ -18,7 +18,7 @@ final class PointProcess {
         logURL = runDirectory.appendingPathComponent("sweep.log")
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: logURL.path) {
-            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         }
         let log = try FileHandle(forWritingTo: logURL)
         log.seekToEndOfFile()

@@ -45,12 +45,12 @@ struct SweepCommand: ParsableCommand {
         let directory = SweepDirectory(sweep: sweep)
         let plans = try sweep.points.map(SweepPointPlan.init)
         let pending = plans.filter { !$0.isDone }
-        print("xmoe sweep: \(sweep.name): \(sweep.points.count) point\(sweep.points.count == 1 ? "" : "s")"
+        Console.line("xmoe sweep: \(sweep.name): \(sweep.points.count) point\(sweep.points.count == 1 ? "" : "s")"
               + (sweep.excludedCount > 0 ? " (\(sweep.excludedCount) excluded)" : "")
               + ", \(pending.count) to run, in \(displayPath(directory.root))")
-        print(SweepTableText.points(sweep: sweep, plans: plans), terminator: "")
+        Console.write(SweepTableText.points(sweep: sweep, plans: plans))
         if dryRun {
-            print("nothing was run (--dry-run)")
+            Console.line("nothing was run (--dry-run)")
             return
         }
         try directory.writePointSpecs(sweep)
@@ -58,17 +58,17 @@ struct SweepCommand: ParsableCommand {
         case .slurm:
             let script = try SlurmScript(sweep: sweep, directory: directory, options: slurm, maxParallel: maxParallel)
             let url = try script.write()
-            print("")
-            print("wrote \(displayPath(url)) (\(sweep.points.count) array task\(sweep.points.count == 1 ? "" : "s"))")
-            print("submit it with:  sbatch \(displayPath(url))")
-            print("each task runs `xmoe run` on its point's spec; run `xmoe sweep \(file)` afterwards (or at any time) to see the summary")
+            Console.line()
+            Console.line("wrote \(displayPath(url)) (\(sweep.points.count) array task\(sweep.points.count == 1 ? "" : "s"))")
+            Console.line("submit it with:  sbatch \(displayPath(url))")
+            Console.line("each task runs `xmoe run` on its point's spec; run `xmoe sweep \(file)` afterwards (or at any time) to see the summary")
         case .local:
             let runner = SweepRunner(sweep: sweep, directory: directory, plans: plans, maxParallel: maxParallel ?? 1)
             let outcome = try runner.run()
             try SweepSummaryFiles.write(sweep: sweep, directory: directory, outcomes: outcome.points)
-            print("")
-            print(SweepTableText.results(sweep: sweep, directory: directory), terminator: "")
-            print("summary: \(displayPath(directory.summaryMarkdown)), \(displayPath(directory.summaryCSV)), \(displayPath(directory.summaryHDF5))")
+            Console.line()
+            Console.write(SweepSummaryFiles.table(sweep: sweep, directory: directory, outcomes: outcome.points).markdown())
+            Console.line("summary: \(displayPath(directory.summaryMarkdown)), \(displayPath(directory.summaryCSV)), \(displayPath(directory.summaryHDF5))")
             let failed = outcome.points.filter { if case .failed = $0.result { return true } else { return false } }
             if !failed.isEmpty {
                 Terminal.error("xmoe sweep: \(failed.count) of \(sweep.points.count) points failed:")

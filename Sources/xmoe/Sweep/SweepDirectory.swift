@@ -9,8 +9,7 @@ struct SweepDirectory {
     let root: URL
 
     init(sweep: SweepSpec) {
-        root = URL(fileURLWithPath: sweep.base.values.string("output.dir")!, isDirectory: true)
-            .appendingPathComponent(sweep.name, isDirectory: true)
+        root = URL(fileURLWithPath: sweep.outputDirectory, isDirectory: true)
     }
 
     init(root: URL) {

@@ -17,8 +17,7 @@ final class SweepProgressDisplay {
 
     func event(_ text: String) {
         clearLine()
-        print("[sweep] \(text)")
-        fflush(stdout)
+        Console.write("[sweep] \(text)\n")
     }
 
     func finished(_ name: String, result: SweepRunner.PointResult, seconds: Double) {
@@ -44,13 +43,11 @@ final class SweepProgressDisplay {
             var text = "[sweep \(finished)/\(total)\(failed > 0 ? ", \(failed) failed" : "")] " + parts.joined(separator: " | ")
             let columns = TerminalProgressReporter(fileDescriptor: STDOUT_FILENO).terminalColumns() ?? 120
             if text.count >= columns { text = String(text.prefix(columns - 1)) }
-            print("\r\u{1B}[K" + text, terminator: "")
-            fflush(stdout)
+            Console.write("\r\u{1B}[K" + text)
             lineIsOpen = true
         } else if monotonicSeconds() - lastPlain >= 15 {
             lastPlain = monotonicSeconds()
-            for part in parts { print("[sweep] \(part)") }
-            fflush(stdout)
+            for part in parts { Console.write("[sweep] \(part)\n") }
         }
     }
 
@@ -58,7 +55,7 @@ final class SweepProgressDisplay {
 
     private func clearLine() {
         if lineIsOpen {
-            print("\r\u{1B}[K", terminator: "")
+            Console.write("\r\u{1B}[K")
             lineIsOpen = false
         }
     }

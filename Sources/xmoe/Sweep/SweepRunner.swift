@@ -44,8 +44,7 @@ final class SweepRunner {
     func run() throws -> Outcome {
         var results: [String: PointResult] = [:]
         for plan in plans where plan.isDone { results[plan.point.name] = .upToDate }
-        let shared = try prepareSharedSteps(results: &results)
-        _ = shared
+        try prepareSharedSteps(results: &results)
         var queue = plans.filter { results[$0.point.name] == nil }
         var running: [PointProcess] = []
         // Children share the cores instead of each taking all of them (train.threads = 0).
@@ -57,7 +56,9 @@ final class SweepRunner {
                 queue.removeAll()
             }
             while running.count < maxParallel, !queue.isEmpty, signals.received == nil {
-                let plan = queue.removeFirst()
+                // Planned again: the shared steps it waited for are done by now.
+                let plan = (try? SweepPointPlan(point: queue[0].point)) ?? queue[0]
+                queue.removeFirst()
                 let process = try PointProcess(name: plan.point.name, spec: directory.pointSpec(plan.point.name),
                                                runDirectory: plan.runDirectory, environment: environment)
                 running.append(process)
@@ -86,7 +87,7 @@ final class SweepRunner {
 
     /// Runs each shared step (today: prepare-data) once per distinct key, in a child whose output goes
     /// to this terminal. Points whose preparation failed are failed without being started.
-    private func prepareSharedSteps(results: inout [String: PointResult]) throws -> Int {
+    private func prepareSharedSteps(results: inout [String: PointResult]) throws {
         var byKey: [String: [SweepPointPlan]] = [:]
         var order: [String] = []
         for plan in plans where results[plan.point.name] == nil {
@@ -109,7 +110,6 @@ final class SweepRunner {
                 for plan in group { results[plan.point.name] = .failed(error) }
             }
         }
-        return order.count
     }
 
     private func describe(_ plan: SweepPointPlan) -> String {
