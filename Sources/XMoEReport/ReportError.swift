@@ -4,8 +4,7 @@ import Foundation
 public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingRunDirectory(path: String)
     case missingMetrics(runDirectory: String)
-    /// The file would not open: damaged, unreadable, or locked by a writer while
-    /// HDF5_USE_FILE_LOCKING was set to something other than FALSE.
+    /// The file would not open: damaged or unreadable.
     case unreadableMetrics(path: String, detail: String)
     case malformedMetrics(path: String, detail: String)
     case malformedStepRecord(path: String, detail: String)
@@ -19,8 +18,7 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
         case .missingMetrics(let directory):
             "\(directory) has no metrics.h5: has its train step run? (`xmoe run …`)"
         case .unreadableMetrics(let path, let detail):
-            "cannot open \(path) (\(detail)); if a training process is writing it, run with "
-                + "HDF5_USE_FILE_LOCKING=FALSE (xmoe sets it unless the environment already has a value)"
+            "cannot open \(path) (\(detail))"
         case .malformedMetrics(let path, let detail):
             "\(path) is not a metrics file this version can read: \(detail)"
         case .malformedStepRecord(let path, let detail):

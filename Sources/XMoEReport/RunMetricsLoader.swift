@@ -5,12 +5,12 @@ import XMoEStore
 extension RunMetrics {
     /// Reads `runDirectory/metrics.h5` and, when present, `runDirectory/spec.resolved.yaml`.
     ///
-    /// The file may belong to a training process that is still running: see
-    /// `allowReadingFilesOpenForWriting()`. A live writer appends one column at a time, so a read
+    /// The file may belong to a training process that is still running, which holds HDF5's exclusive
+    /// flock on it: it is opened without file locking (per file, so the rest of the process keeps
+    /// HDF5's locks). A live writer appends one column at a time, so a read
     /// between two appends can see one more row in some columns; every table is cut to its shortest
     /// column (and the MoE layers to the train rows) so rows always line up.
     public static func load(runDirectory: URL) throws -> RunMetrics {
-        allowReadingFilesOpenForWriting()
         let root = runDirectory.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -23,7 +23,7 @@ extension RunMetrics {
         let spec = try loadSpec(runDirectory: runDirectory)
         let file: StoreFile
         do {
-            file = try StoreFile.open(at: path, mode: .readOnly)
+            file = try StoreFile.open(at: path, mode: .readOnly, fileLocking: false)
         } catch {
             throw ReportError.unreadableMetrics(path: path, detail: "\(error)")
         }
@@ -56,25 +56,6 @@ extension RunMetrics {
             throw ReportError.malformedSpec(path: path, detail: "\(error)")
         }
     }
-
-    /// Lets this process open HDF5 files that another process holds open for writing.
-    ///
-    /// HDF5 1.10 takes an exclusive `flock` on a file opened for writing and a shared one on a read,
-    /// so while `xmoe run` trains, `xmoe report` could not open the run's `metrics.h5` at all.
-    /// `HDF5_USE_FILE_LOCKING=FALSE` turns the locks off; the library reads the variable when it
-    /// initialises (and, in 1.10, at each open), so it must be in the environment before the first
-    /// HDF5 call of the process — call this early (the CLI may call it at startup; the loaders
-    /// call it before their first open). Reading without the lock is safe here because the writer
-    /// flushes after every step and only appends: a reader sees the rows of the last flush. A value
-    /// the user set explicitly is kept.
-    public static func allowReadingFilesOpenForWriting() {
-        _ = fileLockingSwitch
-    }
-
-    private static let fileLockingSwitch: Bool = {
-        setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0)
-        return true
-    }()
 
     private static func readTrain(_ file: StoreFile, path: String) throws -> TrainMetrics {
         var columns: [String: [Double]] = [:]

@@ -41,14 +41,19 @@ public final class StoreFile {
         return StoreFile(path: path, mode: .readWrite, id: id)
     }
 
-    /// Opens an existing file.
-    public static func open(at path: String, mode: Mode = .readOnly) throws -> StoreFile {
+    /// Opens an existing file. `fileLocking: false` skips HDF5's flock, so a reader can open a file that
+    /// another process holds open for writing (a live run's metrics.h5); the writer must then only
+    /// append and flush, as MetricsWriter does, for what the reader sees to be consistent.
+    public static func open(at path: String, mode: Mode = .readOnly, fileLocking: Bool = true) throws -> StoreFile {
         let context = HDF5Context(file: path, object: nil)
         guard FileManager.default.fileExists(atPath: path) else {
             throw context.plainError(.fileNotFound, "no such file; check the path")
         }
         let fapl = try fileAccessList(context)
         defer { H5Pclose(fapl) }
+        if !fileLocking {
+            try context.check(H5Pset_file_locking(fapl, false, true), "turn file locking off")
+        }
         let flags = mode == .readOnly ? xh5_f_acc_rdonly() : xh5_f_acc_rdwr()
         let id = H5Fopen(path, flags, fapl)
         if id < 0 {

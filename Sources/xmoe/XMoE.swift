@@ -5,5 +5,5 @@ struct XMoE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xmoe",
         abstract: "Train expert-specialized Mixture-of-Experts language models from YAML specs.",
-        subcommands: [RunCommand.self, SweepCommand.self, PlanCommand.self, PrepareDataCommand.self, ConfigCommand.self, SpecReferenceCommand.self])
+        subcommands: [RunCommand.self, SweepCommand.self, ReportCommand.self, PlanCommand.self, PrepareDataCommand.self, ConfigCommand.self, SpecReferenceCommand.self])
 }

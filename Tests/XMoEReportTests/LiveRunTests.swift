@@ -5,7 +5,7 @@ import XMoEReport
 @Suite("Reading the metrics of a run that is still writing them")
 struct LiveRunTests {
     /// Another process holds metrics.h5 open for writing (HDF5 1.10 takes an exclusive flock): the
-    /// loader must still read it, which only works with HDF5_USE_FILE_LOCKING=FALSE.
+    /// loader must still read it, opening it without HDF5's file lock.
     @Test func readsAFileHeldOpenForWritingByAnotherProcess() throws {
         let fixture = try FixtureRun()
         defer { fixture.remove() }

@@ -29,7 +29,9 @@ import Testing
         let point = try #require(sweep.points.first { $0.name == "e8-k1-lr0.003" })
         let hand = try dir.load("sweeps/hand.yaml", ["model.hidden=128", "moe.num_experts=8", "moe.top_k=1",
                                                      "train.lr=0.003", "train.min_lr=3e-4", "name=e8-k1-lr0.003",
-                                                     "output.dir=out/runs/quickstart-grid"])
+                                                     "output.dir=out/runs/quickstart-grid",
+                                                     // Points keep the base's cache, not one under their own output.dir.
+                                                     "output.cache_dir=out/runs/cache"])
         #expect(point.spec.hash == hand.hash)
         #expect(point.spec.canonicalYAML == hand.canonicalYAML)
         // The point's recorded overrides reproduce it from the same files.
