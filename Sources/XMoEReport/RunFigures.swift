@@ -63,7 +63,25 @@ public struct RunFigures {
             panels.append(.line(LineChart(title: "Loss against tokens" + note, xLabel: "tokens", yLabel: "loss (nats/token)",
                                           series: byTokens)))
         }
+        if let zoom = evalZoom() { panels.append(.line(zoom)) }
         return Figure(title: title("Language-model loss"), columns: panels.count, panels: panels)
+    }
+
+    /// The evaluations of the second half of training on their own scale: where runs of a sweep differ
+    /// by hundredths of a nat, which the full loss range (from ln V ≈ 10.8 down) flattens out.
+    func evalZoom() -> LineChart? {
+        let lastStep = runs.compactMap { $0.eval.step.last }.max() ?? 0
+        var series: [Series] = []
+        for (index, run) in runs.enumerated() {
+            let late = zip(run.eval.step, run.eval.loss).filter { $0.0 >= lastStep / 2 }
+            let points = late.count >= 2 ? late : Array(zip(run.eval.step, run.eval.loss))
+            guard !points.isEmpty else { continue }
+            series.append(Series(name: name(of: run), x: points.map(\.0), y: points.map(\.1), style: .lineWithMarkers,
+                                 color: Color.cycle(index)))
+        }
+        guard series.contains(where: { $0.x.count >= 2 }) else { return nil }
+        return LineChart(title: "Eval loss, second half of training", xLabel: "step", yLabel: "eval loss (nats/token)",
+                         series: series, showsLegend: runs.count > 1)
     }
 
     public func trainingFigure() -> Figure {
@@ -107,14 +125,18 @@ public struct RunFigures {
                                     xLabel: "step", yLabel: "expert", values: matrix, xValues: xValues,
                                     colorbarLabel: "share of slots"))
         }
-        return Figure(title: "Expert load — \(name(of: run))", columns: 1, panels: panels, panelSize: (900, 360))
+        return Figure(title: "Expert load: \(name(of: run))", columns: 1, panels: panels, panelSize: (900, 360))
     }
 
     private func title(_ what: String) -> String {
-        runs.count == 1 ? "\(what) — \(name(of: runs[0]))" : "\(what) — \(runs.count) runs"
+        runs.count == 1 ? "\(what): \(name(of: runs[0]))" : "\(what): \(runs.count) runs"
     }
 
-    static func percent(_ x: Double) -> String { String(format: x >= 0.1 ? "%.0f%%" : "%.1f%%", x * 100) }
+    /// 0.125 → "12.5%", 0.25 → "25%": the plot font is ASCII, and an even share is often not a whole percent.
+    static func percent(_ x: Double) -> String {
+        let value = x * 100
+        return value == value.rounded() ? String(format: "%.0f%%", value) : String(format: "%.1f%%", value)
+    }
 
     /// Each step's tokens per expert as shares of that step's slots, as rows = experts and columns =
     /// steps; more than `maxColumns` steps are averaged into that many equal bins so a long run still
