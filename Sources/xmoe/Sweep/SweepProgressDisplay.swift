@@ -11,8 +11,10 @@ final class SweepProgressDisplay {
     private var lineIsOpen = false
     private var lastPlain = monotonicSeconds()
 
-    init(total: Int) {
+    /// `alreadyDone`: points that were up to date before this sweep started, counted as finished.
+    init(total: Int, alreadyDone: Int) {
         self.total = total
+        finished = alreadyDone
     }
 
     func event(_ text: String) {

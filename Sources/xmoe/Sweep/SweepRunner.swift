@@ -38,7 +38,7 @@ final class SweepRunner {
         self.directory = directory
         self.plans = plans
         self.maxParallel = maxParallel
-        display = SweepProgressDisplay(total: plans.count)
+        display = SweepProgressDisplay(total: plans.count, alreadyDone: plans.filter(\.isDone).count)
     }
 
     func run() throws -> Outcome {
