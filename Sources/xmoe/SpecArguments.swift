@@ -13,14 +13,19 @@ struct SpecArguments: ParsableArguments {
     /// Loads and validates the spec; on any mistake prints every error and exits with status 2,
     /// before anything is written.
     func load() throws -> ExperimentSpec {
-        do {
-            return try ExperimentSpec.load(file: spec, overrides: overrides)
-        } catch let errors as SpecErrors {
-            Terminal.error(errors.description)
-            let count = errors.errors.count
-            Terminal.error("xmoe: \(count) error\(count == 1 ? "" : "s") in the spec; nothing was run or written")
-            throw ExitCode(2)
-        }
+        try exitingOnSpecErrors(in: "spec") { try ExperimentSpec.load(file: spec, overrides: overrides) }
+    }
+}
+
+/// Runs a spec or sweep load; on `SpecErrors` prints every error and a count, and exits with status 2.
+func exitingOnSpecErrors<T>(in what: String, _ load: () throws -> T) throws -> T {
+    do {
+        return try load()
+    } catch let errors as SpecErrors {
+        Terminal.error(errors.description)
+        let count = errors.errors.count
+        Terminal.error("xmoe: \(count) error\(count == 1 ? "" : "s") in the \(what); nothing was run or written")
+        throw ExitCode(2)
     }
 }
 

@@ -75,3 +75,19 @@ struct TemporaryDirectory {
     }
     func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
+
+/// Debian's /usr/bin/python3 (with h5py), the independent reader the CLI tests check files with.
+enum Python {
+    /// Runs `script` with `arguments` and returns its standard output and exit status.
+    static func run(_ script: String, _ arguments: [String]) throws -> (output: String, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (text, process.terminationStatus)
+    }
+}

@@ -52,27 +52,14 @@ import Testing
                     prev = line
                 print(path.split('/')[-1], w, h, len(colours))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script] + paths
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "a PNG did not decode")
+        let (text, status) = try Python.run(script, paths)
+        #expect(status == 0, "a PNG did not decode")
         return text.split(separator: "\n").map(String.init)
     }
 
     func lastEvalLoss(_ metrics: URL) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", "import h5py,sys; print(repr(float(h5py.File(sys.argv[1],'r')['/eval/loss'][-1])))", metrics.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try Python.run("import h5py,sys; print(repr(float(h5py.File(sys.argv[1],'r')['/eval/loss'][-1])))",
+                                  [metrics.path]).output
         return Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan
     }
 

@@ -34,18 +34,6 @@ import Testing
         return dir
     }
 
-    func python(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
-    }
-
     @Test func dryRunPrintsEveryPointAndWritesNothing() throws {
         let dir = try setUp()
         defer { dir.cleanup() }
@@ -93,7 +81,7 @@ import Testing
             .filter { !$0.hasSuffix(".lock") }
         #expect(cacheEntries.count == 1, "\(cacheEntries)")
 
-        let csv = try python("""
+        let csv = try Python.run("""
             import csv, sys, h5py
             rows = list(csv.DictReader(open(sys.argv[1])))
             for row in rows:
@@ -101,12 +89,21 @@ import Testing
                 print(row['point'], row['moe.num_experts'], row['moe.top_k'], row['status'],
                       float(row['eval_loss']) == float(f['/eval/loss'][-1]),
                       float(row['best_eval_loss']) == float(min(f['/eval/loss'][()])))
-            """, [dir.url.appendingPathComponent("runs/grid/summary.csv").path, dir.url.appendingPathComponent("runs/grid").path])
+            """, [dir.url.appendingPathComponent("runs/grid/summary.csv").path, dir.url.appendingPathComponent("runs/grid").path]).output
         #expect(csv.split(separator: "\n") == ["e2-k1 2 1 complete True True", "e2-k2 2 2 complete True True",
                                                 "e4-k1 4 1 complete True True", "e4-k2 4 2 complete True True"], "\(csv)")
         let again = try XMoEBinary.run(["sweep", "grid.yaml"], in: dir.url)
         #expect(again.status == 0 && !again.stdout.contains(": started"), "\(again.stdout)")
         #expect(again.stdout.contains("0 to run"))
+
+        // The sweep directory stands for its points in a report.
+        let report = try XMoEBinary.run(["report", "runs/grid"], in: dir.url)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.components(separatedBy: "\nstatus ").count - 1 == 4, "\(report.stdout)")
+        for point in ["e2-k1", "e2-k2", "e4-k1", "e4-k2"] {
+            let figure = dir.url.appendingPathComponent("runs/grid/report/expert-load-\(point).png")
+            #expect(FileManager.default.fileExists(atPath: figure.path), "no \(figure.lastPathComponent)")
+        }
     }
 
     @Test func aFailingPointIsReportedWhileTheOthersComplete() throws {
@@ -119,10 +116,10 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains("1 of 2 points failed"), "\(result.stderr)")
         #expect(result.stderr.contains("split2: train:") && result.stderr.contains("leaves no training documents"), "\(result.stderr)")
-        let csv = try python("""
+        let csv = try Python.run("""
             import csv, sys
             for row in csv.DictReader(open(sys.argv[1])): print(row['point'], row['status'], row['eval_loss'] != '')
-            """, [dir.url.appendingPathComponent("runs/grid/summary.csv").path])
+            """, [dir.url.appendingPathComponent("runs/grid/summary.csv").path]).output
         #expect(csv.split(separator: "\n") == ["split1 complete True", "split2 failed False"], "\(csv)")
     }
 

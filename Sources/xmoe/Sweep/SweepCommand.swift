@@ -80,14 +80,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     private func loadSweep() throws -> SweepSpec {
-        do {
-            return try SweepSpec.load(file: file, overrides: overrides)
-        } catch let errors as SpecErrors {
-            Terminal.error(errors.description)
-            let count = errors.errors.count
-            Terminal.error("xmoe: \(count) error\(count == 1 ? "" : "s") in the sweep; nothing was run or written")
-            throw ExitCode(2)
-        }
+        try exitingOnSpecErrors(in: "sweep") { try SweepSpec.load(file: file, overrides: overrides) }
     }
 }
 
