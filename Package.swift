@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "XMoEData", dependencies: ["CZlib"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
-        .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEStore", "XMoECompute", "XMoEBase"]),
+        .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEParallel", "XMoEStore", "XMoECompute", "XMoEBase"]),
         // PNG charts drawn in Swift (line charts, heatmaps), so reports need no plotting stack.
         .target(name: "XMoEPlot", dependencies: ["CZlib"], exclude: ["Generators"]),
         // Reads run directories (metrics.h5, step records) into summaries, tables and figures.
