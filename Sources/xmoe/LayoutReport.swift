@@ -50,8 +50,9 @@ struct LayoutReport {
         guard let available = availableMemoryBytes() else { return nil }
         let p = plan
         let localRanks = min(p.sizes.ranksPerNode, p.worldSize)
-        let need = p.totalBytesPerRank * localRanks
-        if need <= available {
+        // In floating point: a million ranks of many TiB each would overflow an Int.
+        let need = Double(p.totalBytesPerRank) * Double(localRanks)
+        if need <= Double(available) {
             return MemoryVerdict(fits: true, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) of \(Format.bytes(available)) available: fits")
         }
         return MemoryVerdict(fits: false, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) but \(Format.bytes(available)) is available: does not fit")
