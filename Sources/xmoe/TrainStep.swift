@@ -35,9 +35,6 @@ enum TrainStep {
         if v.int("parallel.world_size")! > 1 {
             throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
         }
-        if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
-            throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
-        }
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
@@ -60,6 +57,7 @@ enum TrainStep {
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
         let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        model.dropout = DropoutRates(hidden: v.float("model.dropout")!, attention: v.float("model.attention_dropout")!)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!
         let tokensPerStep = global * config.seqLength
