@@ -107,8 +107,11 @@ enum SpecValidation {
                 + "write non-negative numbers like \"98,2,0\""
         }
         let weights = parts.compactMap(Double.init)
-        guard weights.count == parts.count, weights.allSatisfy({ $0.isFinite }) else {
+        guard weights.count == parts.count else {
             return "'\(split)' must be non-negative numbers separated by commas, like \"98,2,0\""
+        }
+        if let huge = parts.first(where: { !(Double($0)?.isFinite ?? false) }) {
+            return "'\(split)': '\(huge.prefix(24))…' is too large a weight; only the ratios matter, write them like \"98,2,0\""
         }
         let total = weights.reduce(0, +)
         guard total.isFinite else { return "'\(split)': the weights are too large to add up; use smaller numbers, like \"98,2,0\"" }
