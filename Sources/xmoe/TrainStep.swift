@@ -32,9 +32,8 @@ enum TrainStep {
 
     static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
         let v = spec.values
-        if v.int("parallel.world_size")! > 1 {
-            throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
-        }
+        // The commands refuse these up front (SpecArguments.load); a spec reaching here another way still stops.
+        if let unsupported = spec.unsupportedLayoutReason { throw Unsupported(description: unsupported.description) }
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)

@@ -187,6 +187,21 @@ import Glibc
         #expect(good.stdout.contains("prepared 30 documents"), "\(good.stdout)")
     }
 
+    /// A small model trained for very long needs a sample index larger than memory: plan says so and
+    /// run refuses before preparing anything (once an allocation failure inside the train step).
+    @Test func sampleIndexBeyondMemoryIsRefusedUpFront() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml", "train.iters=100000000000"], in: dir.url)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("sample index at least 4.4 TiB (2e+11 samples × 24 bytes)"), "\(plan.stdout)")
+        let before = dir.listing()
+        let run = try XMoEBinary.run(["run", "exp.yaml", "train.iters=100000000000"], in: dir.url)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("does not fit (mostly the sample index of 2e+11 samples: lower train.iters"), "\(run.stderr)")
+        #expect(dir.listing() == before)
+    }
+
     /// Dropout is accepted by `xmoe run` and trains (once refused at the train step).
     @Test func dropoutRunsThrough() throws {
         let dir = try setUp()
