@@ -31,7 +31,12 @@ enum SpecYAML {
             if leading == indent, line.dropFirst(leading).hasPrefix(key + ":") { occurrences.append(index + 1) }
         }
         var section = ""
-        if mappingStart.column > 1 && startIndex >= 1 {
+        if startIndex < lines.count, mappingStart.column > 1, let first = lines[startIndex].first, first != " ", first != "#",
+           let colon = lines[startIndex].firstIndex(of: ":"),
+           lines[startIndex].distance(from: lines[startIndex].startIndex, to: colon) < mappingStart.column - 1 {
+            // A flow mapping on its section's line: `model: {hidden: 64, hidden: 128}`.
+            section = String(lines[startIndex][..<colon]) + "."
+        } else if mappingStart.column > 1 && startIndex >= 1 {
             for index in stride(from: startIndex - 1, through: 0, by: -1) {
                 let line = lines[index]
                 if let first = line.first, first != " ", first != "#", let colon = line.firstIndex(of: ":") {

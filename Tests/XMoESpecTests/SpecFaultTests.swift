@@ -54,7 +54,7 @@ import Glibc
         defer { dir.cleanup() }
         try dir.write("flow.yaml", "model: {hidden: 64, hidden: 128}\n")
         let flow = dir.errors("flow.yaml")
-        #expect(flow.count == 1 && flow[0].message.hasPrefix("duplicate key"), "\(flow)")
+        #expect(flow.count == 1 && flow[0].message.hasPrefix("duplicate key") && flow[0].keyPath == "model.hidden", "\(flow)")
         try dir.write("ls.yaml", "model:\n  hidden: 64\u{2028}  hidden: 128\n")
         let separator = dir.errors("ls.yaml")
         #expect(separator.count == 1 && separator[0].message.hasPrefix("duplicate key"), "\(separator)")
