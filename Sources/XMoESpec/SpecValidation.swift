@@ -122,6 +122,9 @@ enum SpecValidation {
         return nil
     }
 
+    /// The longest file name Linux and macOS file systems take (NAME_MAX).
+    static let maximumNameBytes = 255
+
     /// The run directory is `output.dir/name`: a name must be one directory entry inside `output.dir`.
     static func runNameProblem(_ name: String) -> String? {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -135,6 +138,9 @@ enum SpecValidation {
         }
         if trimmed == "." || trimmed == ".." {
             return "the run name '\(name)' would put the run into output.dir itself or its parent; use a plain name like \"my-run\""
+        }
+        if name.utf8.count > maximumNameBytes {
+            return "the run name is \(name.utf8.count) bytes long; a directory name may have at most \(maximumNameBytes)"
         }
         return nil
     }

@@ -127,6 +127,7 @@ import Glibc
     @Test(arguments: [
         ("..", "parent"), ("../x", "holds a '/'"), ("a/b", "holds a '/'"), ("/", "holds a '/'"), ("\"  \"", "empty after trimming"),
         ("\"a\\0b\"", "NUL"), ("\".\"", "output.dir itself"), ("\"x\\ny\"", "control character"),
+        (String(repeating: "n", count: 256), "at most 255"),
     ])
     func namesThatLeaveOutputDirAreRefused(_ name: String, _ says: String) throws {
         let dir = try SpecDirectory()
