@@ -33,6 +33,21 @@ public final class MoETransformer {
     let blocks: [TransformerBlock]
     let finalNorm: Norm
     let head: LMHead
+    let dropoutControl: DropoutControl
+    let embeddingDropout: DropoutSite
+
+    /// Dropout probabilities (none by default).
+    public var dropout: DropoutRates {
+        get { dropoutControl.rates }
+        set { dropoutControl.rates = newValue }
+    }
+
+    /// The training forward the next `forward` calls belong to; their dropout masks derive from it
+    /// (and the seed). nil — the default, and what evaluation sets — runs without dropout.
+    public var dropoutStream: DropoutStream? {
+        get { dropoutControl.stream }
+        set { dropoutControl.stream = newValue }
+    }
 
     private var tokens: Tensor?
     private var targets: Tensor?
@@ -47,8 +62,11 @@ public final class MoETransformer {
         let store = ParameterStore(backend: backend, seed: o.seed)
         parameters = store
         let dispatcher = dispatcher ?? LocalDispatcher(experts: c.numExperts)
+        let control = DropoutControl(backend: backend, seed: o.seed)
+        dropoutControl = control
+        embeddingDropout = DropoutSite(control, "embedding")
         embedding = store.add("embedding.weight", shape: [c.paddedVocab, c.hidden], initial: .normal(std: o.initStd), weightDecay: true)
-        blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher) }
+        blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher, dropout: control) }
         finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
         head = LMHead(store, config: c, options: o, tiedTo: embedding)
     }
@@ -71,6 +89,7 @@ public final class MoETransformer {
         backend.upload(targets_BS, to: targets)
         var x_TH = backend.makeTensor([t, config.hidden])
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
+        x_TH = embeddingDropout.forward(x_TH, p: dropout.hidden)
         for block in blocks { x_TH = block.forward(x_TH, seqLen: s) }
         let logits = head.forward(finalNorm.forward(x_TH))
         let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
@@ -102,7 +121,7 @@ public final class MoETransformer {
             block.backward(dX, dX: dIn, seqLen: seqLen)
             dX = dIn
         }
-        backend.embeddingBackward(tokens: tokens, dOut: dX, dTable: embedding.grad)
+        backend.embeddingBackward(tokens: tokens, dOut: embeddingDropout.backward(dX), dTable: embedding.grad)
     }
 
     public func zeroGrads() { parameters.zeroGrads() }

@@ -118,6 +118,7 @@ public final class Trainer {
         for micro in 0..<accumulation {
             let batch = try trainData.microBatch(at: state.consumedSamples + micro * settings.microBatchSize,
                                                  samples: settings.microBatchSize)
+            model.dropoutStream = DropoutStream(step: step, microStep: micro)  // masks from (seed, step, micro)
             let parts = try model.forward(tokens: batch.tokens, targets: batch.targets)
             model.backward()
             loss += Double(parts.total)
@@ -166,6 +167,7 @@ public final class Trainer {
     public func evaluate() throws -> Double {
         guard let validationData else { throw TrainError.settings("evaluation requested without validation data") }
         var sum: Double = 0
+        model.dropoutStream = nil  // evaluation runs without dropout
         for i in 0..<settings.evalIterations {
             let batch = try validationData.microBatch(at: i * settings.microBatchSize, samples: settings.microBatchSize)
             sum += Double(try model.forward(tokens: batch.tokens, targets: batch.targets).lm)

@@ -32,12 +32,8 @@ enum TrainStep {
 
     static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
         let v = spec.values
-        if v.int("parallel.world_size")! > 1 {
-            throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
-        }
-        if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
-            throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
-        }
+        // The commands refuse these up front (SpecArguments.load); a spec reaching here another way still stops.
+        if let unsupported = spec.unsupportedLayoutReason { throw Unsupported(description: unsupported.description) }
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
@@ -60,6 +56,7 @@ enum TrainStep {
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
         let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        model.dropout = DropoutRates(hidden: v.float("model.dropout")!, attention: v.float("model.attention_dropout")!)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!
         let tokensPerStep = global * config.seqLength
