@@ -52,6 +52,7 @@ let package = Package(
         .executableTarget(name: "xmoe-bench-train", dependencies: ["XMoEModel", "XMoETrain", "XMoECompute", "COpenBLAS"],
                           path: "Benchmarks/training/Swift"),
         .executableTarget(name: "xmoe-bench-prepare-data", dependencies: ["XMoEData"], path: "Benchmarks/prepare-data/Swift"),
+        .executableTarget(name: "xmoe-bench-hash", dependencies: ["XMoEBase"], path: "Benchmarks/hash/Swift"),
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
         .testTarget(name: "XMoEBaseTests", dependencies: ["XMoEBase"]),

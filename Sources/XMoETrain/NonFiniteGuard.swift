@@ -4,16 +4,17 @@ import XMoECompute
 ///
 /// Semantics (Megatron skips an update whose gradients are not finite; we extend that to every way
 /// a non-finite value can enter the optimizer state):
-/// - before the update, a gradient norm (after clipping) at or above `overflowNorm` counts as non-finite,
-///   since g² of one element may then overflow fp32 in the second moment, even though the norm
-///   itself, accumulated in Double, is a finite number;
+/// - before the update, a gradient norm (after clipping) at or above `overflowNorm` counts as non-finite:
+///   the norm, accumulated in Double, is a finite number, but in fp32 the bias-corrected second
+///   moment v/(1−β₂ᵗ) overflows from |g| ≈ 1.8e19 (the update then silently becomes 0) and the
+///   stored moment itself from |g| ≈ 5.8e20 (Inf in the optimizer state);
 /// - after the update, parameters and both moments must be finite (a huge learning rate can overflow
 ///   the parameters from finite gradients).
 /// Policy `stop` throws `TrainError.nonFinite` naming the tensor; `skip` restores the parameters,
 /// moments and update count from before the step, so the step changes nothing but the data position.
 extension Optimizer {
-    /// sqrt(Float.greatestFiniteMagnitude) ≈ 1.8e19; one decade below it keeps g² and the moment
-    /// sums clear of overflow: v' = β₂v + (1−β₂)g² never exceeds the largest g² seen.
+    /// sqrt(Float.greatestFiniteMagnitude) ≈ 1.8e19; a decade below it keeps g², v and v/(1−β₂ᵗ)
+    /// clear of overflow: v' = β₂v + (1−β₂)g² never exceeds the largest g² seen, and v/(1−β₂ᵗ) ≤ that too.
     public static let overflowNorm: Double = 1e18
 
     /// Clip-aware AdamW update under `policy`. Returns whether the update was applied.
