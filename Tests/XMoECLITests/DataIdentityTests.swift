@@ -75,21 +75,16 @@ import Glibc
         #expect(after == stamp)
     }
 
-    /// The prepared dataset of `input`, copied out of the cache to `dir/data/corpus.{bin,idx}`.
+    /// The corpus prepared by `xmoe prepare-data` (Megatron's preprocess_data.py interface) into `dir/data/`.
     func preparedPrefix(_ dir: TemporaryDirectory) throws -> String {
         let input = try corpus(dir)
-        try spec(dir, "input", input.path)
-        let prepared = try XMoEBinary.run(["prepare-data", "exp.yaml"] + Self.overrides, in: dir.url)
+        let root = XMoEBinary.repositoryRoot.path
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("data"), withIntermediateDirectories: true)
+        let prepared = try XMoEBinary.run(["prepare-data", "--input", input.path, "--output-prefix", "data/corpus",
+                                           "--append-eod", "--workers", "1", "--vocab-file", root + "/data/gpt2/vocab.json",
+                                           "--merge-file", root + "/data/gpt2/merges.txt"], in: dir.url)
         #expect(prepared.status == 0, "\(prepared.stderr)")
-        let bin = try #require(dir.listing().first { $0.hasSuffix(".bin") && $0.contains("prepare-data") })
-        let target = dir.url.appendingPathComponent("data")
-        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let source = dir.url.appendingPathComponent(String(bin.dropLast(4)))
-        for ext in [".bin", ".idx"] {
-            try FileManager.default.copyItem(atPath: source.path + ext, toPath: target.appendingPathComponent("corpus" + ext).path)
-        }
-        try FileManager.default.removeItem(at: dir.url.appendingPathComponent("runs"))
-        return target.appendingPathComponent("corpus").path
+        return dir.url.appendingPathComponent("data/corpus_text_document").path
     }
 
     @Test func resumeOntoAReplacedPrefixIsRefused() throws {
