@@ -9,7 +9,7 @@ files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
     files=(data/corpus/kjv.jsonl.gz)
     # The prepared .bin, if a run or prepare-data has made one under the default cache.
-    prepared=$(ls .xmoe-cache/prepare-data/*/data/kjv_text_document.bin 2>/dev/null | head -1 || true)
+    prepared=$(ls runs/cache/prepare-data/*/data/kjv_text_document.bin 2>/dev/null | head -1 || true)
     [ -n "$prepared" ] && files+=("$prepared")
 fi
 "$bin" "${files[@]}" --passes 5

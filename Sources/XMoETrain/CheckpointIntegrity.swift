@@ -121,6 +121,7 @@ extension CheckpointDirectory {
             if let latest = try latest() { candidates.append(latest) }
         } catch {
             failures.append("\(error)")
+            notice("\(error); looking for an older complete checkpoint")
         }
         let latestName = candidates.first?.lastPathComponent
         for older in complete().reversed() where latestName.map({ older.lastPathComponent < $0 }) ?? true {
