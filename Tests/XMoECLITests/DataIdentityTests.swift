@@ -9,7 +9,10 @@ import Glibc
 /// record come from the files' content, so neither a file swapped behind `data.prefix` nor an edit
 /// of `data.input` that keeps its size and modification time goes unnoticed.
 @Suite(.serialized) struct DataIdentityTests {
-    static let overrides = TrainRunTests.overrides
+    /// TrainRunTests' tiny model, trained 8 steps with a checkpoint every 2 (short runs, several checkpoints).
+    static let overrides = TrainRunTests.overrides.filter {
+        !$0.hasPrefix("train.iters=") && !$0.hasPrefix("train.save_interval=") && !$0.hasPrefix("train.eval_interval=")
+    } + ["train.iters=8", "train.save_interval=2", "train.eval_interval=4"]
 
     /// The first lines of the bundled corpus as plain JSON lines (editable in place).
     func corpus(_ dir: TemporaryDirectory, lines: Int = 1500) throws -> URL {
