@@ -23,8 +23,9 @@ extension Optimizer {
         let effectiveNorm = clip > 0 ? min(gradNorm, clip) : gradNorm
         guard effectiveNorm < Self.overflowNorm else {
             if policy == .stop {
-                throw TrainError.nonFinite(step: step, what: "the gradient norm (\(gradNorm), clipping off), large enough to "
-                    + "overflow AdamW's fp32 second moment,")
+                let clipping = clip > 0 ? "clipped to \(clip)" : "clipping off"
+                throw TrainError.nonFinite(step: step, what: "the gradient norm (\(gradNorm), \(clipping); at \(Self.overflowNorm) "
+                    + "or more AdamW's fp32 second moment overflows)")
             }
             return false
         }

@@ -52,7 +52,7 @@ import XMoETrain
             Issue.record("an update that overflows fp32 was applied")
         } catch let error as TrainError {
             let text = "\(error)"
-            #expect(text.contains("step 7") && text.contains("overflow AdamW's fp32 second moment")
+            #expect(text.contains("step 7") && text.contains("AdamW's fp32 second moment overflows")
                     && text.contains("training stopped (policy `stop`)"), "\(text)")
         }
     }
