@@ -14,6 +14,8 @@ let package = Package(
         // Yams vendors its own libyaml (CYaml): never link the system libyaml beside it.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // SHA-256 of data files and checkpoint tensors (BoringSSL's, with SHA-NI/AVX2 code paths).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Native libraries (Debian: libhdf5-dev, libopenmpi-dev + openmpi-bin, libopenblas-dev).
@@ -24,14 +26,14 @@ let package = Package(
         .target(name: "CMPIShim", dependencies: ["CMPI"]),
 
         // Layers. XMoEBase holds the few utilities every layer shares (hashing, atomic writes).
-        .target(name: "XMoEBase", dependencies: []),
+        .target(name: "XMoEBase", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "XMoESpec", dependencies: ["XMoEBase", .product(name: "Yams", package: "Yams")]),
         .target(name: "XMoEPipeline", dependencies: ["XMoEBase"]),
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
         .target(name: "XMoEModel", dependencies: ["XMoECompute"]),
         .target(name: "XMoEParallel", dependencies: ["CMPIShim", "XMoEModel"]),
-        .target(name: "XMoEData", dependencies: ["CZlib"]),
+        .target(name: "XMoEData", dependencies: ["CZlib", "XMoEBase"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
         .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEParallel", "XMoEStore", "XMoECompute", "XMoEBase"]),
@@ -50,6 +52,7 @@ let package = Package(
         .executableTarget(name: "xmoe-bench-train", dependencies: ["XMoEModel", "XMoETrain", "XMoECompute", "COpenBLAS"],
                           path: "Benchmarks/training/Swift"),
         .executableTarget(name: "xmoe-bench-prepare-data", dependencies: ["XMoEData"], path: "Benchmarks/prepare-data/Swift"),
+        .executableTarget(name: "xmoe-bench-hash", dependencies: ["XMoEBase"], path: "Benchmarks/hash/Swift"),
 
         // Tests mirror the modules; XMoECLITests runs the built `xmoe` binary.
         .testTarget(name: "XMoEBaseTests", dependencies: ["XMoEBase"]),

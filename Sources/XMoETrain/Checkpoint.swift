@@ -99,13 +99,13 @@ public struct CheckpointDirectory {
             }
             let (value, m, v) = cache[id]!
             let shape = sliceShape(slice.parameter)
-            try file.write("/params/\(slice.name)", Array(value[slice.elements]), shape: shape)
-            try file.write("/adam_m/\(slice.name)", Array(m[slice.elements]), shape: shape)
-            try file.write("/adam_v/\(slice.name)", Array(v[slice.elements]), shape: shape)
+            try CheckpointIntegrity.writeVerified(file, "/params/\(slice.name)", Array(value[slice.elements]), shape: shape)
+            try CheckpointIntegrity.writeVerified(file, "/adam_m/\(slice.name)", Array(m[slice.elements]), shape: shape)
+            try CheckpointIntegrity.writeVerified(file, "/adam_v/\(slice.name)", Array(v[slice.elements]), shape: shape)
         }
         for layer in 0..<model.config.layers where layer >= model.config.firstDenseLayers {
             let bias = model.expertBias(layer: layer)
-            if !bias.isEmpty { try file.write(biasPath(layer), bias, shape: [bias.count]) }
+            if !bias.isEmpty { try CheckpointIntegrity.writeVerified(file, biasPath(layer), bias, shape: [bias.count]) }
         }
         let a = file.attributes
         try a.set("format", .string(format))
@@ -114,14 +114,19 @@ public struct CheckpointDirectory {
         try a.set("consumed_samples", .int64(Int64(state.consumedSamples)))
         try a.set("seed", .int64(Int64(bitPattern: model.options.seed)))
         try a.set("spec_hash", .string(specHash))
+        try CheckpointIntegrity.sealState(file)
     }
 
     /// Restores parameters, moments and biases bit-exactly and returns the saved state. Throws when
     /// the checkpoint lacks a parameter this model has or stores it with another size.
-    public static func load(from directory: URL, model: MoETransformer, optimizer: Optimizer) throws -> TrainingState {
+    public static func load(from directory: URL, model: MoETransformer, optimizer: Optimizer,
+                            globalBatch: Int? = nil) throws -> TrainingState {
         let path = directory.appendingPathComponent(rankFile(0)).path
         let file = try StoreFile.open(at: path)
         defer { try? file.close() }
+        try CheckpointIntegrity.validateState(file, directoryName: directory.lastPathComponent, globalBatch: globalBatch)
+        // Checkpoints written before checksums existed carry no state seal: accept their tensors unverified.
+        let requireChecksum = try file.attributes.contains(CheckpointIntegrity.stateChecksumAttribute)
         let backend = model.backend
         for (i, p) in model.parameters.parameters.enumerated() {
             var value = backend.downloadFloats(p.value), m = backend.downloadFloats(optimizer.m[i]),
@@ -132,7 +137,7 @@ public struct CheckpointDirectory {
                     guard try file.exists(key) else {
                         throw TrainError.checkpoint("\(path): no dataset \(key); the checkpoint was written for another model")
                     }
-                    let stored = try file.read(key, as: Float.self).values
+                    let stored = try CheckpointIntegrity.readVerified(file, key, requireChecksum: requireChecksum)
                     guard stored.count == slice.elements.count else {
                         throw TrainError.checkpoint("\(path): \(key) holds \(stored.count) values, the model's "
                             + "\(slice.name) has \(slice.elements.count); the checkpoint was written for another model")
@@ -150,7 +155,8 @@ public struct CheckpointDirectory {
         }
         for layer in 0..<model.config.layers where layer >= model.config.firstDenseLayers {
             if try file.exists(biasPath(layer)) {
-                model.setExpertBias(layer: layer, try file.read(biasPath(layer), as: Float.self).values)
+                model.setExpertBias(layer: layer, try CheckpointIntegrity.readVerified(file, biasPath(layer),
+                                                                                  requireChecksum: requireChecksum))
             }
         }
         let a = file.attributes

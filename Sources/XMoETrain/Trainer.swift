@@ -16,6 +16,8 @@ public final class Trainer {
     public let runDirectory: URL
     public let specHash: String
     public private(set) var state = TrainingState()
+    /// What `resume()` had to tell the user: damaged checkpoints passed over, the one used instead.
+    public private(set) var resumeNotices: [String] = []
     public let checkpoints: CheckpointDirectory
     private var metrics: MetricsWriter?
     private let flopsPerToken: Double
@@ -48,8 +50,10 @@ public final class Trainer {
     @discardableResult
     public func resume() throws -> Int? {
         checkpoints.removeTemporaries()
-        guard let directory = try checkpoints.latest() else { return nil }
-        state = try CheckpointDirectory.load(from: directory, model: model, optimizer: optimizer)
+        guard let (directory, loaded) = try checkpoints.loadNewestGood(notice: { resumeNotices.append($0) }, load: {
+            try CheckpointDirectory.load(from: $0, model: model, optimizer: optimizer, globalBatch: settings.globalBatchSize)
+        }) else { return nil }
+        state = loaded
         try metrics?.close()
         metrics = nil
         do {
@@ -136,14 +140,15 @@ public final class Trainer {
 
         let gradNorm = optimizer.gradientNorm()
         let lr = settings.schedule.lr(completedUpdates: optimizer.step, tokensPerUpdate: tokensPerStep)
-        let finite = loss.isFinite && gradNorm.isFinite
+        var finite = loss.isFinite && gradNorm.isFinite
         if !finite && settings.nonFinite == .stop {
             throw TrainError.nonFinite(step: step, what: loss.isFinite ? "the gradient norm (\(gradNorm))" : "the loss (\(loss))")
         }
         if finite {
             if let clip = settings.clipGrad, clip > 0 { optimizer.clipGradients(norm: gradNorm, maxNorm: clip) }
-            optimizer.apply(lr: Float(lr))
-            if settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
+            finite = try optimizer.applyChecked(lr: Float(lr), gradNorm: gradNorm, clipGrad: settings.clipGrad,
+                                                policy: settings.nonFinite, step: step)
+            if finite && settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
         }
         state.step = step
 

@@ -81,7 +81,9 @@ enum TrainStep {
             expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
                                   runDirectory: root, specHash: spec.hash)
-        if let step = try trainer.resume() {
+        let resumed = try trainer.resume()
+        trainer.resumeNotices.forEach(trainNotice)
+        if let step = resumed {
             context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
         }
         let started = Date()
@@ -126,6 +128,8 @@ struct TrainingData {
             prefix = try context.upstreamRoot(step: "prepare-data").appendingPathComponent(relative).path
         }
         let dataset = try IndexedDataset(prefix: prefix)
+        try DataIdentity.verify(prefix: prefix, runRoot: context.runDirectory.root, source: v.string("data.input"))
+        try dataset.validateTokenIDs(vocabularySize: v.int("model.vocab_size")!)
         let ranges = try SplitRanges.ranges(split: v.string("data.split")!, sequenceCount: dataset.sequenceCount)
         let seq = v.int("model.seq_length")!
         let cache = SampleIndexCache(directory: context.runDirectory.root.appendingPathComponent("cache/sample-index").path)
@@ -135,12 +139,14 @@ struct TrainingData {
         }
         let trainSamples = v.int("train.iters")! * v.int("train.global_batch")!
         let trainIndex = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: trainRange,
-                                               config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples))
+                                               config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples),
+                                               notice: trainNotice)
         train = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: trainIndex), seqLen: seq)
         if ranges.count > 1, let validRange = ranges[1], !validRange.isEmpty, v.int("train.eval_interval")! > 0 {
             let samples = v.int("train.eval_iters")! * v.int("train.micro_batch")!
             let index = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: validRange,
-                                              config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: samples))
+                                              config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: samples),
+                                              notice: trainNotice)
             validation = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: index), seqLen: seq)
         } else {
             validation = nil
