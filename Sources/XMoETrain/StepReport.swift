@@ -21,6 +21,8 @@ public struct StepReport: Sendable, Equatable {
     public var droppedFraction: [Double]
     /// Set on steps that ran an evaluation.
     public var eval: EvalReport?
+    /// Gradient all-reduce / reduce-scatter and ZeRO-1 parameter all-gather of this step.
+    public var gradientSync = GradientSyncStats()
 }
 
 public struct EvalReport: Sendable, Equatable {
