@@ -119,7 +119,7 @@ public final class Trainer {
             let batch = try trainData.microBatch(at: state.consumedSamples + micro * settings.microBatchSize,
                                                  samples: settings.microBatchSize)
             let parts = try model.forward(tokens: batch.tokens, targets: batch.targets)
-            model.backward()
+            try model.backward()
             loss += Double(parts.total)
             lm += Double(parts.lm)
             aux += Double(parts.aux)
