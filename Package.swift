@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "xmoe", targets: ["xmoe"]),
         .executable(name: "xmoe-comm-check", targets: ["xmoe-comm-check"]),
+        .executable(name: "xmoe-dispatch-check", targets: ["xmoe-dispatch-check"]),
         .executable(name: "xmoe-train-check", targets: ["xmoe-train-check"]),
     ],
     dependencies: [
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "XMoEData", dependencies: ["CZlib"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
+        // Checks the token dispatchers against the local one across real ranks: `mpirun -np 4 xmoe-dispatch-check`.
+        .executableTarget(name: "xmoe-dispatch-check", dependencies: ["XMoEParallel", "XMoEModel", "XMoECompute"]),
         .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEParallel", "XMoEStore", "XMoECompute", "XMoEBase"]),
         // Trains one tiny model under any layout (`mpirun -np 4 xmoe-train-check train --dp 4 …`).
         .executableTarget(name: "xmoe-train-check", dependencies: ["XMoETrain", "XMoEParallel", "XMoEModel", "XMoECompute"]),
@@ -63,7 +66,8 @@ let package = Package(
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"],
                     exclude: ["Golden/golden.h5", "Golden/golden.bin", "Golden/golden.json"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
-        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check", "xmoe-train-check"]),
+        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check", "xmoe-dispatch-check",
+                                                             "xmoe-train-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures", "Prepare/Fixtures"]),
         .testTarget(name: "XMoEPlotTests", dependencies: ["XMoEPlot"]),
         .testTarget(name: "XMoEReportTests", dependencies: ["XMoEReport", "XMoEStore", "XMoESpec"]),

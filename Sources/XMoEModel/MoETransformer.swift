@@ -33,6 +33,9 @@ public final class MoETransformer {
     let blocks: [TransformerBlock]
     let finalNorm: Norm
     let head: LMHead
+    /// Moves every MoE layer's rows to their experts' ranks (one for all layers; state per layer
+    /// lives in the layer's dispatch context).
+    public let dispatcher: TokenDispatcher
 
     private var tokens: Tensor?
     private var targets: Tensor?
@@ -47,6 +50,7 @@ public final class MoETransformer {
         let store = ParameterStore(backend: backend, seed: o.seed)
         parameters = store
         let dispatcher = dispatcher ?? LocalDispatcher(experts: c.numExperts)
+        self.dispatcher = dispatcher
         embedding = store.add("embedding.weight", shape: [c.paddedVocab, c.hidden], initial: .normal(std: o.initStd), weightDecay: true)
         blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher) }
         finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
@@ -72,7 +76,7 @@ public final class MoETransformer {
         backend.upload(targets_BS, to: targets)
         var x_TH = backend.makeTensor([t, config.hidden])
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
-        for block in blocks { x_TH = block.forward(x_TH, seqLen: s) }
+        for block in blocks { x_TH = try block.forward(x_TH, seqLen: s) }
         let logits = head.forward(finalNorm.forward(x_TH))
         let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
         backend.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses)
@@ -88,7 +92,8 @@ public final class MoETransformer {
     }
 
     /// Gradients of the last forward's `total`, ADDED into `parameters` (call `zeroGrads` first).
-    public func backward() {
+    /// Throws what the dispatcher throws (a failed all-to-all under EP > 1).
+    public func backward() throws {
         guard let tokens, let targets, let probs else { fatalError("MoETransformer: backward before forward") }
         let t = tokens.count
         let dLosses = backend.makeTensor([t]), dLogits = backend.makeTensor(probs.shape)
@@ -100,7 +105,7 @@ public final class MoETransformer {
         finalNorm.backward(dNormed, dX: dX)
         for block in blocks.reversed() {
             let dIn = backend.makeTensor([t, config.hidden])
-            block.backward(dX, dX: dIn, seqLen: seqLen)
+            try block.backward(dX, dX: dIn, seqLen: seqLen)
             dX = dIn
         }
         backend.embeddingBackward(tokens: tokens, dOut: dX, dTable: embedding.grad)

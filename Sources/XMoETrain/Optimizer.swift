@@ -31,8 +31,11 @@ public final class Optimizer {
     public let v: [Tensor]
     /// Updates applied so far (skipped steps do not count); Adam's bias correction uses it.
     public var step: Int = 0
-    /// Gradient sync and parameter all-gather of the current step (reset by `synchronizeGradients`).
-    public private(set) var syncStats = GradientSyncStats()
+    /// Gradient sync and ZeRO-1's parameter all-gather of the current step (reset by
+    /// `synchronizeGradients`). Bytes are what this rank sends under a ring algorithm: all-reduce
+    /// 2·(g−1)/g·n·4, reduce-scatter and all-gather (g−1)/g·n·4 for n fp32 elements over g ranks;
+    /// a group whose members sit on more than one node counts as inter-node, otherwise intra-node.
+    public private(set) var syncTraffic = CommTraffic.zero
 
     public init(store: ParameterStore, settings: AdamWSettings, groups: ProcessGroups? = nil, zeroStage: Int = 0) {
         self.store = store
@@ -51,7 +54,7 @@ public final class Optimizer {
     /// contributions of every token of their EP group (the dispatcher's backward brought them), so
     /// summing over expert-dp covers each token of the global batch once.
     public func synchronizeGradients(scale: Float) throws {
-        syncStats = GradientSyncStats()
+        syncTraffic = .zero
         let started = Date()
         for p in placements where p.replicas.size > 1 {
             let g = p.replicas.size, n = p.group.count
@@ -59,14 +62,14 @@ public final class Optimizer {
             if p.sharded {
                 grads = try p.replicas.reduceScatter(grads, recvCounts: p.shards.map(\.count), op: .sum)
                 backend.upload(grads, to: p.group.grad.view(offset: p.owned.lowerBound, shape: [p.owned.count]))
-                syncStats.add(bytes: (g - 1) * n * 4 / g, interNode: p.interNode)
+                addTraffic((g - 1) * n * 4 / g, interNode: p.interNode)
             } else {
                 try p.replicas.allReduce(&grads, op: .sum)
                 backend.upload(grads, to: p.group.grad)
-                syncStats.add(bytes: 2 * (g - 1) * n * 4 / g, interNode: p.interNode)
+                addTraffic(2 * (g - 1) * n * 4 / g, interNode: p.interNode)
             }
         }
-        syncStats.seconds += Date().timeIntervalSince(started)
+        syncTraffic.seconds += Date().timeIntervalSince(started)
         if scale != 1 { scaleGradients(by: scale) }
     }
 
@@ -131,8 +134,12 @@ public final class Optimizer {
             let (whole, _) = try p.replicas.allGatherV(mine)
             backend.upload(whole, to: p.group.value)
             let g = p.replicas.size
-            syncStats.add(bytes: (g - 1) * p.group.count * 4 / g, interNode: p.interNode)
+            addTraffic((g - 1) * p.group.count * 4 / g, interNode: p.interNode)
         }
-        syncStats.seconds += Date().timeIntervalSince(started)
+        syncTraffic.seconds += Date().timeIntervalSince(started)
+    }
+
+    private func addTraffic(_ bytes: Int, interNode: Bool) {
+        if interNode { syncTraffic.interNodeBytes += bytes } else { syncTraffic.intraNodeBytes += bytes }
     }
 }

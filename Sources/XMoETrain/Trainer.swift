@@ -146,7 +146,7 @@ public final class Trainer {
             let batch = try trainData.microBatch(at: first + micro * settings.microBatchSize,
                                                  samples: settings.microBatchSize)
             let parts = try model.forward(tokens: batch.tokens, targets: batch.targets)
-            model.backward()
+            try model.backward()
             loss += Double(parts.total)
             lm += Double(parts.lm)
             aux += Double(parts.aux)
@@ -196,7 +196,8 @@ public final class Trainer {
                               let total = r.reduce(0, +)
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
-                          eval: eval, gradientSync: optimizer.syncStats)
+                          eval: eval,
+                          communication: StepCommunication.take(from: model.dispatcher.meter, gradSync: optimizer.syncTraffic))
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).

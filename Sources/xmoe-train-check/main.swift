@@ -8,7 +8,7 @@ import XMoEParallel
 import XMoETrain
 
 let usage = """
-    usage: mpirun -np DP xmoe-train-check train   --dp DP [--ep EP] [--zero 0|1] --steps N --run DIR
+    usage: mpirun -np DP xmoe-train-check train   --dp DP [--ep EP] [--zero 0|1] [--dispatcher KIND] --steps N --run DIR
            mpirun -np DP xmoe-train-check convert --dp DP [--ep EP] [--zero 0|1] --from DIR --run DIR
                          xmoe-train-check export  --from DIR --out FILE
       train    trains TinyRun for N steps; rank 0 writes DIR/losses.txt (step, loss, grad norm per line);
@@ -44,12 +44,11 @@ let options: [String: String] = {
 }
 
 /// A model holding this rank's experts, and a trainer over `groups`.
-func makeTrainer(groups: ProcessGroups, zero: Int, steps: Int, run: URL) throws -> Trainer {
-    let local = groups.layout.localExperts(of: groups.rank, experts: TinyRun.config.numExperts)
-    let dispatcher: TokenDispatcher = groups.layout.ep == 1
-        ? LocalDispatcher(experts: TinyRun.config.numExperts) : PlacementDispatcher(localExperts: local)
-    let model = MoETransformer(config: TinyRun.config, options: TinyRun.options, backend: CPUBackend(threads: 1),
-                               dispatcher: dispatcher)
+@MainActor func makeTrainer(groups: ProcessGroups, zero: Int, steps: Int, run: URL) throws -> Trainer {
+    let backend = CPUBackend(threads: 1)
+    let dispatcher = try makeTokenDispatcher(kind: options["dispatcher"] ?? (groups.layout.ep == 1 ? "local" : "pft"),
+                                             groups: groups, experts: TinyRun.config.numExperts, backend: backend)
+    let model = MoETransformer(config: TinyRun.config, options: TinyRun.options, backend: backend, dispatcher: dispatcher)
     return try Trainer(model: model, settings: TinyRun.settings(steps: steps), trainData: TinyRun.data(),
                        runDirectory: run, specHash: "train-check", groups: groups, zeroStage: zero)
 }

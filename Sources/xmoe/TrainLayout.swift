@@ -1,3 +1,4 @@
+import XMoECompute
 import XMoEModel
 import XMoEParallel
 import XMoESpec
@@ -11,7 +12,7 @@ struct TrainLayout {
     let dispatcher: TokenDispatcher?
     let zeroStage: Int
 
-    static func make(spec: ExperimentSpec) throws -> TrainLayout {
+    static func make(spec: ExperimentSpec, backend: Backend) throws -> TrainLayout {
         let v = spec.values
         let layout: GroupLayout
         do {
@@ -27,16 +28,18 @@ struct TrainLayout {
         guard spec.modelConfig.numExperts % layout.ep == 0 else {
             throw TrainStep.Unsupported(description: "parallel.ep = \(layout.ep) must divide model.num_experts (\(spec.modelConfig.numExperts))")
         }
+        let kind = v.string("moe.dispatcher")!
+        if let reason = DispatcherKind.unsupportedReason(kind, ep: layout.ep) {
+            throw TrainStep.Unsupported(description: reason)
+        }
         guard layout.worldSize > 1 else {
             return TrainLayout(groups: try ProcessGroups.single(), dispatcher: nil, zeroStage: zeroStage)
         }
-        let world = try MPICommunicator.world()
-        let groups = try ProcessGroups(world: world, layout: layout)
-        guard layout.ep == 1 else {
-            // The all-to-all dispatchers (padded, pft) plug in here.
-            throw TrainStep.Unsupported(description: "parallel.ep = \(layout.ep): expert parallelism needs the padded or pft "
-                + "dispatcher, not in this build yet; use parallel.ep=1 (data parallelism and ZeRO-1 work)")
-        }
-        return TrainLayout(groups: groups, dispatcher: nil, zeroStage: zeroStage)
+        let groups = try ProcessGroups(world: try MPICommunicator.world(), layout: layout)
+        // EP = 1: every dispatcher keeps the rows on the rank; the local one does it without copies.
+        guard layout.ep > 1 else { return TrainLayout(groups: groups, dispatcher: nil, zeroStage: zeroStage) }
+        let dispatcher = try makeTokenDispatcher(kind: kind, groups: groups, experts: spec.modelConfig.numExperts,
+                                                 backend: backend)
+        return TrainLayout(groups: groups, dispatcher: dispatcher, zeroStage: zeroStage)
     }
 }

@@ -35,7 +35,9 @@ enum TrainStep {
         if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
             throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
         }
-        let layout = try TrainLayout.make(spec: spec)
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
+        let backend = CPUBackend(threads: threads)
+        let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
@@ -49,7 +51,6 @@ enum TrainStep {
         try layout.groups.world.barrier()
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
-        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
         let dropping = v.bool("moe.drop_tokens")!
         let options = MoEOptions(
             gating: Gating(rawValue: v.string("moe.gating")!)!,
@@ -58,7 +59,7 @@ enum TrainStep {
             auxLossCoeff: Float(v.float("moe.aux_loss_coeff")!), zLossCoeff: Float(v.float("moe.z_loss_coeff")!),
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
-        let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads),
+        let model = MoETransformer(config: config, options: options, backend: backend,
                                    dispatcher: layout.dispatcher)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!

@@ -18,6 +18,11 @@ import XMoEParallel
         ("dp 2", 2, ["--dp", "2"]),
         ("dp 4", 4, ["--dp", "4"]),
         ("dp 4, ZeRO-1", 4, ["--dp", "4", "--zero", "1"]),
+        ("dp 4, ep 2", 4, ["--dp", "4", "--ep", "2"]),
+        ("dp 4, ep 4", 4, ["--dp", "4", "--ep", "4"]),
+        // Experts sharded over their expert-dp pairs.
+        ("dp 4, ep 2, ZeRO-1", 4, ["--dp", "4", "--ep", "2", "--zero", "1"]),
+        ("dp 4, ep 4, padded", 4, ["--dp", "4", "--ep", "4", "--dispatcher", "padded"]),
     ]
 
     @Test func everyLayoutTrainsTheOneRankModel() async throws {
@@ -53,12 +58,11 @@ import XMoEParallel
     @Test func checkpointsConvertBetweenLayoutsBitForBit() async throws {
         let dir = try TrainCheck.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let trained = dir.appendingPathComponent("trained")
-        try await TrainCheck.mpirun(4, ["train", "--dp", "4", "--zero", "1", "--steps", "3", "--run", trained.path])
+        let trained = dir.appendingPathComponent("trained-4-4-1")
+        try await TrainCheck.mpirun(4, ["train", "--dp", "4", "--ep", "4", "--zero", "1", "--steps", "3", "--run", trained.path])
         let original = try await TrainCheck.export(trained)
         var previous = trained
         let stages: [(String, Int, [String])] = [
-            ("4-4-1", 4, ["--dp", "4", "--ep", "4", "--zero", "1"]),
             ("2-2-0", 2, ["--dp", "2", "--ep", "2"]),
             ("1-1-0", 1, ["--dp", "1"]),
             ("back-4-4-1", 4, ["--dp", "4", "--ep", "4", "--zero", "1"]),

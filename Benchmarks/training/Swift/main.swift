@@ -87,7 +87,7 @@ for c in cases {
     func step() throws {
         m.zeroGrads()
         _ = try m.forward(tokens: tokens, targets: targets)
-        m.backward()
+        try m.backward()
         try optimizer.apply(lr: 1e-4)
     }
     try step()
