@@ -55,6 +55,7 @@ public final class MoETransformer {
         blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher) }
         finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
         head = LMHead(store, config: c, options: o, tiedTo: embedding)
+        store.seal()
     }
 
     /// tokens_BS and targets_BS flattened row-major (T = batch · seqLen); a target < 0 is ignored.

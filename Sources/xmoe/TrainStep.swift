@@ -32,25 +32,25 @@ enum TrainStep {
 
     static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
         let v = spec.values
-        if v.int("parallel.world_size")! > 1 {
-            throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
-        }
         if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
             throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
         }
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
+        let backend = CPUBackend(threads: threads)
+        let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
-        if previousKey != inputsHash {
+        if layout.groups.rank == 0 && previousKey != inputsHash {
             // Checkpoints of another model or schedule must not be resumed: start afresh.
             try? FileManager.default.removeItem(at: root.appendingPathComponent("checkpoints"))
             try? FileManager.default.removeItem(at: root.appendingPathComponent("metrics.h5"))
             try AtomicWrite.write(inputsHash, to: keyFile)
         }
 
+        try layout.groups.world.barrier()
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
-        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
         let dropping = v.bool("moe.drop_tokens")!
         let options = MoEOptions(
             gating: Gating(rawValue: v.string("moe.gating")!)!,
@@ -59,7 +59,8 @@ enum TrainStep {
             auxLossCoeff: Float(v.float("moe.aux_loss_coeff")!), zLossCoeff: Float(v.float("moe.z_loss_coeff")!),
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
-        let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        let model = MoETransformer(config: config, options: options, backend: backend,
+                                   dispatcher: layout.dispatcher)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!
         let tokensPerStep = global * config.seqLength
@@ -83,7 +84,8 @@ enum TrainStep {
             keepCheckpoints: v.int("output.keep_checkpoints")! > 0 ? v.int("output.keep_checkpoints")! : Int.max,
             expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
-                                  runDirectory: root, specHash: spec.hash)
+                                  runDirectory: root, specHash: spec.hash, groups: layout.groups,
+                                  zeroStage: layout.zeroStage)
         if let step = try trainer.resume() {
             context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
         }

@@ -35,22 +35,24 @@ struct CheckpointTests {
         #expect(saved.model.expertBias(layer: 1).contains { $0 != 0 })
     }
 
-    /// Experts are stored one dataset per GLOBAL id, holding that slice of the stacked tensor.
-    @Test func expertsAreStoredUnderGlobalIds() throws {
+    /// Experts are stacked per layer and kind, one dataset holding every expert of the layer, with
+    /// their global ids and global element range as attributes.
+    @Test func expertsAreStackedUnderGlobalIds() throws {
         let dir = try TemporaryDirectory()
         let t = try trainer(dir.url, seed: 5, steps: 1, every: 1)
         try t.run()
         let stacked = try #require(t.model.parameters.parameters.first { $0.name.contains("*") && $0.name.hasSuffix("w_in") })
         let all = t.model.backend.downloadFloats(stacked.value)
-        let per = all.count / 4
         let file = try StoreFile.open(at: dir.url.appendingPathComponent("checkpoints/step_000001/rank_00000.h5").path)
         defer { try? file.close() }
-        for e in 0..<4 {
-            let name = stacked.name.split(separator: "*", omittingEmptySubsequences: false).joined(separator: "00\(e)")
-            let stored = try file.read("/params/\(name)", as: Float.self)
-            #expect(stored.shape == Array(stacked.value.shape.dropFirst()))
-            #expect(bits(stored.values) == bits(Array(all[(e * per)..<((e + 1) * per)])))
-        }
+        let name = stacked.name.replacingOccurrences(of: ".*", with: "")
+        let stored = try file.read("/params/\(name)", as: Float.self)
+        #expect(stored.shape == stacked.value.shape)
+        #expect(bits(stored.values) == bits(all))
+        let attributes = try file.dataset("/params/\(name)").attributes
+        #expect(try attributes.int64s("experts") == [0, 1, 2, 3])
+        #expect(try attributes.int64s("elements") == [0, Int64(all.count)])
+        #expect(try file.attributes.string("format") == "xmoe-checkpoint-2")
         #expect(try file.attributes.string("spec_hash") == "spec-abc")
         #expect(try file.attributes.int64("consumed_samples") == 4)
     }

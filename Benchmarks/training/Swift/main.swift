@@ -88,7 +88,7 @@ for c in cases {
         m.zeroGrads()
         _ = try m.forward(tokens: tokens, targets: targets)
         try m.backward()
-        optimizer.apply(lr: 1e-4)
+        try optimizer.apply(lr: 1e-4)
     }
     try step()
     let start = now()
