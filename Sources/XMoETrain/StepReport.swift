@@ -16,8 +16,6 @@ public struct StepReport: Sendable, Equatable {
     public var flopsPerSecond: Double
     /// True when the update was skipped for a non-finite loss or gradient.
     public var skipped: Bool
-    /// Bytes and time of the step's communication, over all ranks (metrics.h5 /comm/*).
-    public var communication = StepCommunication.zero
     /// Per MoE layer (in layer order): slots routed to each global expert over the step's micro-batches.
     public var tokensPerExpert: [[Int]]
     /// Per MoE layer: dropped share of the routed slots.
