@@ -24,3 +24,30 @@ public struct StepCommunication: Sendable, Equatable {
 
     public var total: CommTraffic { dispatch + combine + gradSync }
 }
+
+extension StepCommunication {
+    /// The job's view for metrics: bytes summed over `comm`'s ranks, seconds the slowest rank's.
+    /// Collective: every rank calls it once per step.
+    public func reduced(over comm: any Communicator) throws -> StepCommunication {
+        let phases = [dispatch, combine, gradSync]
+        var bytes = phases.flatMap { [$0.intraNodeBytes, $0.interNodeBytes, $0.localBytes] }
+        var seconds = phases.map(\.seconds)
+        try comm.allReduce(&bytes, op: .sum)
+        try comm.allReduce(&seconds, op: .max)
+        func phase(_ i: Int) -> CommTraffic {
+            CommTraffic(intraNodeBytes: bytes[3 * i], interNodeBytes: bytes[3 * i + 1], localBytes: bytes[3 * i + 2], seconds: seconds[i])
+        }
+        return StepCommunication(dispatch: phase(0), combine: phase(1), gradSync: phase(2))
+    }
+}
+
+/// Per-layer, per-expert counts summed over `comm`'s ranks (each rank routes its own tokens over
+/// all E global experts), so the load in metrics is the job's, not rank 0's. Collective.
+public func globallyReducedCounts(_ counts_LE: [[Int]], over comm: any Communicator) throws -> [[Int]] {
+    let widths = counts_LE.map(\.count)
+    var flat = counts_LE.flatMap { $0 }
+    try comm.allReduce(&flat, op: .sum)
+    var out: [[Int]] = [], offset = 0
+    for w in widths { out.append(Array(flat[offset..<(offset + w)])); offset += w }
+    return out
+}

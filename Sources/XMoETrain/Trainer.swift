@@ -139,6 +139,7 @@ public final class Trainer {
         let tokensPerStep = settings.globalBatchSize * model.config.seqLength
         let first = state.consumedSamples + groups.layout.dpIndex(of: groups.rank) * (settings.globalBatchSize / dp)
         model.zeroGrads()
+        _ = model.dispatcher.meter.take()  // drop the last evaluation's traffic
         var loss: Double = 0, lm: Double = 0, aux: Double = 0
         var routed = moeLayers.map { _ in [Int](repeating: 0, count: model.config.numExperts) }
         var dropped = [Int](repeating: 0, count: moeLayers.count)
@@ -183,6 +184,9 @@ public final class Trainer {
         }
         state.step = step
 
+        // Before evaluation, whose forwards also dispatch: /comm/* is the training step's traffic, job-wide.
+        var communication = StepCommunication.take(from: model.dispatcher.meter, gradSync: optimizer.syncTraffic)
+        if groups.world.size > 1 { communication = try communication.reduced(over: groups.world) }
         var eval: EvalReport?
         if settings.evalInterval > 0, step % settings.evalInterval == 0, validationData != nil {
             eval = EvalReport(step: step, loss: try evaluate())
@@ -197,7 +201,7 @@ public final class Trainer {
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
                           eval: eval,
-                          communication: StepCommunication.take(from: model.dispatcher.meter, gradSync: optimizer.syncTraffic))
+                          communication: communication)
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).
