@@ -31,6 +31,10 @@ enum CommMetrics {
                        meaning: "\(phase.meaning): bytes sent to ranks on other nodes, summed over ranks") {
                     Double(traffic($0).interNodeBytes)
                 },
+                Series(path: "/comm/\(phase.name)_local_bytes", units: "bytes",
+                       meaning: "\(phase.meaning): the collective's self block (rows a rank keeps for its own experts; not sent), summed over ranks") {
+                    Double(traffic($0).localBytes)
+                },
                 Series(path: "/comm/\(phase.name)_seconds", units: "s", meaning: "\(phase.meaning): wall time of the slowest rank") {
                     traffic($0).seconds
                 },

@@ -93,7 +93,22 @@ enum RankRole {
                     shared: step.shared) { context in
             let session = RankSession.shared
             if session.role == .leader { try session.announce(context) }
-            return try session.runCollective { try body(context) }
+            return try session.runCollective {
+                try injectedFault(rank: session.rank)
+                return try body(context)
+            }
         }
+    }
+
+    struct InjectedFault: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `XMOE_FAIL_RANK=R` makes rank R fail as the collective step starts, while the other ranks go
+    /// on into its collectives: how the failure path (message, MPI_Abort, records) is exercised,
+    /// like `xmoe-comm-check --fail-on-rank`.
+    static func injectedFault(rank: Int) throws {
+        guard let text = ProcessInfo.processInfo.environment["XMOE_FAIL_RANK"], Int(text) == rank else { return }
+        throw InjectedFault(description: "deliberate failure on rank \(rank) (XMOE_FAIL_RANK=\(text))")
     }
 }
