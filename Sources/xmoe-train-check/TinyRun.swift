@@ -16,9 +16,10 @@ enum TinyRun {
     }
 
     /// sigmoid_bias gating also moves the selection biases each step, from the global expert loads.
+    /// The schedule does not depend on `steps`, so a run stopped early and continued is the same run.
     static func settings(steps: Int, gating: Gating) -> TrainerSettings {
         TrainerSettings(microBatchSize: 1, globalBatchSize: 8, trainSteps: steps,
-                        schedule: LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: max(steps, 1), decay: .cosine),
+                        schedule: LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: 10, decay: .cosine),
                         adamw: AdamWSettings(weightDecay: 0.1), clipGrad: 1.0, nonFinite: .stop,
                         checkpointInterval: steps, keepCheckpoints: 1,
                         expertBiasRate: gating == .sigmoidBias ? 0.01 : 0)

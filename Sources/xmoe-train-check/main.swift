@@ -12,8 +12,9 @@ let usage = """
                                                  [--gating softmax_topk|sigmoid_bias] --steps N --run DIR
            mpirun -np DP xmoe-train-check convert --dp DP [--ep EP] [--zero 0|1] --from DIR --run DIR
                          xmoe-train-check export  --from DIR --out FILE
-      train    trains TinyRun for N steps; rank 0 writes DIR/losses.txt (step, loss, grad norm per line);
-               every rank writes its part of the final checkpoint under DIR/checkpoints.
+      train    trains TinyRun to step N, continuing from DIR's checkpoint if it has one; rank 0 writes
+               DIR/losses.txt (step, loss, grad norm per line, for the steps it ran); every rank writes
+               its part of the checkpoint at step N under DIR/checkpoints.
       convert  loads the newest checkpoint of --from into this layout and saves it under --run.
       export   loads the newest checkpoint of --from into one rank and writes every parameter, then
                every AdamW moment (m, v per group), then the sigmoid_bias selection biases, as
@@ -80,6 +81,8 @@ do {
         let groups = try ProcessGroups(world: world, layout: layout)
         if mode == "train" {
             let trainer = try makeTrainer(groups: groups, zero: int("zero", 0), steps: int("steps"), run: url("run"))
+            // A run directory with a checkpoint continues from it (in whatever layout wrote it).
+            try trainer.resume()
             var lines: [String] = []
             try trainer.run { report in
                 lines.append(String(format: "%d %.9e %.9e", report.step, report.loss, report.gradNorm))

@@ -75,6 +75,34 @@ import XMoEParallel
         #expect(stateGap <= Self.parameterTolerance)
     }
 
+    /// A run stopped at step 5 and continued to 10 is the uninterrupted run, bit for bit, in the
+    /// same layout; continued in another layout it agrees to rounding.
+    @Test func aContinuedRunIsTheUninterruptedOne() async throws {
+        let dir = try TrainCheck.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layout = ["--dp", "4", "--ep", "2", "--zero", "1"]
+        let whole = dir.appendingPathComponent("whole")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "10", "--run", whole.path] + layout)
+        let split = dir.appendingPathComponent("split")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "5", "--run", split.path] + layout)
+        try await TrainCheck.mpirun(4, ["train", "--steps", "10", "--run", split.path] + layout)
+        let (wholeLosses, splitLosses) = (try TrainCheck.losses(whole), try TrainCheck.losses(split))
+        #expect(splitLosses.map(\.step) == Array(6...10))
+        #expect(splitLosses.map(\.loss) == Array(wholeLosses.suffix(5)).map(\.loss))
+        let (wholeState, splitState) = (try await TrainCheck.export(whole), try await TrainCheck.export(split))
+        #expect(splitState.map(\.bitPattern) == wholeState.map(\.bitPattern))
+
+        let moved = dir.appendingPathComponent("moved")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "5", "--run", moved.path] + layout)
+        try await TrainCheck.mpirun(2, ["train", "--steps", "10", "--run", moved.path, "--dp", "2"])
+        let movedLosses = try TrainCheck.losses(moved)
+        #expect(movedLosses.map(\.step) == Array(6...10))
+        let lossGap = zip(movedLosses, wholeLosses.suffix(5)).map { abs($0.loss - $1.loss) / abs($1.loss) }.max() ?? .infinity
+        let stateGap = zip(try await TrainCheck.export(moved), wholeState).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(lossGap <= Self.lossTolerance)
+        #expect(stateGap <= Self.parameterTolerance)
+    }
+
     /// (dp, ep, zero) = (4, 4, 1) → (2, 2, 0) → (1, 1, 0) → (4, 4, 1): parameters and moments stay
     /// identical bit for bit at every stage.
     @Test func checkpointsConvertBetweenLayoutsBitForBit() async throws {
