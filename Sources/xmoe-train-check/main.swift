@@ -13,7 +13,8 @@ let usage = """
            mpirun -np DP xmoe-train-check convert --dp DP [--ep EP] [--zero 0|1] --from DIR --run DIR
                          xmoe-train-check export  --from DIR --out FILE
       train    trains TinyRun to step N, continuing from DIR's checkpoint if it has one; rank 0 writes
-               DIR/losses.txt (step, loss, grad norm per line, for the steps it ran); every rank writes
+               DIR/losses.txt (step, loss, grad norm, gradient-sync bytes intra- and inter-node summed
+               over ranks, per line, for the steps it ran; 2 ranks per node); every rank writes
                its part of the checkpoint at step N under DIR/checkpoints.
       convert  loads the newest checkpoint of --from into this layout and saves it under --run.
       export   loads the newest checkpoint of --from into one rank and writes every parameter, then
@@ -85,7 +86,9 @@ do {
             try trainer.resume()
             var lines: [String] = []
             try trainer.run { report in
-                lines.append(String(format: "%d %.9e %.9e", report.step, report.loss, report.gradNorm))
+                let sync = report.communication.gradSync
+                lines.append(String(format: "%d %.9e %.9e %d %d", report.step, report.loss, report.gradNorm,
+                                    sync.intraNodeBytes, sync.interNodeBytes))
             }
             if world.rank == 0 {
                 try (lines.joined(separator: "\n") + "\n").write(to: url("run").appendingPathComponent("losses.txt"),

@@ -35,11 +35,22 @@ import XMoEParallel
         #expect(referenceLosses.count == 10)
         // The model learns: otherwise agreement would prove little.
         #expect(referenceLosses.last!.loss < referenceLosses.first!.loss - 0.05)
+        // Every parameter (n of them: the export holds values, m and v, then 8 expert biases)
+        // reduces once per step over a group of g ranks, ring all-reduce 2·(g−1)/g·n·4 bytes per
+        // rank (ZeRO-1: reduce-scatter plus all-gather, the same); 2 ranks per node, so dp 2 stays
+        // on node 0 and dp 4 crosses nodes.
+        let n = (referenceState.count - 8) / 3
+        let expectedSyncBytes = ["dp 2": [2 * (2 * 1 * n * 4 / 2), 0], "dp 4": [0, 4 * (2 * 3 * n * 4 / 4)],
+                                 "dp 4, ZeRO-1": [0, 4 * (2 * 3 * n * 4 / 4)]]
+        #expect(referenceLosses.allSatisfy { $0.syncBytes == [0, 0] })
         for layout in Self.layouts {
             let run = dir.appendingPathComponent(layout.name.replacingOccurrences(of: " ", with: "-"))
             try await TrainCheck.mpirun(layout.ranks, ["train", "--steps", "10", "--run", run.path] + layout.arguments)
             let losses = try TrainCheck.losses(run)
             #expect(losses.count == 10, "\(layout.name)")
+            if let expected = expectedSyncBytes[layout.name] {
+                #expect(losses.allSatisfy { $0.syncBytes == expected }, "\(layout.name): \(losses.map(\.syncBytes)) vs \(expected)")
+            }
             let lossGap = zip(losses, referenceLosses).map { abs($0.loss - $1.loss) / abs($1.loss) }.max() ?? .infinity
             let normGap = zip(losses, referenceLosses).map { abs($0.gradNorm - $1.gradNorm) / abs($1.gradNorm) }.max() ?? .infinity
             let state = try await TrainCheck.export(run)
@@ -169,11 +180,11 @@ enum TrainCheck {
         }
     }
 
-    static func losses(_ run: URL) throws -> [(step: Int, loss: Double, gradNorm: Double)] {
+    static func losses(_ run: URL) throws -> [(step: Int, loss: Double, gradNorm: Double, syncBytes: [Int])] {
         let text = try String(contentsOf: run.appendingPathComponent("losses.txt"), encoding: .utf8)
         return text.split(separator: "\n").map { line in
             let fields = line.split(separator: " ")
-            return (Int(fields[0])!, Double(fields[1])!, Double(fields[2])!)
+            return (Int(fields[0])!, Double(fields[1])!, Double(fields[2])!, [Int(fields[3])!, Int(fields[4])!])
         }
     }
 
