@@ -11,14 +11,18 @@ enum TinyRun {
                                     linearBias: false, tiedEmbeddings: false, numExperts: 8, topK: 2,
                                     expertFFNHidden: 12, expertActivation: .swiglu, expertBias: false,
                                     numSharedExperts: 1, sharedExpertFFNHidden: 12)
-    static let options = MoEOptions(gating: .softmaxTopK, capacity: .dropless, auxLossCoeff: 0, zLossCoeff: 0,
-                                    initStd: 0.1, seed: 11)
+    static func options(gating: Gating) -> MoEOptions {
+        MoEOptions(gating: gating, capacity: .dropless, auxLossCoeff: 0, zLossCoeff: 0, initStd: 0.1, seed: 11)
+    }
 
-    static func settings(steps: Int) -> TrainerSettings {
+    /// sigmoid_bias gating also moves the selection biases each step, from the global expert loads.
+    /// The schedule does not depend on `steps`, so a run stopped early and continued is the same run.
+    static func settings(steps: Int, gating: Gating) -> TrainerSettings {
         TrainerSettings(microBatchSize: 1, globalBatchSize: 8, trainSteps: steps,
-                        schedule: LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: max(steps, 1), decay: .cosine),
+                        schedule: LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: 10, decay: .cosine),
                         adamw: AdamWSettings(weightDecay: 0.1), clipGrad: 1.0, nonFinite: .stop,
-                        checkpointInterval: steps, keepCheckpoints: 1)
+                        checkpointInterval: steps, keepCheckpoints: 1,
+                        expertBiasRate: gating == .sigmoidBias ? 0.01 : 0)
     }
 
     /// An LCG independent of the model's generator.

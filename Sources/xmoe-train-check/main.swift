@@ -8,14 +8,17 @@ import XMoEParallel
 import XMoETrain
 
 let usage = """
-    usage: mpirun -np DP xmoe-train-check train   --dp DP [--ep EP] [--zero 0|1] [--dispatcher KIND] --steps N --run DIR
+    usage: mpirun -np DP xmoe-train-check train   --dp DP [--ep EP] [--zero 0|1] [--dispatcher KIND]
+                                                 [--gating softmax_topk|sigmoid_bias] --steps N --run DIR
            mpirun -np DP xmoe-train-check convert --dp DP [--ep EP] [--zero 0|1] --from DIR --run DIR
                          xmoe-train-check export  --from DIR --out FILE
-      train    trains TinyRun for N steps; rank 0 writes DIR/losses.txt (step, loss, grad norm per line);
-               every rank writes its part of the final checkpoint under DIR/checkpoints.
+      train    trains TinyRun to step N, continuing from DIR's checkpoint if it has one; rank 0 writes
+               DIR/losses.txt (step, loss, grad norm per line, for the steps it ran); every rank writes
+               its part of the checkpoint at step N under DIR/checkpoints.
       convert  loads the newest checkpoint of --from into this layout and saves it under --run.
-      export   loads the newest checkpoint of --from into one rank and writes every parameter,
-               then every AdamW moment (m, v per group), as little-endian float32 to FILE.
+      export   loads the newest checkpoint of --from into one rank and writes every parameter, then
+               every AdamW moment (m, v per group), then the sigmoid_bias selection biases, as
+               little-endian float32 to FILE (pass the --gating the run trained with).
     """
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
@@ -48,8 +51,10 @@ let options: [String: String] = {
     let backend = CPUBackend(threads: 1)
     let dispatcher = try makeTokenDispatcher(kind: options["dispatcher"] ?? (groups.layout.ep == 1 ? "local" : "pft"),
                                              groups: groups, experts: TinyRun.config.numExperts, backend: backend)
-    let model = MoETransformer(config: TinyRun.config, options: TinyRun.options, backend: backend, dispatcher: dispatcher)
-    return try Trainer(model: model, settings: TinyRun.settings(steps: steps), trainData: TinyRun.data(),
+    guard let gating = Gating(rawValue: options["gating"] ?? "softmax_topk") else { fail("unknown --gating\n\(usage)") }
+    let model = MoETransformer(config: TinyRun.config, options: TinyRun.options(gating: gating), backend: backend,
+                               dispatcher: dispatcher)
+    return try Trainer(model: model, settings: TinyRun.settings(steps: steps, gating: gating), trainData: TinyRun.data(),
                        runDirectory: run, specHash: "train-check", groups: groups, zeroStage: zero)
 }
 
@@ -66,6 +71,7 @@ do {
         var floats: [Float] = []
         for p in trainer.model.parameters.parameters { floats += backend.downloadFloats(p.value) }
         for t in trainer.optimizer.m + trainer.optimizer.v { floats += backend.downloadFloats(t) }
+        for layer in 0..<TinyRun.config.layers { floats += trainer.model.expertBias(layer: layer) }
         let data = floats.withUnsafeBufferPointer { Data(buffer: $0) }
         try data.write(to: url("out"))
         print("exported step \(state.step): \(floats.count) floats")
@@ -75,6 +81,8 @@ do {
         let groups = try ProcessGroups(world: world, layout: layout)
         if mode == "train" {
             let trainer = try makeTrainer(groups: groups, zero: int("zero", 0), steps: int("steps"), run: url("run"))
+            // A run directory with a checkpoint continues from it (in whatever layout wrote it).
+            try trainer.resume()
             var lines: [String] = []
             try trainer.run { report in
                 lines.append(String(format: "%d %.9e %.9e", report.step, report.loss, report.gradNorm))

@@ -53,6 +53,56 @@ import XMoEParallel
         }
     }
 
+    /// sigmoid_bias gating: the selection biases move with the GLOBAL expert loads, so every replica
+    /// keeps the one-rank biases (a per-rank update would split them, and the routing with them).
+    @Test func expertBiasesFollowGlobalLoads() async throws {
+        let dir = try TrainCheck.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gating = ["--gating", "sigmoid_bias"]
+        let reference = dir.appendingPathComponent("one-rank")
+        try await TrainCheck.mpirun(1, ["train", "--dp", "1", "--steps", "6", "--run", reference.path] + gating)
+        let run = dir.appendingPathComponent("dp4-ep2")
+        try await TrainCheck.mpirun(4, ["train", "--dp", "4", "--ep", "2", "--steps", "6", "--run", run.path] + gating)
+        let (expected, got) = (try await TrainCheck.export(reference, gating), try await TrainCheck.export(run, gating))
+        // The biases are the export's tail: 8 per MoE layer, moved by ±0.01 per step.
+        let biases = Array(got.suffix(8)), referenceBiases = Array(expected.suffix(8))
+        #expect(biases.contains { $0 != 0 })
+        #expect(biases == referenceBiases)
+        let losses = try TrainCheck.losses(run), referenceLosses = try TrainCheck.losses(reference)
+        let lossGap = zip(losses, referenceLosses).map { abs($0.loss - $1.loss) / abs($1.loss) }.max() ?? .infinity
+        let stateGap = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(lossGap <= Self.lossTolerance)
+        #expect(stateGap <= Self.parameterTolerance)
+    }
+
+    /// A run stopped at step 5 and continued to 10 is the uninterrupted run, bit for bit, in the
+    /// same layout; continued in another layout it agrees to rounding.
+    @Test func aContinuedRunIsTheUninterruptedOne() async throws {
+        let dir = try TrainCheck.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layout = ["--dp", "4", "--ep", "2", "--zero", "1"]
+        let whole = dir.appendingPathComponent("whole")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "10", "--run", whole.path] + layout)
+        let split = dir.appendingPathComponent("split")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "5", "--run", split.path] + layout)
+        try await TrainCheck.mpirun(4, ["train", "--steps", "10", "--run", split.path] + layout)
+        let (wholeLosses, splitLosses) = (try TrainCheck.losses(whole), try TrainCheck.losses(split))
+        #expect(splitLosses.map(\.step) == Array(6...10))
+        #expect(splitLosses.map(\.loss) == Array(wholeLosses.suffix(5)).map(\.loss))
+        let (wholeState, splitState) = (try await TrainCheck.export(whole), try await TrainCheck.export(split))
+        #expect(splitState.map(\.bitPattern) == wholeState.map(\.bitPattern))
+
+        let moved = dir.appendingPathComponent("moved")
+        try await TrainCheck.mpirun(4, ["train", "--steps", "5", "--run", moved.path] + layout)
+        try await TrainCheck.mpirun(2, ["train", "--steps", "10", "--run", moved.path, "--dp", "2"])
+        let movedLosses = try TrainCheck.losses(moved)
+        #expect(movedLosses.map(\.step) == Array(6...10))
+        let lossGap = zip(movedLosses, wholeLosses.suffix(5)).map { abs($0.loss - $1.loss) / abs($1.loss) }.max() ?? .infinity
+        let stateGap = zip(try await TrainCheck.export(moved), wholeState).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(lossGap <= Self.lossTolerance)
+        #expect(stateGap <= Self.parameterTolerance)
+    }
+
     /// (dp, ep, zero) = (4, 4, 1) → (2, 2, 0) → (1, 1, 0) → (4, 4, 1): parameters and moments stay
     /// identical bit for bit at every stage.
     @Test func checkpointsConvertBetweenLayoutsBitForBit() async throws {
@@ -128,9 +178,9 @@ enum TrainCheck {
     }
 
     /// The run's newest checkpoint read into one rank by the layout-independent loader.
-    static func export(_ run: URL) async throws -> [Float] {
+    static func export(_ run: URL, _ extra: [String] = []) async throws -> [Float] {
         let out = run.appendingPathComponent("export.bin")
-        let outcome = try await ProcessRunner.run(try executable(), ["export", "--from", run.path, "--out", out.path],
+        let outcome = try await ProcessRunner.run(try executable(), ["export", "--from", run.path, "--out", out.path] + extra,
                                                   environment: environment(), timeoutSeconds: 120)
         guard outcome.status == 0 else { throw Failed(description: "export of \(run.path) failed:\n\(outcome.output)") }
         let data = try Data(contentsOf: out)
