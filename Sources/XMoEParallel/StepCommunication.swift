@@ -40,14 +40,3 @@ extension StepCommunication {
         return StepCommunication(dispatch: phase(0), combine: phase(1), gradSync: phase(2))
     }
 }
-
-/// Per-layer, per-expert counts summed over `comm`'s ranks (each rank routes its own tokens over
-/// all E global experts), so the load in metrics is the job's, not rank 0's. Collective.
-public func globallyReducedCounts(_ counts_LE: [[Int]], over comm: any Communicator) throws -> [[Int]] {
-    let widths = counts_LE.map(\.count)
-    var flat = counts_LE.flatMap { $0 }
-    try comm.allReduce(&flat, op: .sum)
-    var out: [[Int]] = [], offset = 0
-    for w in widths { out.append(Array(flat[offset..<(offset + w)])); offset += w }
-    return out
-}

@@ -120,6 +120,18 @@ import Testing
         #expect(status != "complete", "train step recorded \(status)")
     }
 
+    /// `xmoe plan` lists the process groups (Megatron order) and why a layout cannot run.
+    @Test func planListsTheGroupsAndRefusals() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml", "parallel.dp=4", "parallel.ep=2", "parallel.ranks_per_node=2",
+                                       "moe.dispatcher=rbd"], in: dir.url)
+        for line in ["ep groups: [0 1] [2 3]", "expert-dp groups: [0 2] [1 3]", "node groups: [0 1] [2 3]",
+                     "cannot run: moe.dispatcher 'rbd'"] {
+            #expect(plan.stdout.contains(line), "no '\(line)' in:\n\(plan.stdout)")
+        }
+    }
+
     /// rbd is not in this version: refused before anything is written.
     @Test func anUnsupportedLayoutIsRefusedBeforeAnything() throws {
         let dir = try setUp()
