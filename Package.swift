@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "xmoe", targets: ["xmoe"]),
         .executable(name: "xmoe-comm-check", targets: ["xmoe-comm-check"]),
+        .executable(name: "xmoe-dispatch-check", targets: ["xmoe-dispatch-check"]),
+        .executable(name: "xmoe-train-check", targets: ["xmoe-train-check"]),
     ],
     dependencies: [
         // Yams vendors its own libyaml (CYaml): never link the system libyaml beside it.
@@ -36,7 +38,11 @@ let package = Package(
         .target(name: "XMoEData", dependencies: ["CZlib", "XMoEBase"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
         .executableTarget(name: "xmoe-comm-check", dependencies: ["XMoEParallel"]),
+        // Checks the token dispatchers against the local one across real ranks: `mpirun -np 4 xmoe-dispatch-check`.
+        .executableTarget(name: "xmoe-dispatch-check", dependencies: ["XMoEParallel", "XMoEModel", "XMoECompute"]),
         .target(name: "XMoETrain", dependencies: ["XMoEModel", "XMoEParallel", "XMoEStore", "XMoECompute", "XMoEBase"]),
+        // Trains one tiny model under any layout (`mpirun -np 4 xmoe-train-check train --dp 4 …`).
+        .executableTarget(name: "xmoe-train-check", dependencies: ["XMoETrain", "XMoEParallel", "XMoEModel", "XMoECompute"]),
         // PNG charts drawn in Swift (line charts, heatmaps), so reports need no plotting stack.
         .target(name: "XMoEPlot", dependencies: ["CZlib"], exclude: ["Generators"]),
         // Reads run directories (metrics.h5, step records) into summaries, tables and figures.
@@ -63,7 +69,8 @@ let package = Package(
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"],
                     exclude: ["Golden/golden.h5", "Golden/golden.bin", "Golden/golden.json"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
-        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check"]),
+        .testTarget(name: "XMoEParallelTests", dependencies: ["XMoEParallel", "xmoe-comm-check", "xmoe-dispatch-check",
+                                                             "xmoe-train-check"]),
         .testTarget(name: "XMoEDataTests", dependencies: ["XMoEData"], exclude: ["Tokenizer/Fixtures", "Fixtures", "Prepare/Fixtures"]),
         .testTarget(name: "XMoEPlotTests", dependencies: ["XMoEPlot"]),
         .testTarget(name: "XMoEReportTests", dependencies: ["XMoEReport", "XMoEStore", "XMoESpec"]),

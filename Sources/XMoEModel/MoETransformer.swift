@@ -48,6 +48,9 @@ public final class MoETransformer {
         get { dropoutControl.stream }
         set { dropoutControl.stream = newValue }
     }
+    /// Moves every MoE layer's rows to their experts' ranks (one for all layers; state per layer
+    /// lives in the layer's dispatch context).
+    public let dispatcher: TokenDispatcher
 
     private var tokens: Tensor?
     private var targets: Tensor?
@@ -65,10 +68,12 @@ public final class MoETransformer {
         let control = DropoutControl(backend: backend, seed: o.seed)
         dropoutControl = control
         embeddingDropout = DropoutSite(control, "embedding")
+        self.dispatcher = dispatcher
         embedding = store.add("embedding.weight", shape: [c.paddedVocab, c.hidden], initial: .normal(std: o.initStd), weightDecay: true)
         blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher, dropout: control) }
         finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
         head = LMHead(store, config: c, options: o, tiedTo: embedding)
+        store.seal()
     }
 
     /// tokens_BS and targets_BS flattened row-major (T = batch · seqLen); a target < 0 is ignored.
@@ -90,7 +95,7 @@ public final class MoETransformer {
         var x_TH = backend.makeTensor([t, config.hidden])
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
         x_TH = embeddingDropout.forward(x_TH, p: dropout.hidden)
-        for block in blocks { x_TH = block.forward(x_TH, seqLen: s) }
+        for block in blocks { x_TH = try block.forward(x_TH, seqLen: s) }
         let logits = head.forward(finalNorm.forward(x_TH))
         let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
         backend.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses)
@@ -106,7 +111,8 @@ public final class MoETransformer {
     }
 
     /// Gradients of the last forward's `total`, ADDED into `parameters` (call `zeroGrads` first).
-    public func backward() {
+    /// Throws what the dispatcher throws (a failed all-to-all under EP > 1).
+    public func backward() throws {
         guard let tokens, let targets, let probs else { fatalError("MoETransformer: backward before forward") }
         let t = tokens.count
         let dLosses = backend.makeTensor([t]), dLogits = backend.makeTensor(probs.shape)
@@ -118,7 +124,7 @@ public final class MoETransformer {
         finalNorm.backward(dNormed, dX: dX)
         for block in blocks.reversed() {
             let dIn = backend.makeTensor([t, config.hidden])
-            block.backward(dX, dX: dIn, seqLen: seqLen)
+            try block.backward(dX, dX: dIn, seqLen: seqLen)
             dX = dIn
         }
         backend.embeddingBackward(tokens: tokens, dOut: embeddingDropout.backward(dX), dTable: embedding.grad)

@@ -34,7 +34,7 @@ final class TransformerBlock {
         }
     }
 
-    func forward(_ x_TH: Tensor, seqLen: Int) -> Tensor {
+    func forward(_ x_TH: Tensor, seqLen: Int) throws -> Tensor {
         let h_TH = backend.makeTensor(x_TH.shape)
         let hidden = attnOutDropout.control.rates.hidden
         backend.add(x_TH, attnOutDropout.forward(attention.forward(attnNorm.forward(x_TH), seqLen: seqLen), p: hidden), out: h_TH)
@@ -42,7 +42,7 @@ final class TransformerBlock {
         let f_TH: Tensor
         switch ffn {
         case .dense(let mlp): f_TH = mlp.forward(normed)
-        case .moe(let moe): f_TH = moe.forward(normed)
+        case .moe(let moe): f_TH = try moe.forward(normed)
         }
         let out = backend.makeTensor(x_TH.shape)
         backend.add(h_TH, ffnOutDropout.forward(f_TH, p: hidden), out: out)
@@ -50,13 +50,13 @@ final class TransformerBlock {
     }
 
     /// dX += gradient w.r.t. the block's input.
-    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) {
+    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) throws {
         let dH = backend.makeTensor(dOut_TH.shape)
         backend.copy(from: dOut_TH, to: dH)
         let dNormed = backend.makeTensor(dOut_TH.shape)
         switch ffn {
         case .dense(let mlp): mlp.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
-        case .moe(let moe): moe.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
+        case .moe(let moe): try moe.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
         }
         ffnNorm.backward(dNormed, dX: dH)
         let dAttnIn = backend.makeTensor(dOut_TH.shape)

@@ -14,9 +14,11 @@ public enum CheckpointIntegrity {
 
     /// Writes `values` at `path` with their checksum. Non-finite values are written as they are: a
     /// checkpoint records the state, and the load names the tensor that holds them.
-    public static func writeVerified(_ file: StoreFile, _ path: String, _ values: [Float], shape: [Int]) throws {
+    @discardableResult
+    public static func writeVerified(_ file: StoreFile, _ path: String, _ values: [Float], shape: [Int]) throws -> StoreDataset {
         let dataset = try file.write(path, values, shape: shape)
         try dataset.attributes.set(checksumAttribute, .string(ContentDigest.sha256(of: values)))
+        return dataset
     }
 
     /// Reads `path` and verifies its checksum and that every value is finite. Tensors of checkpoints

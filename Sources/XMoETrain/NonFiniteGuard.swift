@@ -1,4 +1,5 @@
 import XMoECompute
+import XMoEParallel
 
 /// The NaN policy's guard around the AdamW update, active whether or not clipping is on.
 ///
@@ -30,21 +31,35 @@ extension Optimizer {
             return false
         }
         let snapshot = policy == .skip ? state() : nil
-        apply(lr: lr)
-        guard let bad = firstNonFinite() else { return true }
+        try apply(lr: lr)
+        // Every rank must take the same decision: a bad value in one rank's experts or shard
+        // skips (or stops) the update everywhere, or the replicas would diverge.
+        let bad = firstNonFinite()
+        var anyBad = [bad == nil ? 0 : 1]
+        if world.size > 1 { try world.allReduce(&anyBad, op: .max) }
+        guard anyBad[0] != 0 else { return true }
         if let snapshot {
             restore(snapshot)
             return false
         }
-        throw TrainError.nonFinite(step: step, what: "after the update at learning rate \(lr), \(bad)")
+        throw TrainError.nonFinite(step: step, what: "after the update at learning rate \(lr), "
+            + (bad ?? "a parameter or moment on another rank"))
     }
 
-    /// Names the first parameter or moment tensor holding NaN or Inf, nil when all are finite.
+    /// Names the first parameter (or the parameter whose moment) holding NaN or Inf in what this
+    /// rank owns, nil when all are finite.
     func firstNonFinite() -> String? {
-        for (i, p) in store.parameters.enumerated() {
-            for (what, tensor) in [("parameter", p.value), ("first moment of", m[i]), ("second moment of", v[i])]
-            where !Self.allFinite(store.backend.downloadFloats(tensor)) {
-                return "the \(what) \(p.name)"
+        let backend = store.backend
+        for (gi, p) in placements.enumerated() {
+            let checks: [(String, [Float], Int)] = [
+                ("parameter", backend.downloadFloats(p.group.value), 0),
+                ("first moment of", backend.downloadFloats(m[gi]), p.owned.lowerBound),
+                ("second moment of", backend.downloadFloats(v[gi]), p.owned.lowerBound),
+            ]
+            for (what, values, base) in checks where !Self.allFinite(values) {
+                let element = base + (values.firstIndex { !$0.isFinite } ?? 0)
+                let index = p.group.parameters.indices.first { p.group.elements(of: $0).contains(element) }
+                return "the \(what) \(index.map { p.group.parameters[$0].name } ?? "group \(gi)")"
             }
         }
         return nil
@@ -59,16 +74,16 @@ extension Optimizer {
 
     private func state() -> (values: [[Float]], m: [[Float]], v: [[Float]], step: Int) {
         let backend = store.backend
-        return (store.parameters.map { backend.downloadFloats($0.value) }, m.map { backend.downloadFloats($0) },
+        return (placements.map { backend.downloadFloats($0.group.value) }, m.map { backend.downloadFloats($0) },
                 v.map { backend.downloadFloats($0) }, step)
     }
 
     private func restore(_ saved: (values: [[Float]], m: [[Float]], v: [[Float]], step: Int)) {
         let backend = store.backend
-        for (i, p) in store.parameters.enumerated() {
-            backend.upload(saved.values[i], to: p.value)
-            backend.upload(saved.m[i], to: m[i])
-            backend.upload(saved.v[i], to: v[i])
+        for (gi, p) in placements.enumerated() {
+            backend.upload(saved.values[gi], to: p.group.value)
+            backend.upload(saved.m[gi], to: m[gi])
+            backend.upload(saved.v[gi], to: v[gi])
         }
         step = saved.step
     }

@@ -23,6 +23,10 @@ struct LayoutReport {
             lines.append("  MoE block: \(tokens) tokens per rank, dropless")
         }
         lines.append("  dispatcher \(spec.values.string("moe.dispatcher")!), ZeRO stage \(s.zeroStage)")
+        lines += groupLines.map { "  " + $0 }
+        if let reason = RankEnvironment.unsupportedReason(spec) {
+            lines += reason.split(separator: "\n").map { "  cannot run: \($0)" }
+        }
         lines.append("")
         lines.append("Model")
         lines.append("  parameters \(Format.count(size.totalParameters)) (\(size.totalParameters)): experts \(Format.count(size.expertParameters)), other \(Format.count(size.nonExpertParameters))")
@@ -39,6 +43,16 @@ struct LayoutReport {
         lines.append("  sample index at least \(Format.bytes(sampleIndexBytes)) (\(samplesText) samples × 24 bytes)")
         if let verdict = memoryVerdict { lines.append("  " + verdict.text) }
         return lines.joined(separator: "\n")
+    }
+
+    /// The process groups as lists of world ranks (Megatron order), e.g. "ep groups: [0 1] [2 3]".
+    var groupLines: [String] {
+        let s = plan.sizes
+        guard let layout = try? GroupLayout(dp: s.dp, tp: s.tp, ep: s.ep, ranksPerNode: s.ranksPerNode) else { return [] }
+        var kinds: [(String, GroupLayout.Kind)] = [("dp", .dp)]
+        if s.tp > 1 { kinds.append(("tp", .tp)) }
+        kinds += [("ep", .ep), ("expert-dp", .expertDP), ("node", .node)]
+        return kinds.map { "\($0.0) groups: \(layout.describeGroups($0.1))" }
     }
 
     struct MemoryVerdict {

@@ -16,7 +16,8 @@ struct SpecArguments: ParsableArguments {
     func load() throws -> ExperimentSpec {
         try exitingOnSpecErrors(in: "spec") {
             let loaded = try ExperimentSpec.load(file: spec, overrides: overrides)
-            if let unsupported = loaded.unsupportedLayoutReason { throw SpecErrors([unsupported]) }
+            let unsupported = loaded.unsupportedLayoutErrors(RankEnvironment.unsupportedReasons(loaded))
+            if !unsupported.isEmpty { throw SpecErrors(unsupported) }
             return loaded
         }
     }

@@ -32,21 +32,24 @@ enum TrainStep {
 
     static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
         let v = spec.values
-        // The commands refuse these up front (SpecArguments.load); a spec reaching here another way still stops.
-        if let unsupported = spec.unsupportedLayoutReason { throw Unsupported(description: unsupported.description) }
+        // The commands refuse unsupported layouts up front (SpecArguments.load); TrainLayout.make
+        // refuses them again for a spec that reaches here another way.
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
+        let backend = CPUBackend(threads: threads)
+        let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
-        if previousKey != inputsHash {
+        if layout.groups.rank == 0 && previousKey != inputsHash {
             // Checkpoints of another model or schedule must not be resumed: start afresh.
             try? FileManager.default.removeItem(at: root.appendingPathComponent("checkpoints"))
             try? FileManager.default.removeItem(at: root.appendingPathComponent("metrics.h5"))
             try AtomicWrite.write(inputsHash, to: keyFile)
         }
 
+        try layout.groups.world.barrier()
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
-        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
         let dropping = v.bool("moe.drop_tokens")!
         let options = MoEOptions(
             gating: Gating(rawValue: v.string("moe.gating")!)!,
@@ -55,7 +58,8 @@ enum TrainStep {
             auxLossCoeff: Float(v.float("moe.aux_loss_coeff")!), zLossCoeff: Float(v.float("moe.z_loss_coeff")!),
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
-        let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        let model = MoETransformer(config: config, options: options, backend: backend,
+                                   dispatcher: layout.dispatcher)
         model.dropout = DropoutRates(hidden: v.float("model.dropout")!, attention: v.float("model.attention_dropout")!)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!
@@ -80,7 +84,8 @@ enum TrainStep {
             keepCheckpoints: v.int("output.keep_checkpoints")! > 0 ? v.int("output.keep_checkpoints")! : Int.max,
             expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
-                                  runDirectory: root, specHash: spec.hash)
+                                  runDirectory: root, specHash: spec.hash, groups: layout.groups,
+                                  zeroStage: layout.zeroStage)
         let resumed = try trainer.resume()
         trainer.resumeNotices.forEach(trainNotice)
         if let step = resumed {

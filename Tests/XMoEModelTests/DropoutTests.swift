@@ -84,7 +84,7 @@ import XMoECompute
         let stream = DropoutStream(step: 5, microStep: 2)
         model.zeroGrads()
         _ = try loss(model, stream: stream)
-        model.backward()
+        try model.backward()
         let backend = model.backend
         var checked = 0
         for p in model.parameters.parameters {

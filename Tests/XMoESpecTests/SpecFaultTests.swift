@@ -187,16 +187,21 @@ import Glibc
         #expect(errors.first?.message.contains(says) == true, "\(errors)")
     }
 
-    @Test func multiRankLayoutsAreRefusedAtTheKeySet() throws {
+    @Test func layoutReasonsAreLocatedAtTheirKey() throws {
         let dir = try SpecDirectory()
         defer { dir.cleanup() }
         let path = try dir.write("s.yaml", "moe:\n  num_experts: 8\nparallel:\n  dp: 2\n  ep: 2\n")
         let spec = try dir.load("s.yaml")
-        let reason = try #require(spec.unsupportedLayoutReason)
-        #expect(reason.location == .file(path: path, line: 4, column: 3))
-        #expect(reason.keyPath == "parallel.dp")
-        let single = try dir.load("s.yaml", ["parallel.dp=1", "parallel.ep=1"])
-        #expect(single.unsupportedLayoutReason == nil)
+        let errors = spec.unsupportedLayoutErrors(["parallel.ep (2) must divide …", "something without a key"])
+        #expect(errors.count == 2)
+        let first = errors.first, second = errors.last
+        #expect(first?.location == .file(path: path, line: 5, column: 3))
+        #expect(first?.keyPath == "parallel.ep")
+        // A reason naming no key is located at the first layout key the spec sets.
+        #expect(second?.keyPath == "moe.num_experts")
+        #expect(second?.location == .file(path: path, line: 2, column: 3))
+        let none = spec.unsupportedLayoutErrors([])
+        #expect(none.isEmpty)
     }
 
     @Test func sweepGridsBeyondTheLimitAreRefusedWithoutExpanding() throws {
