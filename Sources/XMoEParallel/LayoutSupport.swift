@@ -35,12 +35,26 @@ extension GroupLayout {
         return groups
     }
 
-    /// "[0 1] [2 3]" for small worlds; "N groups of M" beyond `limit` groups.
-    public func describeGroups(_ kind: Kind, limit: Int = 8) -> String {
-        let groups = allGroups(kind)
-        if groups.count > limit {
-            return "\(groups.count) groups of \(groups.first?.count ?? 0)"
+    /// Ranks in one group of `kind` (every group of a kind has the same size).
+    public func groupSize(_ kind: Kind) -> Int {
+        switch kind {
+        case .world: return worldSize
+        case .dp: return dp
+        case .tp: return tp
+        case .ep: return ep
+        case .expertDP: return expertDP
+        case .node: return ranksPerNode
         }
+    }
+
+    /// "[0 1] [2 3]" for small worlds; "N groups of M" beyond `limit` groups (counted, not listed:
+    /// listing is quadratic in the world size).
+    public func describeGroups(_ kind: Kind, limit: Int = 8) -> String {
+        let size = groupSize(kind), count = worldSize / max(size, 1)
+        if count > limit || size > 16 {
+            return "\(count) group\(count == 1 ? "" : "s") of \(size)"
+        }
+        let groups = allGroups(kind)
         return groups.map { "[" + $0.map(String.init).joined(separator: " ") + "]" }.joined(separator: " ")
     }
 }

@@ -78,7 +78,9 @@ struct LayoutReport {
     var memoryVerdict: MemoryVerdict? {
         guard let available = availableMemoryBytes() else { return nil }
         let p = plan
-        let localRanks = min(p.sizes.ranksPerNode, p.worldSize)
+        // Started here without a launcher, `xmoe run` puts every rank on this machine, whatever
+        // parallel.ranks_per_node groups them into; under mpirun/srun one node holds ranks_per_node.
+        let localRanks = MPIRuntime.detectedLauncher == nil ? p.worldSize : min(p.sizes.ranksPerNode, p.worldSize)
         // In floating point: a million ranks of many TiB each would overflow an Int.
         let need = (Double(p.totalBytesPerRank) + sampleIndexBytes) * Double(localRanks)
         let ranks = "\(localRanks) rank\(localRanks == 1 ? "" : "s")"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XMoEBase
+import XMoEParallel
 import XMoEPipeline
 import XMoESpec
 
@@ -19,6 +20,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let spec = try arguments.load()
+        // Before mpirun starts N ranks of it on this machine, not after.
+        if spec.values.int("parallel.world_size")! > 1 && MPIRuntime.detectedLauncher == nil { try checkMemory(spec) }
         if try RankLauncher.takeOver(spec: spec) { return }  // multi-rank: launch mpirun, or follow rank 0
         defer { RankLauncher.finish() }
         let dag = try ExperimentDAG(spec: spec)

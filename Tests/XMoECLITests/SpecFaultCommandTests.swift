@@ -57,7 +57,6 @@ import Glibc
     @Test(arguments: [
         (["train.iters=9223372036854775807"], 1, "train.iters", "tokens of the whole run"),
         (["model.seq_length=1048576", "train.micro_batch=1048576"], 2, "train.micro_batch", "activations of one micro-batch"),
-        (["model.seq_length=1048576", "parallel.dp=65536"], 2, "parallel.dp", "multi-rank training is not in this version"),
         (["name=.."], 1, "name", "its parent"),
         (["name=../x"], 1, "name", "holds a '/'"),
         (["data.split=0,1,0"], 1, "data.split", "leaves no training documents"),
@@ -73,6 +72,23 @@ import Glibc
             #expect(dir.listing() == before, "\(command) wrote \(dir.listing())")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.url.deletingLastPathComponent().appendingPathComponent("checkpoints").path))
+    }
+
+    /// Once a trap in `xmoe plan`: huge but valid values are planned, and `xmoe run` refuses them for
+    /// memory before it launches a single rank or writes anything.
+    @Test func hugeLayoutsPlanAndAreRefusedByRunBeforeLaunching() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let before = dir.listing()
+        let overrides = ["model.seq_length=1048576", "parallel.dp=65536"]
+        let plan = try XMoEBinary.run(["plan", "exp.yaml"] + overrides, in: dir.url)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("world 65536 = dp 65536"), "\(plan.stdout)")
+        let run = try XMoEBinary.run(["run", "exp.yaml"] + overrides, in: dir.url)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("does not fit: this machine: 65536 ranks need"), "\(run.stderr)")
+        #expect(!run.stderr.contains("Fatal error"))
+        #expect(dir.listing() == before, "run wrote \(dir.listing())")
     }
 
     /// A CRLF spec with a duplicate key (once a trap) and an unclosed flow mapping in an extended file.

@@ -101,8 +101,16 @@ struct CheckpointLayoutErrorTests {
         try rank0.root.group("params").remove(name)
         for (rank, experts) in pieces.enumerated() {
             let file = rank == 0 ? rank0 : try StoreFile.create(at: step.appendingPathComponent("rank_0000\(rank).h5").path)
+            if rank != 0 {
+                // A real rank file carries the same sealed state as rank 0's.
+                for key in ["step", "optimizer_step", "consumed_samples", "seed"] {
+                    try file.attributes.set(key, .int64(try rank0.attributes.int64(key)))
+                }
+                for key in ["format", "spec_hash"] { try file.attributes.set(key, .string(try rank0.attributes.string(key))) }
+                try CheckpointIntegrity.sealState(file)
+            }
             let elements = (experts.lowerBound * per)..<(experts.upperBound * per)
-            let dataset = try file.write("/params/\(name)", Array(whole[elements]), shape: [elements.count])
+            let dataset = try CheckpointIntegrity.writeVerified(file, "/params/\(name)", Array(whole[elements]), shape: [elements.count])
             try dataset.attributes.set("elements", .int64s([Int64(elements.lowerBound), Int64(elements.upperBound)]))
             if rank != 0 { try file.close() }
         }
