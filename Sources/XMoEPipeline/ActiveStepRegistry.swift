@@ -27,17 +27,14 @@ final class ActiveStepRegistry: @unchecked Sendable {
         try writeFinalRecord()
     }
 
-    /// Marks every active step interrupted and ends the process, still holding the lock so no step
-    /// can record itself complete in between.
-    func interruptAllAndExit(signal: Int32, exitCode: Int32) -> Never {
+    /// Marks every active step interrupted just before the process ends, and keeps the lock, so no
+    /// step can record itself complete in between.
+    func interruptAll(signal: Int32) {
         lock.lock()
         let now = Date()
         for (url, running) in active.values.flatMap({ $0 }) {
             var record = running
-            record.status = .interrupted
-            record.finishedAt = now
-            record.durationSeconds = now.timeIntervalSince(record.startedAt)
-            record.error = "interrupted by \(signalName(signal))"
+            Self.markInterrupted(&record, signal: signal, at: now)
             do {
                 try RecordFile.write(record, to: url)
                 writeStandardError(
@@ -47,7 +44,15 @@ final class ActiveStepRegistry: @unchecked Sendable {
                 writeStandardError("xmoe: could not record step '\(record.step)' as interrupted: \(error)\n")
             }
         }
-        exit(exitCode)
+        active = [:]
+    }
+
+    static func markInterrupted(_ record: inout StepRecord, signal: Int32, at now: Date) {
+        record.status = .interrupted
+        record.finishedAt = now
+        record.durationSeconds = now.timeIntervalSince(record.startedAt)
+        record.error = "interrupted by \(signalName(signal))"
+        record.outputs = nil
     }
 }
 

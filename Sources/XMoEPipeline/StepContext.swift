@@ -13,6 +13,8 @@ public struct StepContext: Sendable {
     public let upstreamOutputs: [String: StepOutputs]
     /// The directory each upstream step's output paths are relative to, by step name.
     let upstreamRoots: [String: URL]
+    /// The cache keys of the upstream steps, by step name (what the data a step reads was made from).
+    public let upstreamKeys: [String: String]
     let reporter: any ProgressReporter
 
     /// The final location of an output path (relative to `outputRoot`).

@@ -53,7 +53,8 @@ extension Pipeline {
         let context = StepContext(
             stepName: step.name, runDirectory: runDirectory, outputRoot: placement.outputRoot, inputs: step.inputs,
             upstreamOutputs: upstream.outputs.filter { step.upstream.contains($0.key) },
-            upstreamRoots: upstream.roots.filter { step.upstream.contains($0.key) }, reporter: reporter)
+            upstreamRoots: upstream.roots.filter { step.upstream.contains($0.key) },
+            upstreamKeys: Self.upstreamKeys(of: step, keys: keys), reporter: reporter)
         var failure: String?
         do {
             let produced = try step.body(context)
@@ -68,7 +69,21 @@ extension Pipeline {
         record.durationSeconds = duration
         record.status = failure == nil ? .complete : .failed
         record.error = failure
-        try ActiveStepRegistry.shared.finish(activeID) { try write(record, to: placement) }
+        // A signal that came while the body ran (and stopped it cooperatively, or was noticed too late
+        // to) makes the step interrupted, never complete: decided under the lock the handler takes.
+        var interruptedBy: Int32?
+        try ActiveStepRegistry.shared.finish(activeID) {
+            if let signal = InterruptHandler.pendingSignal {
+                interruptedBy = signal
+                ActiveStepRegistry.markInterrupted(&record, signal: signal, at: Date())
+            }
+            try write(record, to: placement)
+        }
+        if let signal = interruptedBy {
+            writeStandardError("xmoe: \(signalName(signal)) during step '\(step.name)'; recorded as interrupted in "
+                + placement.records.map(\.url.path).joined(separator: " and ") + "\n")
+            InterruptHandler.exitInterrupted()
+        }
         if let failure {
             reporter.stepFailed(step.name, error: failure)
             return .failure(failure)
