@@ -61,6 +61,12 @@ public struct StepContext: Sendable {
         return try OutputPath.resolve(path, under: try upstreamRoot(step: step), step: step)
     }
 
+    /// A line the user must see (never dropped by the progress rate limit): what a step decided,
+    /// what it restored or kept.
+    public func note(_ message: String) {
+        reporter.stepWaiting(stepName, message: message)
+    }
+
     /// Reports how far the step is (`fraction` in 0...1 when known) with a short human message.
     public func progress(_ fraction: Double?, _ message: String) {
         reporter.progress(stepName, fraction: fraction, message: message)

@@ -99,17 +99,17 @@ enum TrainStep {
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
                                   runDirectory: root, specHash: spec.hash)
         // Everything is built: from here on the run directory changes.
-        if let note = verdict.note(iters: iters, runRoot: root) { context.progress(nil, note) }
+        if let note = verdict.note(iters: iters, runRoot: root) { context.note(note) }
         if case .newRun(_, let archive, let restore) = verdict {
             if existing.hasTrainedOutputs {
                 try existing.archive(to: archive)
-                context.progress(nil, "kept the earlier run in \(displayPath(archive))")
+                context.note("kept the earlier run in \(displayPath(archive))")
             }
             if let restore { try existing.restore(from: restore) }
         }
         if let step = try trainer.resume() {
-            for note in trainer.resumeNotes { context.progress(nil, note) }
-            context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
+            for note in trainer.resumeNotes { context.note(note) }
+            context.note("resumed from the checkpoint of step \(step)")
         }
         try identity.write(in: root)
         try AtomicWrite.write(spec.resolvedDocument, to: root.appendingPathComponent("spec.resolved.yaml"))
