@@ -11,9 +11,13 @@ final class ActiveStepRegistry: @unchecked Sendable {
     private var active: [UInt64: [(url: URL, record: StepRecord)]] = [:]
     private var nextID: UInt64 = 0
 
-    func begin(_ records: [(url: URL, record: StepRecord)]) -> UInt64 {
+    /// Registers the step and runs `writeRunningRecord` while no handler can interleave: a signal is
+    /// handled either before (nothing of the step is on disk yet) or after (the record is marked
+    /// interrupted), never in the middle of the write.
+    func begin(_ records: [(url: URL, record: StepRecord)], writeRunningRecord: () throws -> Void) throws -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
+        try writeRunningRecord()
         nextID += 1
         active[nextID] = records
         return nextID

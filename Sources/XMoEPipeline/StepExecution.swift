@@ -46,8 +46,9 @@ extension Pipeline {
             formatVersion: step.formatVersion, inputs: step.inputs,
             upstreamKeys: Self.upstreamKeys(of: step, keys: keys), reason: plan.reason)
         // On disk before the body starts: a process killed from here on leaves `running`, never `complete`.
-        try write(record, to: placement)
-        let activeID = ActiveStepRegistry.shared.begin(copies(of: record, in: placement))
+        let activeID = try ActiveStepRegistry.shared.begin(copies(of: record, in: placement)) {
+            try write(record, to: placement)
+        }
         reporter.stepStarted(step.name, reason: plan.reason)
 
         let context = StepContext(

@@ -1,4 +1,5 @@
 import Foundation
+import XMoEPipeline
 
 #if canImport(Glibc)
 import Glibc
@@ -16,8 +17,8 @@ enum PrepareDataTemporaries {
         let stem = prefixURL.lastPathComponent + "_"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.compactMap { name in
-            guard name.hasPrefix(stem), let marker = name.range(of: ".bin.tmp-") ?? name.range(of: ".idx.tmp-") else { return nil }
-            guard let pid = Int32(name[marker.upperBound...].prefix { $0 != "-" }) else { return nil }
+            guard name.hasPrefix(stem), name.contains(".bin.tmp-") || name.contains(".idx.tmp-"),
+                  let pid = StaleTemporaries.writerPID(name) else { return nil }
             return (directory.appendingPathComponent(name), pid)
         }
     }
@@ -26,7 +27,7 @@ enum PrepareDataTemporaries {
     @discardableResult
     static func removeStale(prefix: String) -> Int {
         var removed = 0
-        for (url, pid) in list(prefix: prefix) where pid != getpid() && !isAlive(pid) {
+        for (url, pid) in list(prefix: prefix) where pid != getpid() && !StaleTemporaries.isAlive(pid) {
             if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
         }
         return removed
@@ -37,9 +38,5 @@ enum PrepareDataTemporaries {
         for (url, pid) in list(prefix: prefix) where pid == getpid() {
             try? FileManager.default.removeItem(at: url)
         }
-    }
-
-    static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
     }
 }

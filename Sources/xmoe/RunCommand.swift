@@ -43,6 +43,12 @@ struct RunCommand: ParsableCommand {
         dag = try ExperimentDAG(spec: spec)
         pipeline = onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps)
         noticeAbandonedSteps(dag.runDirectory, previousHolder: lock.previousHolder)
+        // Of this run and of the shared step cache (records and data a killed process never renamed).
+        let stale = StaleTemporaries.remove(under: dag.runDirectory.root)
+            + StaleTemporaries.remove(under: URL(fileURLWithPath: spec.values.string("output.cache_dir")!, isDirectory: true))
+        if !stale.isEmpty {
+            Terminal.error("xmoe: removed \(stale.count) temporary file\(stale.count == 1 ? "" : "s") killed xmoe processes left: \(stale.prefix(3).joined(separator: ", "))\(stale.count > 3 ? ", …" : "")")
+        }
         // The train step writes spec.resolved.yaml when training really starts; a run directory that
         // has none yet gets it now, so it says what it is for from the start.
         let resolved = dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml")
