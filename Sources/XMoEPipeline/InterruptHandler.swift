@@ -132,12 +132,14 @@ public final class InterruptHandler: @unchecked Sendable {
         state.lock.lock()
         let first = state.pending == nil
         if first { state.pending = signal }
+        let pending = state.pending ?? signal
         let grace = state.regions.last
         let actions = state.signalActions
         state.lock.unlock()
         for action in actions { action(signal) }
+        // The exit status names the first signal, also when a second one forces the exit.
         guard first, let grace else {
-            terminate(signal: signal)
+            terminate(signal: pending)
         }
         writeStandardError("xmoe: \(signalName(signal)): stopping at the next safe point "
             + "(send it again to stop at once)\n")

@@ -182,7 +182,7 @@ enum TrainVerdict: Sendable {
     }
 
     /// The sentence `xmoe plan` and `xmoe run` print; nil for a fresh run ("never run" says it).
-    func note(iters: Int, runRoot: URL) -> String? {
+    func note(iters: Int) -> String? {
         switch self {
         case .fresh:
             return nil

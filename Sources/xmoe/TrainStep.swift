@@ -36,14 +36,14 @@ enum TrainStep {
         let existing = ExistingRun(root: runRoot, currentInputs: inputs)
         let iters = spec.values.int("train.iters")!
         var step = Step(name: "train", upstream: upstream.map { [$0] } ?? [], inputs: inputs, formatVersion: "1") { context in
-            let verdict = TrainVerdict(existing: existing, current: RunIdentity(inputs: inputs, upstream: context.upstreamKeys))
-            try train(spec: spec, context: context, identity: RunIdentity(inputs: inputs, upstream: context.upstreamKeys),
-                      existing: existing, verdict: verdict)
+            let identity = RunIdentity(inputs: inputs, upstream: context.upstreamKeys)
+            try train(spec: spec, context: context, identity: identity, existing: existing,
+                      verdict: TrainVerdict(existing: existing, current: identity))
             return StepOutputs(files: ["metrics": "metrics.h5"], facts: [:])
         }
         step.planNote = { upstreamKeys in
             TrainVerdict(existing: existing, current: RunIdentity(inputs: inputs, upstream: upstreamKeys))
-                .note(iters: iters, runRoot: runRoot)
+                .note(iters: iters)
         }
         return step
     }
@@ -99,7 +99,7 @@ enum TrainStep {
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
                                   runDirectory: root, specHash: spec.hash)
         // Everything is built: from here on the run directory changes.
-        if let note = verdict.note(iters: iters, runRoot: root) { context.note(note) }
+        if let note = verdict.note(iters: iters) { context.note(note) }
         if case .newRun(_, let archive, let restore) = verdict {
             if existing.hasTrainedOutputs {
                 try existing.archive(to: archive)

@@ -139,4 +139,26 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: f.run.appendingPathComponent("archive").path))
     }
+    /// Runs trained before identity.json: their train record, when checkpoints/INPUTS_SHA256 (the old
+    /// scheme's hash of the record's inputs, computed here with Python's hashlib) vouches for it, says
+    /// what they are; a run that recorded nothing is kept rather than continued.
+    @Test func runsFromBeforeIdentityFilesAreRecognisedOrKept() throws {
+        let f = try RunFixture(iters: 3, saveInterval: 3)
+        defer { f.dir.cleanup() }
+        try f.train()
+        try FileManager.default.removeItem(at: f.run.appendingPathComponent("identity.json"))
+        let unrecorded = try f.plan(["train.iters=5"])
+        #expect(unrecorded.contains("starts a new run; the old one (its settings were not recorded) will be kept as runs/tiny/archive/unrecorded"),
+                "\(unrecorded)")
+        let (hash, status) = try Python.run("""
+            import hashlib, json, sys
+            inputs = json.load(open(sys.argv[1]))['inputs']
+            text = '\\n'.join(k + '=' + inputs[k] for k in sorted(inputs))
+            open(sys.argv[2], 'w').write(hashlib.sha256(text.encode()).hexdigest())
+            print('ok')
+            """, [f.run.appendingPathComponent("steps/train.json").path, f.run.appendingPathComponent("checkpoints/INPUTS_SHA256").path])
+        #expect(status == 0 && hash.hasPrefix("ok"))
+        let legacy = try f.plan(["train.iters=5"])
+        #expect(legacy.contains("continues from step 3 (train.iters 3 → 5)"), "\(legacy)")
+    }
 }

@@ -26,9 +26,15 @@ import Glibc
             // its first instruction runs, no program can handle a signal: the kernel's default ends it.)
             usleep(UInt32.random(in: 150_000...2_400_000))
             kill(process.processIdentifier, signal)
+            if trial % 6 == 5 {
+                // A second signal (Ctrl-C pressed twice) does not wait for a safe point.
+                usleep(20_000)
+                kill(process.processIdentifier, signal)
+            }
             process.waitUntilExit()
             let reason = process.terminationReason == .exit ? "exit" : "signal"
-            outcomes.append("\(trial): sig \(signal) → \(reason) \(process.terminationStatus), train \(f.status(of: "train") ?? "-")")
+            outcomes.append("\(trial): sig \(signal)\(trial % 6 == 5 ? " twice" : "") → \(reason) \(process.terminationStatus), "
+                            + "train \(f.status(of: "train") ?? "-")")
             #expect(process.terminationReason == .exit && process.terminationStatus == 128 + signal,
                     "trial \(trial): \(reason) \(process.terminationStatus)\n\(f.log("trial-\(trial).log"))")
             #expect(f.status(of: "train") != "complete", "trial \(trial)")
