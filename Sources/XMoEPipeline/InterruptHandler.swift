@@ -25,21 +25,26 @@ import Darwin
 /// SIGKILL (and power loss, OOM kill) cannot be caught: the record stays `running`, and the next
 /// `plan()` reports that step as "previous run did not complete (interrupted: …)" and reruns it.
 ///
-/// Signals arrive through DispatchSource signal sources on a private queue, not in signal context,
-/// so the handler may take locks and write files. Install once, first thing in the program.
+/// How signals arrive: a minimal `sigaction` handler (SA_RESTART) only writes the signal's number to
+/// a pipe (the self-pipe trick: `write` is async-signal-safe), whichever thread the kernel picked, and
+/// a dedicated thread reads the pipe and acts. So a signal is never lost once `install()` has run (a
+/// DispatchSource, registered asynchronously after SIG_IGN, lost signals that came in between and the
+/// run trained on), no xmoe code runs in signal context, and no thread's signal mask changes (children
+/// inherit nothing unusual).
 public final class InterruptHandler: @unchecked Sendable {
     public static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
-    private let sources: [DispatchSourceSignal]
-    private let queue: DispatchQueue
+    private let thread: Thread
 
     /// Installs the handlers for the life of the process (a later call returns the first handler).
     @discardableResult
     public static func install(signals: [Int32] = handledSignals) -> InterruptHandler {
+        // Before anything else (Foundation's first use takes tens of milliseconds at start-up).
+        let readEnd = installSignalPipe(signals: signals)
         state.lock.lock()
         defer { state.lock.unlock() }
         if let installed = state.installed { return installed }
-        let handler = InterruptHandler(signals: signals)
+        let handler = InterruptHandler(readEnd: readEnd)
         state.installed = handler
         return handler
     }
@@ -115,17 +120,38 @@ public final class InterruptHandler: @unchecked Sendable {
         var nextCleanup = 0
     }
 
-    private init(signals: [Int32]) {
-        let queue = DispatchQueue(label: "xmoe.interrupt-handler")
-        self.queue = queue
-        sources = signals.map { number in
-            // The default disposition would end the process before the dispatch source sees the signal.
-            _ = Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { InterruptHandler.handle(number) }
-            source.resume()
-            return source
+    /// The pipe and the handlers, with nothing but C library calls; returns the pipe's read end (the
+    /// one from the first call: later calls change nothing).
+    private static func installSignalPipe(signals: [Int32]) -> Int32 {
+        if signalPipeReadEnd >= 0 { return signalPipeReadEnd }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            fatalError("xmoe: cannot create the signal pipe: \(String(cString: strerror(errno)))")
         }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // children must not inherit it
+        signalPipeReadEnd = fds[0]
+        signalPipeWriteEnd = fds[1]
+        // From here on a signal waits in the pipe until the handler thread reads it.
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = writeSignalToPipe
+            action.sa_flags = SA_RESTART
+            sigemptyset(&action.sa_mask)
+            sigaction(number, &action, nil)
+        }
+        return fds[0]
+    }
+
+    private init(readEnd: Int32) {
+        thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readEnd, &byte, 1)
+                if n == 1 { InterruptHandler.handle(Int32(byte)) } else if n < 0 && errno != EINTR { return }
+            }
+        }
+        thread.name = "xmoe.signals"
+        thread.start()
     }
 
     private static func handle(_ signal: Int32) {
@@ -143,8 +169,7 @@ public final class InterruptHandler: @unchecked Sendable {
         }
         writeStandardError("xmoe: \(signalName(signal)): stopping at the next safe point "
             + "(send it again to stop at once)\n")
-        let queue = state.installed?.queue ?? DispatchQueue.global()
-        queue.asyncAfter(deadline: .now() + grace) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) {
             writeStandardError("xmoe: no safe point reached within \(Int(grace)) s; stopping now\n")
             terminate(signal: signal)
         }
@@ -160,4 +185,16 @@ public final class InterruptHandler: @unchecked Sendable {
         fflush(nil)  // every C stream: what the command printed before the signal
         _exit(128 + signal)
     }
+}
+
+/// The pipe's ends, set once (by the main thread, first thing) before any handler is installed.
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+nonisolated(unsafe) private var signalPipeReadEnd: Int32 = -1
+
+/// The signal handler itself: async-signal-safe, it keeps errno and only writes one byte.
+private let writeSignalToPipe: @convention(c) (Int32) -> Void = { number in
+    let saved = errno
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(signalPipeWriteEnd, &byte, 1)
+    errno = saved
 }
