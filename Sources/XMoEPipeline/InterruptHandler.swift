@@ -29,8 +29,8 @@ import Darwin
 /// a pipe (the self-pipe trick: `write` is async-signal-safe), whichever thread the kernel picked, and
 /// a dedicated thread reads the pipe and acts. So a signal is never lost once `install()` has run (a
 /// DispatchSource, registered asynchronously after SIG_IGN, lost signals that came in between and the
-/// run trained on), no xmoe code runs in signal context, and no thread's signal mask changes (children
-/// inherit nothing unusual).
+/// run trained on), and no xmoe code runs in signal context. The signals are unblocked in the main
+/// thread, which a parent that blocks them (a test runner, a launcher) would otherwise pass on.
 public final class InterruptHandler: @unchecked Sendable {
     public static let handledSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
@@ -39,7 +39,8 @@ public final class InterruptHandler: @unchecked Sendable {
     /// Installs the handlers for the life of the process (a later call returns the first handler).
     @discardableResult
     public static func install(signals: [Int32] = handledSignals) -> InterruptHandler {
-        // Before anything else (Foundation's first use takes tens of milliseconds at start-up).
+        // First, with C library calls only: the sooner the handlers are in place, the smaller the window
+        // in which the kernel's default action still ends the process. Call from the main thread.
         let readEnd = installSignalPipe(signals: signals)
         state.lock.lock()
         defer { state.lock.unlock() }
@@ -71,7 +72,7 @@ public final class InterruptHandler: @unchecked Sendable {
         return try body()
     }
 
-    /// `action` runs (on the handler's queue) for every signal received, before the handler decides
+    /// `action` runs (on the signal thread) for every signal received, before the handler decides
     /// what to do: a sweep forwards the signal to its points this way.
     public static func onSignal(_ action: @escaping @Sendable (Int32) -> Void) {
         state.lock.lock()
@@ -132,13 +133,19 @@ public final class InterruptHandler: @unchecked Sendable {
         signalPipeReadEnd = fds[0]
         signalPipeWriteEnd = fds[1]
         // From here on a signal waits in the pipe until the handler thread reads it.
+        var set = sigset_t()
+        sigemptyset(&set)
         for number in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = writeSignalToPipe
             action.sa_flags = SA_RESTART
             sigemptyset(&action.sa_mask)
             sigaction(number, &action, nil)
+            sigaddset(&set, number)
         }
+        // A process inherits its parent's signal mask: started from a thread that blocks these signals
+        // (libdispatch's threads do), it would never see one. Threads started later inherit this.
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         return fds[0]
     }
 
