@@ -129,9 +129,16 @@ public final class InterruptHandler: @unchecked Sendable {
         guard pipe(&fds) == 0 else {
             fatalError("xmoe: cannot create the signal pipe: \(String(cString: strerror(errno)))")
         }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // children must not inherit it
-        signalPipeReadEnd = fds[0]
-        signalPipeWriteEnd = fds[1]
+        // Above the standard descriptors (with 0–2 closed at start, pipe() would hand out fd 0, which
+        // code reading "stdin" would drain), and not inherited by children.
+        let high = fds.map { fd -> Int32 in
+            let moved = fcntl(fd, F_DUPFD_CLOEXEC, 64)
+            if moved >= 0 { close(fd); return moved }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            return fd
+        }
+        signalPipeReadEnd = high[0]
+        signalPipeWriteEnd = high[1]
         // From here on a signal waits in the pipe until the handler thread reads it.
         var set = sigset_t()
         sigemptyset(&set)
@@ -146,7 +153,7 @@ public final class InterruptHandler: @unchecked Sendable {
         // A process inherits its parent's signal mask: started from a thread that blocks these signals
         // (libdispatch's threads do), it would never see one. Threads started later inherit this.
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return fds[0]
+        return high[0]
     }
 
     private init(readEnd: Int32) {
@@ -154,7 +161,14 @@ public final class InterruptHandler: @unchecked Sendable {
             var byte: UInt8 = 0
             while true {
                 let n = read(readEnd, &byte, 1)
-                if n == 1 { InterruptHandler.handle(Int32(byte)) } else if n < 0 && errno != EINTR { return }
+                if n == 1 {
+                    InterruptHandler.handle(Int32(byte))
+                } else if n == 0 || errno != EINTR {
+                    // Never lose a signal silently: without the pipe, the kernel's default ends the process.
+                    writeStandardError("xmoe: the signal pipe failed; SIGINT/SIGTERM/SIGHUP now end the process at once\n")
+                    for number in InterruptHandler.handledSignals { _ = Foundation.signal(number, SIG_DFL) }
+                    return
+                }
             }
         }
         thread.name = "xmoe.signals"
