@@ -11,9 +11,13 @@ final class ActiveStepRegistry: @unchecked Sendable {
     private var active: [UInt64: [(url: URL, record: StepRecord)]] = [:]
     private var nextID: UInt64 = 0
 
-    func begin(_ records: [(url: URL, record: StepRecord)]) -> UInt64 {
+    /// Registers the step and runs `writeRunningRecord` while no handler can interleave: a signal is
+    /// handled either before (nothing of the step is on disk yet) or after (the record is marked
+    /// interrupted), never in the middle of the write.
+    func begin(_ records: [(url: URL, record: StepRecord)], writeRunningRecord: () throws -> Void) throws -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
+        try writeRunningRecord()
         nextID += 1
         active[nextID] = records
         return nextID
@@ -27,17 +31,14 @@ final class ActiveStepRegistry: @unchecked Sendable {
         try writeFinalRecord()
     }
 
-    /// Marks every active step interrupted and ends the process, still holding the lock so no step
-    /// can record itself complete in between.
-    func interruptAllAndExit(signal: Int32, exitCode: Int32) -> Never {
+    /// Marks every active step interrupted just before the process ends, and keeps the lock, so no
+    /// step can record itself complete in between.
+    func interruptAll(signal: Int32) {
         lock.lock()
         let now = Date()
         for (url, running) in active.values.flatMap({ $0 }) {
             var record = running
-            record.status = .interrupted
-            record.finishedAt = now
-            record.durationSeconds = now.timeIntervalSince(record.startedAt)
-            record.error = "interrupted by \(signalName(signal))"
+            Self.markInterrupted(&record, signal: signal, at: now)
             do {
                 try RecordFile.write(record, to: url)
                 writeStandardError(
@@ -47,7 +48,15 @@ final class ActiveStepRegistry: @unchecked Sendable {
                 writeStandardError("xmoe: could not record step '\(record.step)' as interrupted: \(error)\n")
             }
         }
-        exit(exitCode)
+        active = [:]
+    }
+
+    static func markInterrupted(_ record: inout StepRecord, signal: Int32, at now: Date) {
+        record.status = .interrupted
+        record.finishedAt = now
+        record.durationSeconds = now.timeIntervalSince(record.startedAt)
+        record.error = "interrupted by \(signalName(signal))"
+        record.outputs = nil
     }
 }
 

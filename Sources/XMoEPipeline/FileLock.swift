@@ -50,10 +50,15 @@ final class FileLock: @unchecked Sendable {
         return try acquired(url, descriptor: descriptor)
     }
 
-    /// The pid the current (or last) holder wrote, if any; reads without locking.
+    /// The pid the current (or last) holder wrote, if any; reads without locking. A holder writes its
+    /// pid just after taking the lock, so an empty file is read again for up to 0.1 s.
     static func holderPID(_ url: URL) -> Int32? {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
-        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        for _ in 0..<20 {
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
+            usleep(5_000)
+        }
+        return nil
     }
 
     /// Whether someone holds the lock now. Creates nothing: a missing lock file means nobody does.

@@ -77,6 +77,9 @@ public struct Pipeline: Sendable {
                 reasons = status == .upToDate ? ["forced"] : ["forced"] + reasons
                 status = previous == nil ? .willRun : .willRerun
             }
+            if status != .upToDate, let note = step.planNote?(upstreamKeys) {
+                reasons.insert(note, at: 0)
+            }
             let plan = StepPlan(
                 step: step.name, key: key, status: status, reasons: reasons, previous: previous, cacheEntry: entry)
             plans[step.name] = plan

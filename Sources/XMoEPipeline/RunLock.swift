@@ -5,11 +5,14 @@ import Foundation
 /// descriptors, so a stale `.lock` file never blocks anyone.
 public final class RunLock: Sendable {
     public let runDirectory: RunDirectory
+    /// The pid the lock file named before this lock was taken: the last process that worked here.
+    public let previousHolder: Int32?
     private let fileLock: FileLock
 
     /// Throws `PipelineError.runDirectoryInUse` at once (no waiting) when another holder has it.
     public init(runDirectory: RunDirectory) throws {
         let url = RunLock.url(of: runDirectory)
+        previousHolder = FileLock.holderPID(url)
         guard let fileLock = try FileLock.tryAcquire(url) else {
             throw PipelineError.runDirectoryInUse(path: runDirectory.root.path, pid: FileLock.holderPID(url))
         }

@@ -14,6 +14,10 @@ public struct Step: Sendable {
     /// every run with the same key reuses one execution; otherwise everything stays in the run directory.
     public let shared: Bool
     public let body: Body
+    /// What rerunning the step would do, in the step's own terms ("continues from step 60 (train.iters
+    /// 60 → 80)"), given the keys of its upstream steps; `plan()` puts it first among the reasons of a
+    /// step that is not up to date. Nil: the reasons say it all.
+    public var planNote: (@Sendable (_ upstreamKeys: [String: String]) -> String?)?
 
     public init(
         name: String, upstream: [String] = [], inputs: [String: String], formatVersion: String,

@@ -13,6 +13,8 @@ public struct StepContext: Sendable {
     public let upstreamOutputs: [String: StepOutputs]
     /// The directory each upstream step's output paths are relative to, by step name.
     let upstreamRoots: [String: URL]
+    /// The cache keys of the upstream steps, by step name (what the data a step reads was made from).
+    public let upstreamKeys: [String: String]
     let reporter: any ProgressReporter
 
     /// The final location of an output path (relative to `outputRoot`).
@@ -57,6 +59,12 @@ public struct StepContext: Sendable {
             throw PipelineError.io("step '\(stepName)' asks for output '\(name)' of '\(step)', which has none")
         }
         return try OutputPath.resolve(path, under: try upstreamRoot(step: step), step: step)
+    }
+
+    /// A line the user must see (never dropped by the progress rate limit): what a step decided,
+    /// what it restored or kept.
+    public func note(_ message: String) {
+        reporter.stepWaiting(stepName, message: message)
     }
 
     /// Reports how far the step is (`fraction` in 0...1 when known) with a short human message.

@@ -47,14 +47,16 @@ extension Pipeline {
             formatVersion: step.formatVersion, inputs: step.inputs,
             upstreamKeys: Self.upstreamKeys(of: step, keys: keys), reason: plan.reason)
         // On disk before the body starts: a process killed from here on leaves `running`, never `complete`.
-        try write(record, to: placement)
-        let activeID = ActiveStepRegistry.shared.begin(copies(of: record, in: placement))
+        let activeID = try ActiveStepRegistry.shared.begin(copies(of: record, in: placement)) {
+            try write(record, to: placement)
+        }
         reporter.stepStarted(step.name, reason: plan.reason)
 
         let context = StepContext(
             stepName: step.name, runDirectory: runDirectory, outputRoot: placement.outputRoot, inputs: step.inputs,
             upstreamOutputs: upstream.outputs.filter { step.upstream.contains($0.key) },
-            upstreamRoots: upstream.roots.filter { step.upstream.contains($0.key) }, reporter: reporter)
+            upstreamRoots: upstream.roots.filter { step.upstream.contains($0.key) },
+            upstreamKeys: Self.upstreamKeys(of: step, keys: keys), reporter: reporter)
         var failure: String?
         do {
             let produced = try step.body(context)
@@ -69,7 +71,21 @@ extension Pipeline {
         record.durationSeconds = duration
         record.status = failure == nil ? .complete : .failed
         record.error = failure
-        try ActiveStepRegistry.shared.finish(activeID) { try write(record, to: placement) }
+        // A signal that came while the body ran (and stopped it cooperatively, or was noticed too late
+        // to) makes the step interrupted, never complete: decided under the lock the handler takes.
+        var interruptedBy: Int32?
+        try ActiveStepRegistry.shared.finish(activeID) {
+            if let signal = InterruptHandler.pendingSignal {
+                interruptedBy = signal
+                ActiveStepRegistry.markInterrupted(&record, signal: signal, at: Date())
+            }
+            try write(record, to: placement)
+        }
+        if let signal = interruptedBy {
+            writeStandardError("xmoe: \(signalName(signal)) during step '\(step.name)'; recorded as interrupted in "
+                + placement.records.map(\.url.path).joined(separator: " and ") + "\n")
+            InterruptHandler.exitInterrupted()
+        }
         if let failure {
             reporter.stepFailed(step.name, error: failure)
             return .failure(failure)

@@ -66,8 +66,10 @@ public final class Trainer {
     public var accumulationSteps: Int { settings.globalBatchSize / (settings.microBatchSize * groups.layout.dp) }
 
     /// Continues from the checkpoint `latest` names, if any: restores weights, moments, biases,
-    /// step and data position, and drops metrics rows written after that step. Returns the step
-    /// resumed from (nil: no checkpoint, a fresh start).
+    /// step and data position, and drops metrics rows written after that step. A metrics.h5 that is
+    /// missing, unreadable or short of rows the checkpoint covers (deleted, emptied, truncated) is
+    /// replaced by the copy the checkpoint keeps, so history is never lost; `resumeNotes` says so.
+    /// Returns the step resumed from (nil: no checkpoint, a fresh start).
     @discardableResult
     public func resume() throws -> Int? {
         if groups.rank == 0 { checkpoints.removeTemporaries() }
@@ -92,6 +94,13 @@ public final class Trainer {
         guard writesMetrics else { return state.step }
         try metrics?.close()
         metrics = nil
+        let snapshot = directory.appendingPathComponent("metrics.h5")
+        let present = MetricsHistory.rows(of: metricsURL, upToStep: state.step)
+        if present.rows < state.step, MetricsHistory.rows(of: snapshot, upToStep: state.step).rows > present.rows {
+            try restoreMetrics(from: snapshot)
+            resumeNotes.append("metrics.h5 \(present.problem ?? "holds \(present.rows) of the \(state.step) steps"); "
+                + "restored the copy kept in \(directory.lastPathComponent)")
+        }
         do {
             try openMetrics().truncate(toStep: state.step)
         } catch {
@@ -99,14 +108,24 @@ public final class Trainer {
             // copy taken at its step.
             try? metrics?.close()
             metrics = nil
-            let snapshot = directory.appendingPathComponent("metrics.h5")
-            try? FileManager.default.removeItem(at: metricsURL)
-            if FileManager.default.fileExists(atPath: snapshot.path) {
-                try FileManager.default.copyItem(at: snapshot, to: metricsURL)
-            }
+            try restoreMetrics(from: snapshot)
             try openMetrics().truncate(toStep: state.step)
         }
         return state.step
+    }
+
+    /// Messages of the last `resume()` worth telling the user (metrics restored from a checkpoint).
+    public private(set) var resumeNotes: [String] = []
+
+    /// Polled between steps; when it returns true, `run()` closes metrics.h5 and throws
+    /// `TrainingInterrupted` (a signal asked the process to stop).
+    public var shouldStop: (@Sendable () -> Bool)?
+
+    private func restoreMetrics(from snapshot: URL) throws {
+        try? FileManager.default.removeItem(at: metricsURL)
+        if FileManager.default.fileExists(atPath: snapshot.path) {
+            try FileManager.default.copyItem(at: snapshot, to: metricsURL)
+        }
     }
 
     private func openMetrics() throws -> MetricsWriter {
@@ -125,7 +144,17 @@ public final class Trainer {
         }
         let writer = writesMetrics ? try openMetrics() : nil
         try writer?.truncate(toStep: state.step)
-        while state.step < settings.trainSteps {
+        while true {
+            // A safe point: the previous step is whole (and checkpointed when due). Every rank must
+            // stop at the same step, or the others would wait in the next collective.
+            var stop = [shouldStop?() == true ? 1 : 0]
+            if groups.world.size > 1 { try groups.world.allReduce(&stop, op: .max) }
+            if stop[0] != 0 {
+                try writer?.close()
+                metrics = nil
+                throw TrainingInterrupted(step: state.step)
+            }
+            guard state.step < settings.trainSteps else { break }
             let report = try trainStep()
             try writer?.append(report)
             if settings.checkpointInterval > 0

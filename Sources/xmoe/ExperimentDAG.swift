@@ -15,17 +15,19 @@ struct ExperimentDAG {
             .appendingPathComponent(spec.name, isDirectory: true)
         runDirectory = RunDirectory(root: root)
         let cache = StepCache(root: URL(fileURLWithPath: spec.values.string("output.cache_dir")!, isDirectory: true))
-        pipeline = try Pipeline(steps: ExperimentDAG.steps(for: spec), runDirectory: runDirectory, sharedCache: cache)
+        pipeline = try Pipeline(steps: ExperimentDAG.steps(for: spec, runRoot: root), runDirectory: runDirectory,
+                                sharedCache: cache)
     }
 
-    static func steps(for spec: ExperimentSpec) -> [Step] {
+    /// The train step reads what `runRoot` holds now (see `ExistingRun`).
+    static func steps(for spec: ExperimentSpec, runRoot: URL) -> [Step] {
         var steps: [Step] = []
         var upstream: String?
         if spec.values.value("data.input") != nil {
             steps.append(PrepareDataStep.step(spec))
             upstream = "prepare-data"
         }
-        steps.append(RankRole.collective(TrainStep.step(spec, upstream: upstream)))
+        steps.append(RankRole.collective(TrainStep.step(spec, upstream: upstream, runRoot: runRoot)))
         return steps
     }
 }

@@ -47,6 +47,14 @@ struct PrepareDataCommand: ParsableCommand {
         let options = PrepareDataOptions(
             input: URL(fileURLWithPath: input), outputPrefix: outputPrefix, jsonKeys: jsonKeys,
             appendEOD: appendEod, workers: workers, skipBadLines: skipBadLines)
+        let stale = PrepareDataTemporaries.removeStale(prefix: outputPrefix)
+        if stale > 0 {
+            Terminal.error("xmoe prepare-data: removed \(stale) temporary file\(stale == 1 ? "" : "s") an earlier, killed run left next to \(outputPrefix)")
+        }
+        // A signal ends the process at once (InterruptHandler); what it was writing goes with it.
+        let prefix = outputPrefix
+        let cleanup = InterruptHandler.addCleanup { PrepareDataTemporaries.removeOwn(prefix: prefix) }
+        defer { InterruptHandler.removeCleanup(cleanup) }
         let reporter = TerminalProgressReporter()
         let summary: PrepareDataSummary
         do {

@@ -24,16 +24,16 @@ struct RunCommand: ParsableCommand {
         if spec.values.int("parallel.world_size")! > 1 && MPIRuntime.detectedLauncher == nil { try checkMemory(spec) }
         if try RankLauncher.takeOver(spec: spec) { return }  // multi-rank: launch mpirun, or follow rank 0
         defer { RankLauncher.finish() }
-        let dag = try ExperimentDAG(spec: spec)
+        var dag = try ExperimentDAG(spec: spec)
         let unknown = (forced + onlySteps).filter { name in !dag.pipeline.steps.contains { $0.name == name } }
         if !unknown.isEmpty {
             Terminal.error("xmoe: --force/--step name unknown step(s) \(unknown.joined(separator: ", ")); steps: "
                            + dag.pipeline.steps.map(\.name).joined(separator: ", "))
             throw ExitCode(2)
         }
-        let pipeline = onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps)
+        var pipeline = onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps)
         if pipeline.steps.contains(where: { $0.name == "train" }) { try checkMemory(spec) }
-        InterruptHandler.install()
+        try checkInputs(spec, pipeline: pipeline)
         try FileManager.default.createDirectory(at: dag.runDirectory.root, withIntermediateDirectories: true)
         // Two processes training into one run directory would interleave checkpoints and metrics.
         let lock: RunLock
@@ -44,15 +44,52 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         defer { lock.release() }
-        try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
+        // Built again under the lock: what the run directory holds decides what the train step does.
+        dag = try ExperimentDAG(spec: spec)
+        pipeline = onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps)
+        noticeAbandonedSteps(dag.runDirectory, previousHolder: lock.previousHolder)
+        // Of this run and of the shared step cache (records and data a killed process never renamed).
+        let stale = StaleTemporaries.remove(under: dag.runDirectory.root)
+            + StaleTemporaries.remove(under: URL(fileURLWithPath: spec.values.string("output.cache_dir")!, isDirectory: true))
+        if !stale.isEmpty {
+            Terminal.error("xmoe: removed \(stale.count) temporary file\(stale.count == 1 ? "" : "s") killed xmoe processes left: \(stale.prefix(3).joined(separator: ", "))\(stale.count > 3 ? ", …" : "")")
+        }
+        // The train step writes spec.resolved.yaml when training really starts; a run directory that
+        // has none yet gets it now, so it says what it is for from the start.
+        let resolved = dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml")
+        if !FileManager.default.fileExists(atPath: resolved.path) {
+            try AtomicWrite.write(spec.resolvedDocument, to: resolved)
+        }
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
         // A sweep reads its children's progress from their logs, so it asks for plain lines more often.
         let interval = ProcessInfo.processInfo.environment["XMOE_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
         let report = try pipeline.run(reporter: TerminalProgressReporter(plainInterval: interval), forcing: Set(forced))
+        // A signal after the last step finished: the user asked to stop, say so in the exit status.
+        if InterruptHandler.pendingSignal != nil { InterruptHandler.exitInterrupted() }
         for outcome in report.outcomes {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }
         if !report.succeeded { throw ExitCode(1) }
+    }
+
+    /// Refuses, before anything is written, a run whose input files are missing or unreadable.
+    func checkInputs(_ spec: ExperimentSpec, pipeline: Pipeline) throws {
+        let problems = InputFiles.problems(spec, plans: try pipeline.plan(forcing: Set(forced)))
+        guard !problems.isEmpty else { return }
+        for problem in problems { Terminal.error("xmoe: \(problem)") }
+        Terminal.error("xmoe: \(spec.name): fix the input\(problems.count == 1 ? "" : "s") above; nothing was run or written")
+        throw ExitCode(1)
+    }
+
+    /// Steps left `running` by a process that is gone (SIGKILL, a killed sweep): say so before rerunning them.
+    func noticeAbandonedSteps(_ run: RunDirectory, previousHolder: Int32?) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: run.stepsDirectory.path)) ?? [])
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        for name in names {
+            guard let record = try? run.readRecord(step: name), record.status == .running else { continue }
+            let who = previousHolder.map { "xmoe process \($0)" } ?? "an xmoe process"
+            Terminal.error("xmoe: step '\(name)' was left running by \(who), which is gone; taking the run over")
+        }
     }
 
     /// Refuses, before anything is allocated or written, a plan whose ranks on this machine need more

@@ -9,28 +9,51 @@ import XMoETrain
 
 /// The DAG's training step: builds the sample index over the prepared data, the model and the
 /// trainer, then trains to `train.iters`, writing `metrics.h5` and `checkpoints/` in the run directory.
-/// Training is resumable rather than reusable: rerun with the same inputs after a crash, it continues
-/// from the newest complete checkpoint; with changed inputs it starts afresh.
+///
+/// A run is never lost. Training is resumable rather than reusable: rerun after a crash, or with a
+/// changed continuation key (`TrainStep.role`: iterations, LR schedule, intervals, layout, …), it
+/// continues from the newest complete checkpoint; with a changed identity key (model, data, seed,
+/// global batch) it starts a new run and first moves the old one to `archive/<identity hash>/`
+/// (and continues an archived run of the new identity if there is one). Nothing of an existing run
+/// changes until the new data, model and trainer are built: only then are the old files archived and
+/// `spec.resolved.yaml` and `identity.json` written.
 enum TrainStep {
     static let keys = ["seed", "model", "moe", "parallel", "train", "data.split", "output.keep_checkpoints"]
     /// Settings that change how fast or how verbosely training runs, never its results (the CPU
-    /// backend is bit-identical for any thread count), so changing them keeps the step's checkpoints.
+    /// backend is bit-identical for any thread count), so changing them does not even rerun the step.
     static let resultNeutralKeys: Set<String> = ["train.threads", "train.log_interval"]
 
-    static func step(_ spec: ExperimentSpec, upstream: String?) -> Step {
-        let inputs = spec.slice(keys).filter { !resultNeutralKeys.contains($0.key) }
-        return Step(name: "train", upstream: upstream.map { [$0] } ?? [], inputs: inputs, formatVersion: "1") { context in
-            try train(spec: spec, context: context, inputsHash: SHA256.hex(inputs.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\($0.value)" }.joined(separator: "\n")))
+    /// The step's inputs: its keys' slice of the spec (and `data.prefix` when the data is given that way).
+    static func inputs(_ spec: ExperimentSpec) -> [String: String] {
+        var inputs = spec.slice(keys).filter { !resultNeutralKeys.contains($0.key) }
+        if let prefix = spec.values.string("data.prefix") { inputs["data.prefix"] = prefix }
+        return inputs
+    }
+
+    /// `runRoot`'s current contents are read now, before any step of this process writes there.
+    static func step(_ spec: ExperimentSpec, upstream: String?, runRoot: URL) -> Step {
+        let inputs = inputs(spec)
+        let existing = ExistingRun(root: runRoot, currentInputs: inputs)
+        let iters = spec.values.int("train.iters")!
+        var step = Step(name: "train", upstream: upstream.map { [$0] } ?? [], inputs: inputs, formatVersion: "1") { context in
+            let identity = RunIdentity(inputs: inputs, upstream: context.upstreamKeys)
+            try train(spec: spec, context: context, identity: identity, existing: existing,
+                      verdict: TrainVerdict(existing: existing, current: identity))
             return StepOutputs(files: ["metrics": "metrics.h5"], facts: [:])
         }
+        step.planNote = { upstreamKeys in
+            TrainVerdict(existing: existing, current: RunIdentity(inputs: inputs, upstream: upstreamKeys))
+                .note(iters: iters)
+        }
+        return step
     }
 
     struct Unsupported: Error, CustomStringConvertible {
         var description: String
     }
 
-    static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
+    static func train(spec: ExperimentSpec, context: StepContext, identity: RunIdentity, existing: ExistingRun,
+                      verdict: TrainVerdict) throws {
         let v = spec.values
         // The commands refuse unsupported layouts up front (SpecArguments.load); TrainLayout.make
         // refuses them again for a spec that reaches here another way.
@@ -38,16 +61,6 @@ enum TrainStep {
         let backend = CPUBackend(threads: threads)
         let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
-        let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
-        let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
-        if layout.groups.rank == 0 && previousKey != inputsHash {
-            // Checkpoints of another model or schedule must not be resumed: start afresh.
-            try? FileManager.default.removeItem(at: root.appendingPathComponent("checkpoints"))
-            try? FileManager.default.removeItem(at: root.appendingPathComponent("metrics.h5"))
-            try AtomicWrite.write(inputsHash, to: keyFile)
-        }
-
-        try layout.groups.world.barrier()
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
         let dropping = v.bool("moe.drop_tokens")!
@@ -86,15 +99,32 @@ enum TrainStep {
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
                                   runDirectory: root, specHash: spec.hash, groups: layout.groups,
                                   zeroStage: layout.zeroStage)
+        // Everything is built: from here on the run directory changes, by rank 0 alone.
+        let leader = layout.groups.rank == 0
+        if leader {
+            if let note = verdict.note(iters: iters) { context.note(note) }
+            if case .newRun(_, let archive, let restore) = verdict {
+                if existing.hasTrainedOutputs {
+                    try existing.archive(to: archive)
+                    context.note("kept the earlier run in \(displayPath(archive))")
+                }
+                if let restore { try existing.restore(from: restore) }
+            }
+        }
+        try layout.groups.world.barrier()
         let resumed = try trainer.resume()
-        trainer.resumeNotices.forEach(trainNotice)
-        if let step = resumed {
-            context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
+        if leader {
+            trainer.resumeNotices.forEach(trainNotice)
+            for note in trainer.resumeNotes { context.note(note) }
+            if let step = resumed { context.note("resumed from the checkpoint of step \(step)") }
+            try identity.write(in: root)
+            try AtomicWrite.write(spec.resolvedDocument, to: root.appendingPathComponent("spec.resolved.yaml"))
         }
         let started = Date()
         let first = trainer.state.step
         let logInterval = v.int("train.log_interval")!
-        try trainer.run { report in
+        trainer.shouldStop = { InterruptHandler.pendingSignal != nil }
+        try InterruptHandler.cooperating { try trainer.run { report in
             guard report.step % logInterval == 0 || report.eval != nil || report.step == iters else { return }
             let done = report.step - first
             let elapsed = Date().timeIntervalSince(started)
@@ -104,7 +134,7 @@ enum TrainStep {
                                  ProgressFormat.duration(eta))
             if let eval = report.eval { message += String(format: " | eval %.4f ppl %.1f", eval.loss, eval.perplexity) }
             context.progress(Double(report.step) / Double(iters), message)
-        }
+        } }
     }
 }
 
@@ -142,6 +172,10 @@ struct TrainingData {
         guard let trainRange = ranges[0], !trainRange.isEmpty else {
             throw TrainStep.Unsupported(description: "data.split '\(v.string("data.split")!)' leaves no training documents")
         }
+        // As Megatron builds it for --train-iters: train.iters · global_batch samples. A run continued to
+        // more iterations gets the index a run started with them would get (more epochs may reshuffle
+        // it) and goes on at its consumed_samples position, exactly as Megatron does after raising
+        // --train-iters; the steps already trained are not repeated.
         let trainSamples = v.int("train.iters")! * v.int("train.global_batch")!
         let trainIndex = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: trainRange,
                                                config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples),

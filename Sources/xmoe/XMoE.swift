@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XMoEBase
+import XMoEPipeline
 
 @main
 struct XMoE: ParsableCommand {
@@ -9,9 +10,14 @@ struct XMoE: ParsableCommand {
         abstract: "Train expert-specialized Mixture-of-Experts language models from YAML specs.",
         subcommands: [RunCommand.self, SweepCommand.self, ReportCommand.self, PlanCommand.self, PrepareDataCommand.self, ConfigCommand.self, SpecReferenceCommand.self])
 
-    /// ArgumentParser's `main`, except that a file error from Foundation that no command turned into
-    /// a message of its own is printed with its path and reason, never as "NSCocoaErrorDomain error 256".
+    /// ArgumentParser's `main`, with two additions. Signals are handled from the first instruction
+    /// on, for every command: SIGINT, SIGTERM and SIGHUP end any xmoe process with 128 + signal, never
+    /// with a crash (see `InterruptHandler`). A file error from Foundation that no command turned
+    /// into a message of its own is printed with its path and reason, never as
+    /// "NSCocoaErrorDomain error 256".
     static func main() {
+        InterruptHandler.install()
+        ParentWatch.startIfRequested()
         do {
             var command = try parseAsRoot()
             try command.run()

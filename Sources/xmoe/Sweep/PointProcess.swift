@@ -32,20 +32,36 @@ final class PointProcess {
         process.standardInput = FileHandle.nullDevice
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
+        env[ParentWatch.variable] = "\(getpid())"
         process.environment = env
         try process.run()
+        Self.live.insert(process.processIdentifier)
         try? log.close()
+    }
+
+    /// Pids of the points started and not yet reaped, for forwarding signals.
+    private static let live = LivePIDs()
+
+    /// Every signal the sweep gets goes on to its running points as SIGTERM (each records its step
+    /// interrupted and exits 143), also when the sweep itself is forced to stop by a second signal.
+    static func forwardSignals() {
+        InterruptHandler.onSignal { _ in live.signalAll(SIGTERM, once: true) }
+        InterruptHandler.addCleanup { live.signalAll(SIGTERM, once: false) }
     }
 
     var isRunning: Bool { process.isRunning }
     var exitStatus: Int32 { process.terminationStatus }
     var pid: Int32 { process.processIdentifier }
 
+    /// Sends SIGTERM once (a second signal would make the point stop at once instead of at a safe point).
     func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        if process.isRunning { Self.live.signal(process.processIdentifier, SIGTERM, once: true) }
     }
 
-    func waitUntilExit() { process.waitUntilExit() }
+    func waitUntilExit() {
+        process.waitUntilExit()
+        Self.live.remove(process.processIdentifier)
+    }
 
     /// The error of the step that failed, from the point's step records; else the last lines the
     /// child wrote (a refusal before any step started, a crash).
@@ -71,6 +87,40 @@ final class PointProcess {
     static let executablePath: String = {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }()
+}
+
+final class LivePIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pids: Set<Int32> = []
+    private var signalled: Set<Int32> = []
+
+    func insert(_ pid: Int32) {
+        lock.lock()
+        pids.insert(pid)
+        lock.unlock()
+    }
+
+    func remove(_ pid: Int32) {
+        lock.lock()
+        pids.remove(pid)
+        signalled.remove(pid)
+        lock.unlock()
+    }
+
+    /// With `once`, a pid already signalled is left alone.
+    func signal(_ pid: Int32, _ signal: Int32, once: Bool) {
+        lock.lock()
+        let send = pids.contains(pid) && (!once || signalled.insert(pid).inserted)
+        lock.unlock()
+        if send { kill(pid, signal) }
+    }
+
+    func signalAll(_ signal: Int32, once: Bool) {
+        lock.lock()
+        let all = pids
+        lock.unlock()
+        for pid in all { self.signal(pid, signal, once: once) }
+    }
 }
 
 /// The last `count` lines of a text file, reading at most its last 16 KiB.

@@ -31,7 +31,6 @@ final class SweepRunner {
     let plans: [SweepPointPlan]
     let maxParallel: Int
     private let display: SweepProgressDisplay
-    private let signals = SignalWatcher()
 
     init(sweep: SweepSpec, directory: SweepDirectory, plans: [SweepPointPlan], maxParallel: Int) {
         self.sweep = sweep
@@ -41,7 +40,17 @@ final class SweepRunner {
         display = SweepProgressDisplay(total: plans.count, alreadyDone: plans.filter(\.isDone).count)
     }
 
+    /// Ctrl-C, SIGTERM or SIGHUP reach the points through `PointProcess` (forwarded as SIGTERM); the
+    /// runner waits for them to record their steps interrupted, then returns. A sweep killed outright
+    /// (SIGKILL) takes its points with it: each watches its parent (`ParentWatch`).
     func run() throws -> Outcome {
+        PointProcess.forwardSignals()
+        return try InterruptHandler.cooperating(graceSeconds: 60) { try runPoints() }
+    }
+
+    private var interrupted: Int32? { InterruptHandler.pendingSignal }
+
+    private func runPoints() throws -> Outcome {
         var results: [String: PointResult] = [:]
         for plan in plans where plan.isDone { results[plan.point.name] = .upToDate }
         try prepareSharedSteps(results: &results)
@@ -51,11 +60,11 @@ final class SweepRunner {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / min(maxParallel, max(queue.count, 1)))
         let environment = ["XMOE_AUTO_THREADS": "\(threads)", "XMOE_PROGRESS_INTERVAL": "2"]
         while !queue.isEmpty || !running.isEmpty {
-            if signals.received != nil {
+            if interrupted != nil {
                 running.forEach { $0.terminate() }
                 queue.removeAll()
             }
-            while running.count < maxParallel, !queue.isEmpty, signals.received == nil {
+            while running.count < maxParallel, !queue.isEmpty, interrupted == nil {
                 // Planned again: the shared steps it waited for are done by now.
                 let plan = (try? SweepPointPlan(point: queue[0].point)) ?? queue[0]
                 queue.removeFirst()
@@ -82,7 +91,7 @@ final class SweepRunner {
             display.status(running: running)
         }
         display.close()
-        return Outcome(points: outcomes(results), interruptedBy: signals.received)
+        return Outcome(points: outcomes(results), interruptedBy: interrupted)
     }
 
     /// Runs each shared step (today: prepare-data) once per distinct key, in a child whose output goes
@@ -96,7 +105,7 @@ final class SweepRunner {
             byKey[step.key, default: []].append(plan)
         }
         for key in order {
-            guard signals.received == nil else { break }
+            guard interrupted == nil else { break }
             let group = byKey[key]!
             let first = group[0]
             display.event("prepare-data for \(group.count) point\(group.count == 1 ? "" : "s") (\(group.map(\.point.name).joined(separator: ", ")))")
@@ -120,37 +129,7 @@ final class SweepRunner {
     private func outcomes(_ results: [String: PointResult]) -> [PointOutcome] {
         plans.map { plan in
             PointOutcome(name: plan.point.name, result: results[plan.point.name]
-                         ?? (signals.received != nil ? .notRun("the sweep was interrupted") : .notRun("pending")))
+                         ?? (interrupted != nil ? .notRun("the sweep was interrupted") : .notRun("pending")))
         }
-    }
-}
-
-/// SIGINT/SIGTERM noted instead of ending the process, so the runner can stop its children cleanly.
-final class SignalWatcher: @unchecked Sendable {
-    private let lock = NSLock()
-    private var signal: Int32?
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        let queue = DispatchQueue(label: "xmoe.sweep-signals")
-        for number in [SIGINT, SIGTERM] {
-            _ = Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [weak self] in self?.note(number) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func note(_ number: Int32) {
-        lock.lock()
-        if signal == nil { signal = number }
-        lock.unlock()
-    }
-
-    var received: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return signal
     }
 }
