@@ -114,6 +114,7 @@ public struct CheckpointDirectory {
         try a.set("consumed_samples", .int64(Int64(state.consumedSamples)))
         try a.set("seed", .int64(Int64(bitPattern: model.options.seed)))
         try a.set("spec_hash", .string(specHash))
+        try stampProvenance(a)
     }
 
     /// Restores parameters, moments and biases bit-exactly and returns the saved state. Throws when

@@ -18,6 +18,8 @@ public final class Trainer {
     public private(set) var state = TrainingState()
     public let checkpoints: CheckpointDirectory
     private var metrics: MetricsWriter?
+    /// `/train/elapsed_s` where this session continues (0 on a fresh start).
+    private var elapsedOffset: Double = 0
     private let flopsPerToken: Double
 
     public var metricsURL: URL { runDirectory.appendingPathComponent("metrics.h5") }
@@ -53,7 +55,7 @@ public final class Trainer {
         try metrics?.close()
         metrics = nil
         do {
-            try openMetrics().truncate(toStep: state.step)
+            elapsedOffset = try openMetrics().truncate(toStep: state.step)
         } catch {
             // A kill during a metrics write can leave metrics.h5 unreadable; the checkpoint holds a
             // copy taken at its step.
@@ -64,7 +66,7 @@ public final class Trainer {
             if FileManager.default.fileExists(atPath: snapshot.path) {
                 try FileManager.default.copyItem(at: snapshot, to: metricsURL)
             }
-            try openMetrics().truncate(toStep: state.step)
+            elapsedOffset = try openMetrics().truncate(toStep: state.step)
         }
         return state.step
     }
@@ -72,7 +74,8 @@ public final class Trainer {
     private func openMetrics() throws -> MetricsWriter {
         if let metrics { return metrics }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        let writer = try MetricsWriter(path: metricsURL.path, moeLayers: moeLayers, experts: model.config.numExperts)
+        let writer = try MetricsWriter(path: metricsURL.path, moeLayers: moeLayers, experts: model.config.numExperts,
+                                       runName: runDirectory.lastPathComponent, specHash: specHash)
         metrics = writer
         return writer
     }
@@ -85,18 +88,34 @@ public final class Trainer {
         }
         let writer = try openMetrics()
         try writer.truncate(toStep: state.step)
+        let sessionStart = Date()
+        let events = try openTensorBoard()
         while state.step < settings.trainSteps {
-            let report = try trainStep()
+            var report = try trainStep()
+            report.elapsedSeconds = elapsedOffset + Date().timeIntervalSince(sessionStart)
             try writer.append(report)
             if settings.checkpointInterval > 0
                 && (state.step % settings.checkpointInterval == 0 || state.step == settings.trainSteps) {
+                let saveStart = Date()
                 try saveCheckpoint()
+                try writer.appendCheckpoint(step: state.step, seconds: Date().timeIntervalSince(saveStart))
             }
+            try events?.write(step: report.step, scalars: TensorBoardScalars.scalars(report, moeLayers: moeLayers))
             onStep(report)
         }
-        // Release metrics.h5: HDF5 locks a file open for writing against other readers.
+        try events?.close()
+        // Writes the rows a reader kept waiting.
         try writer.close()
         metrics = nil
+    }
+
+    /// `runs/<name>/tensorboard/`: a new event file per session; a resumed session first tells
+    /// TensorBoard to drop the steps it rolled back.
+    private func openTensorBoard() throws -> EventFileWriter? {
+        guard settings.tensorboard else { return nil }
+        let events = try EventFileWriter(directory: runDirectory.appendingPathComponent("tensorboard"))
+        if state.step > 0 { try events.writeRestart(step: state.step + 1) }
+        return events
     }
 
     public func saveCheckpoint() throws {
@@ -112,7 +131,7 @@ public final class Trainer {
         let accumulation = settings.accumulationSteps
         let tokensPerStep = settings.globalBatchSize * model.config.seqLength
         model.zeroGrads()
-        var loss: Double = 0, lm: Double = 0, aux: Double = 0
+        var loss: Double = 0, lm: Double = 0, aux: Double = 0, z: Double = 0
         var routed = moeLayers.map { _ in [Int](repeating: 0, count: model.config.numExperts) }
         var dropped = [Int](repeating: 0, count: moeLayers.count)
         for micro in 0..<accumulation {
@@ -123,6 +142,7 @@ public final class Trainer {
             loss += Double(parts.total)
             lm += Double(parts.lm)
             aux += Double(parts.aux)
+            z += Double(parts.z)
             for (i, stats) in model.routingStats.enumerated() where i < routed.count {
                 for e in 0..<stats.routed_E.count { routed[i][e] += stats.routed_E[e] }
                 dropped[i] += stats.dropped
@@ -146,11 +166,14 @@ public final class Trainer {
         }
         state.step = step
 
+        // Throughput counts the step's training work only; evaluation has its own timing.
+        let seconds = max(Date().timeIntervalSince(started), 1e-9)
         var eval: EvalReport?
         if settings.evalInterval > 0, step % settings.evalInterval == 0, validationData != nil {
-            eval = EvalReport(step: step, loss: try evaluate())
+            let evalStart = Date()
+            let evalLoss = try evaluate()
+            eval = EvalReport(step: step, loss: evalLoss, seconds: Date().timeIntervalSince(evalStart))
         }
-        let seconds = max(Date().timeIntervalSince(started), 1e-9)
         let tokensPerSecond = Double(tokensPerStep) / seconds
         return StepReport(step: step, loss: loss, lmLoss: lm, auxLoss: aux, lr: lr, gradNorm: gradNorm,
                           tokensPerSecond: tokensPerSecond, flopsPerSecond: tokensPerSecond * flopsPerToken,
@@ -159,7 +182,7 @@ public final class Trainer {
                               let total = r.reduce(0, +)
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
-                          eval: eval)
+                          eval: eval, zLoss: z / n)
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).
