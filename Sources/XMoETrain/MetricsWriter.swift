@@ -11,7 +11,8 @@ import XMoEStore
 /// exclusive flock HDF5's readers respect (`MetricsFileLock`). Between steps it is a closed,
 /// consistent HDF5 file that h5py (`h5py.File(path, "r")`), h5dump and `xmoe report` open with their
 /// default settings. While a reader keeps it open, rows wait in memory and go out with the next step
-/// whose append finds the file free, so a reader never slows training; checkpoints and `close()` wait
+/// whose append finds the file free (and at most every `writeInterval`), so a reader never slows
+/// training; checkpoints and `close()` wait
 /// (up to `forcedWaitSeconds`) so that what they copy or leave behind is complete.
 public final class MetricsWriter {
     public let path: String
@@ -21,6 +22,10 @@ public final class MetricsWriter {
     private var pendingCheckpoints: [(step: Int, seconds: Double)] = []
     /// How long a forced write waits for readers to close the file before appending anyway.
     public var forcedWaitSeconds = 10.0
+    /// Rows are written at most this often (seconds), so that a fast run does not spend its time
+    /// opening the file: opening, appending and closing costs milliseconds per write.
+    public var writeInterval = 1.0
+    private var lastWrite = Date.distantPast
 
     /// One `/train/<name>` column: one value per step. Adding a series is one line here.
     struct Column: Sendable {
@@ -102,13 +107,13 @@ public final class MetricsWriter {
     /// Queues the step's rows and writes every queued row when no reader holds the file.
     public func append(_ r: StepReport) throws {
         pendingSteps.append(r)
-        try writePending(force: false)
+        if Date().timeIntervalSince(lastWrite) >= writeInterval { try writePending(force: false) }
     }
 
     /// Queues the row of a checkpoint saved after `step`, which took `seconds`.
     public func appendCheckpoint(step: Int, seconds: Double) throws {
         pendingCheckpoints.append((step, seconds))
-        try writePending(force: false)
+        if Date().timeIntervalSince(lastWrite) >= writeInterval { try writePending(force: false) }
     }
 
     /// Writes every queued row, waiting for readers when `force` (checkpoints, close).
@@ -136,6 +141,7 @@ public final class MetricsWriter {
             try file.series("/checkpoint/seconds", of: Double.self).append(rows: checkpoints.map(\.seconds))
         }
         if wrote {
+            lastWrite = Date()
             pendingSteps.removeAll()
             pendingCheckpoints.removeAll()
         }

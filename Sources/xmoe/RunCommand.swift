@@ -7,7 +7,8 @@ import XMoESpec
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an experiment's whole DAG, skipping the steps that are already done.")
+        abstract: "Run an experiment's whole DAG, skipping the steps that are already done.",
+        usage: "xmoe run <spec> [<key.path=value> ...] [--force <step> ...]\n           [--step <step> ...]")
 
     @OptionGroup var arguments: SpecArguments
 
