@@ -40,7 +40,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         defer { lock.release() }
-        try AtomicWrite.write(spec.resolvedDocument, to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
+        try AtomicWrite.write(Provenance.yamlComment + spec.resolvedDocument,
+                              to: dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml"))
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
         // A sweep reads its children's progress from their logs, so it asks for plain lines more often.
         let interval = ProcessInfo.processInfo.environment["XMOE_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10

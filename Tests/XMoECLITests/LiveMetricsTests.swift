@@ -91,5 +91,38 @@ import Testing
         #expect(report.stdout.contains("running"), "\(report.stdout)")
         let stillTraining = training.isRunning
         #expect(stillTraining, "the run ended before the readers were done; the test proves nothing")
+        kill(training.processIdentifier, SIGKILL)
+        training.waitUntilExit()
+
+        // Provenance: the commit git itself names for this checkout, in --version, spec.resolved.yaml,
+        // metrics.h5 and the checkpoint.
+        let head = try Self.git(["rev-parse", "HEAD"])
+        let dirty = !(try Self.git(["status", "--porcelain", "--untracked-files=no"])).isEmpty
+        let commit = head + (dirty ? "-dirty" : "")
+        let version = try XMoEBinary.run(["--version"], in: dir.url)
+        #expect(version.stdout.hasPrefix("xmoe ") && version.stdout.contains("(commit \(commit))"), "\(version.stdout)")
+        let resolved = try String(contentsOf: dir.url.appendingPathComponent("runs/live/spec.resolved.yaml"), encoding: .utf8)
+        #expect(resolved.hasPrefix("# written by xmoe ") && resolved.contains("commit \(commit)\n"), "\(resolved.prefix(200))")
+        let stamps = try Python.run("""
+            import sys, h5py
+            m = h5py.File(sys.argv[1] + "/metrics.h5", "r")
+            latest = open(sys.argv[1] + "/checkpoints/latest").read().strip()
+            c = h5py.File(sys.argv[1] + "/checkpoints/" + latest + "/rank_00000.h5", "r")
+            print(m.attrs["xmoe_commit"], c.attrs["xmoe_commit"], m.attrs["spec_hash"] == c.attrs["spec_hash"],
+                  m.attrs["xmoe_version"] == c.attrs["xmoe_version"])
+            """, [dir.url.appendingPathComponent("runs/live").path])
+        #expect(stamps.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(commit) \(commit) True True", "\(stamps.output)")
+    }
+
+    static func git(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-C", XMoEBinary.repositoryRoot.path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
