@@ -46,7 +46,8 @@ struct RunCommand: ParsableCommand {
         // A sweep reads its children's progress from their logs, so it asks for plain lines more often.
         let interval = ProcessInfo.processInfo.environment["XMOE_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
         let report = try pipeline.run(reporter: TerminalProgressReporter(plainInterval: interval), forcing: Set(forced))
-        for outcome in report.outcomes {
+        // Each step's status once: the progress lines on stderr already gave it when both go to one file.
+        for outcome in report.outcomes where !OutputStreams.shareOneFile || !report.succeeded {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }
         if !report.succeeded { throw ExitCode(1) }
