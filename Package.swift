@@ -46,7 +46,7 @@ let package = Package(
         // PNG charts drawn in Swift (line charts, heatmaps), so reports need no plotting stack.
         .target(name: "XMoEPlot", dependencies: ["CZlib"], exclude: ["Generators"]),
         // Reads run directories (metrics.h5, step records) into summaries, tables and figures.
-        .target(name: "XMoEReport", dependencies: ["XMoEStore", "XMoESpec", "XMoEPlot"]),
+        .target(name: "XMoEReport", dependencies: ["XMoEBase", "XMoEStore", "XMoESpec", "XMoEPlot"]),
         .executableTarget(name: "xmoe", dependencies: [
             "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel", "XMoETrain",
             "XMoEReport", "XMoEPlot",

@@ -74,6 +74,11 @@ public enum ProgressFormat {
     }
 
     private static func scaled(_ value: Double, units: [String], separator: String) -> String {
+        // Past the largest prefix, "1.23e+18" reads better than "1230000T".
+        let largest = (1..<units.count).reduce(999.5) { product, _ in product * 1000 }
+        if abs(value) >= largest || !value.isFinite {
+            return scientific(value) + separator + units[0]
+        }
         var scaled = value
         var unit = 0
         while abs(scaled) >= 999.5 && unit < units.count - 1 {
@@ -91,6 +96,29 @@ public enum ProgressFormat {
             text = "\(Int(scaled.rounded()))"
         }
         return text + separator + units[unit]
+    }
+
+    /// "1.23e+18" (three significant digits), as C's %.2e writes it.
+    public static func scientific(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value)" }
+        if value == 0 { return "0.00e+00" }
+        var mantissa = abs(value), exponent = 0
+        while mantissa >= 10 { mantissa /= 10; exponent += 1 }
+        while mantissa < 1 { mantissa *= 10; exponent -= 1 }
+        var hundredths = Int((mantissa * 100).rounded())
+        if hundredths >= 1000 { hundredths /= 10; exponent += 1 }
+        return (value < 0 ? "-" : "") + "\(hundredths / 100)." + twoDigits(hundredths % 100)
+            + "e" + (exponent < 0 ? "-" : "+") + twoDigits(abs(exponent))
+    }
+
+    /// `digits` decimals up to 10^5, scientific beyond (a diverging loss or gradient norm).
+    public static func decimal(_ value: Double, digits: Int) -> String {
+        guard value.isFinite, abs(value) < 1e5 else { return scientific(value) }
+        let factor = (0..<digits).reduce(1.0) { product, _ in product * 10 }
+        let scaled = Int((abs(value) * factor).rounded())
+        let whole = scaled / Int(factor), fraction = String(scaled % Int(factor))
+        let padded = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
+        return (value < 0 && scaled != 0 ? "-" : "") + "\(whole)" + (digits > 0 ? "." + padded : "")
     }
 
     private static func fixed(_ value: Double, digits: Int) -> String {

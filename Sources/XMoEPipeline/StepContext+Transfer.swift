@@ -9,6 +9,7 @@ public struct TransferableStepContext: Codable, Sendable, Equatable {
     public var inputs: [String: String]
     public var upstreamOutputs: [String: StepOutputs]
     public var upstreamRoots: [String: String]
+    public var upstreamKeys: [String: String]
 
     public init(_ c: StepContext) {
         stepName = c.stepName
@@ -17,6 +18,7 @@ public struct TransferableStepContext: Codable, Sendable, Equatable {
         inputs = c.inputs
         upstreamOutputs = c.upstreamOutputs
         upstreamRoots = c.upstreamRoots.mapValues(\.path)
+        upstreamKeys = c.upstreamKeys
     }
 
     /// The context, reporting progress to `reporter` (followers: a silent one).
@@ -24,6 +26,7 @@ public struct TransferableStepContext: Codable, Sendable, Equatable {
         StepContext(stepName: stepName, runDirectory: RunDirectory(root: URL(fileURLWithPath: runDirectory, isDirectory: true)),
                     outputRoot: URL(fileURLWithPath: outputRoot, isDirectory: true), inputs: inputs,
                     upstreamOutputs: upstreamOutputs,
-                    upstreamRoots: upstreamRoots.mapValues { URL(fileURLWithPath: $0, isDirectory: true) }, reporter: reporter)
+                    upstreamRoots: upstreamRoots.mapValues { URL(fileURLWithPath: $0, isDirectory: true) },
+                    upstreamKeys: upstreamKeys, reporter: reporter)
     }
 }

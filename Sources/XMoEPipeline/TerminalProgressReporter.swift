@@ -21,6 +21,7 @@ public final class TerminalProgressReporter: ProgressReporter, @unchecked Sendab
     private let clock: @Sendable () -> Double
     private let lock = NSLock()
     private var lastProgressAt: [String: Double] = [:]
+    private var completedSteps: Set<String> = []
     private var lineIsOpen = false
 
     /// `style` nil picks `.redraw` when `fileDescriptor` is a TTY (isatty), `.plain` otherwise.
@@ -64,7 +65,11 @@ public final class TerminalProgressReporter: ProgressReporter, @unchecked Sendab
         defer { lock.unlock() }
         let now = clock()
         let interval = style == .redraw ? redrawInterval : plainInterval
-        if let last = lastProgressAt[step], now - last < interval, fraction != 1 { return }
+        // The first 100% line of a step always shows (the final state); later ones are throttled
+        // like any other, so a log shows each state once.
+        let completes = fraction == 1 && !completedSteps.contains(step)
+        if let last = lastProgressAt[step], now - last < interval, !completes { return }
+        if completes { completedSteps.insert(step) }
         lastProgressAt[step] = now
         var text = "[\(step)]"
         if let fraction { text += " " + ProgressFormat.percent(fraction) }

@@ -10,6 +10,7 @@ public enum ReportFormat {
         guard let value, value.isFinite else { return missing }
         let magnitude = abs(value)
         if magnitude < 1000 { return value == value.rounded() ? String(Int(value)) : String(format: "%.3g", value) }
+        if magnitude >= 999.5e15 { return String(format: "%.2e", value) }
         let prefixes: [(Double, String)] = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
         let (scale, prefix) = prefixes.first { magnitude >= $0.0 } ?? (1e3, "k")
         let scaled = value / scale

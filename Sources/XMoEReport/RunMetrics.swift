@@ -8,6 +8,10 @@ public struct RunMetrics: Sendable {
     public var spec: ExperimentSpec?
     public var train: TrainMetrics
     public var eval: EvalMetrics
+    /// `/checkpoint/*`: (step, seconds the save took) of each checkpoint; empty for older files.
+    public var checkpoints: [(step: Double, seconds: Double)] = []
+    /// Root attributes of metrics.h5 (`run_name`, `spec_hash`, `xmoe_version`, `xmoe_commit`) that it has.
+    public var provenance: [String: String] = [:]
     /// MoE layers in model-layer order.
     public var moeLayers: [MoELayerMetrics]
 
@@ -44,6 +48,8 @@ public struct TrainMetrics: Sendable, Equatable {
     /// Column names in MetricsWriter's order.
     public static let columnNames = ["step", "loss", "lm_loss", "aux_loss", "lr", "grad_norm",
                                      "tokens_per_s", "flops_per_s", "skipped"]
+    /// Columns later writers added; read when present (a file from an older xmoe lacks them).
+    public static let optionalColumnNames = ["z_loss", "elapsed_s"]
 
     /// Column name → values; every column has `rowCount` values.
     public var columns: [String: [Double]]
@@ -67,6 +73,8 @@ public struct TrainMetrics: Sendable, Equatable {
     public var tokensPerSecond: [Double] { columns["tokens_per_s"] ?? [] }
     public var flopsPerSecond: [Double] { columns["flops_per_s"] ?? [] }
     public var skipped: [Double] { columns["skipped"] ?? [] }
+    /// Wall-clock seconds of training at the end of each step, over every session; empty when absent.
+    public var elapsedSeconds: [Double] { columns["elapsed_s"] ?? [] }
 }
 
 /// `/eval/*`: one row per evaluation.

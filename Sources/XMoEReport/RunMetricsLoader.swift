@@ -5,11 +5,11 @@ import XMoEStore
 extension RunMetrics {
     /// Reads `runDirectory/metrics.h5` and, when present, `runDirectory/spec.resolved.yaml`.
     ///
-    /// The file may belong to a training process that is still running, which holds HDF5's exclusive
-    /// flock on it: it is opened without file locking (per file, so the rest of the process keeps
-    /// HDF5's locks). A live writer appends one column at a time, so a read
-    /// between two appends can see one more row in some columns; every table is cut to its shortest
-    /// column (and the MoE layers to the train rows) so rows always line up.
+    /// The file may belong to a training process that is still running. xmoe's writer keeps it closed
+    /// between steps and appends under HDF5's own flock, so the file is opened with HDF5's locking,
+    /// retried for a moment while an append is under way. A file some other writer keeps open (HDF5's
+    /// exclusive lock for good) is then opened without locking. Either way every table is cut to its
+    /// shortest column (and the MoE layers to the train rows) so rows always line up.
     public static func load(runDirectory: URL) throws -> RunMetrics {
         let root = runDirectory.path
         var isDirectory: ObjCBool = false
@@ -21,12 +21,7 @@ extension RunMetrics {
             throw ReportError.missingMetrics(runDirectory: root)
         }
         let spec = try loadSpec(runDirectory: runDirectory)
-        let file: StoreFile
-        do {
-            file = try StoreFile.open(at: path, mode: .readOnly, fileLocking: false)
-        } catch {
-            throw ReportError.unreadableMetrics(path: path, detail: "\(error)")
-        }
+        let file = try openLive(path)
         do {
             defer { try? file.close() }
             var train = try readTrain(file, path: path)
@@ -37,13 +32,40 @@ extension RunMetrics {
                 moeLayers[i].tokensPerExpert = Array(moeLayers[i].tokensPerExpert.prefix(rows))
                 moeLayers[i].droppedFraction = Array(moeLayers[i].droppedFraction.prefix(rows))
             }
-            return RunMetrics(runDirectory: runDirectory, spec: spec, train: train, eval: try readEval(file),
-                              moeLayers: moeLayers)
+            var metrics = RunMetrics(runDirectory: runDirectory, spec: spec, train: train, eval: try readEval(file),
+                                     moeLayers: moeLayers)
+            metrics.checkpoints = try readCheckpoints(file)
+            for name in ["run_name", "spec_hash", "xmoe_version", "xmoe_commit"]
+            where try file.root.attributes.contains(name) {
+                metrics.provenance[name] = try file.root.attributes.string(name)
+            }
+            return metrics
         } catch let error as ReportError {
             throw error
         } catch {
             throw ReportError.malformedMetrics(path: path, detail: "\(error)")
         }
+    }
+
+    /// Opens with HDF5's file locking, retrying for up to a second (a live writer's append takes
+    /// milliseconds); then without it.
+    private static func openLive(_ path: String) throws -> StoreFile {
+        for _ in 0..<50 {
+            if let file = try? StoreFile.open(at: path, mode: .readOnly) { return file }
+            usleep(20_000)
+        }
+        do {
+            return try StoreFile.open(at: path, mode: .readOnly, fileLocking: false)
+        } catch {
+            throw ReportError.unreadableMetrics(path: path, detail: "\(error)")
+        }
+    }
+
+    private static func readCheckpoints(_ file: StoreFile) throws -> [(step: Double, seconds: Double)] {
+        guard try file.exists("/checkpoint/step"), try file.exists("/checkpoint/seconds") else { return [] }
+        let steps = try file.series("/checkpoint/step", of: Double.self).readAll().values
+        let seconds = try file.series("/checkpoint/seconds", of: Double.self).readAll().values
+        return zip(steps, seconds).map { ($0, $1) }
     }
 
     /// `spec.resolved.yaml` of the run, or `nil` when the directory has none.
@@ -66,6 +88,11 @@ extension RunMetrics {
                 throw ReportError.malformedMetrics(path: path, detail: "\(seriesPath) is missing (not written by MetricsWriter?)")
             }
             let series = try file.series(seriesPath, of: Double.self)
+            columns[name] = try series.readAll().values
+            if try series.attributes.contains("units") { units[name] = try series.attributes.string("units") }
+        }
+        for name in TrainMetrics.optionalColumnNames where try file.exists("/train/\(name)") {
+            let series = try file.series("/train/\(name)", of: Double.self)
             columns[name] = try series.readAll().values
             if try series.attributes.contains("units") { units[name] = try series.attributes.string("units") }
         }

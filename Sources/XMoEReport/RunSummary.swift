@@ -1,4 +1,5 @@
 import Foundation
+import XMoEBase
 import XMoESpec
 
 /// The numbers that compare runs of a sweep, computed from a run's metrics and step records.
@@ -36,12 +37,19 @@ public struct RunSummary: Sendable {
     /// Expert load imbalance, `max / mean` of one step's tokens per expert (1 = even), averaged over the
     /// last `max(1, rows / 10)` steps (steps that routed nothing left out), then over MoE layers.
     public var expertLoadImbalance: Double?
-    /// Sum of `duration_seconds` over the step records (prepare-data + train).
+    /// Wall time of the run: the recorded durations of the steps before training (prepare-data), plus
+    /// training's `/train/elapsed_s` at the last step (and the last checkpoint's save when it followed
+    /// that step), which sums every session of a resumed run. Without `elapsed_s` (an older
+    /// metrics.h5), the sum of `duration_seconds` over the step records.
     public var wallTimeSeconds: Double?
-    /// True when the sum misses time: each execution of a step rewrites its record, so a run that was
-    /// interrupted, killed or failed and then resumed counts only its latest execution, and a step still
-    /// `running` has no duration yet.
+    /// True when the figure misses time: each execution of a step rewrites its record, so without
+    /// `elapsed_s` a resumed run counts only its latest training session, and a step still `running`
+    /// (other than a live train step) has no duration yet.
     public var wallTimeIsPartial: Bool
+    /// Router health over the last 10% of steps (summed counts), one line per unhealthy MoE layer:
+    /// dead experts (under `ExpertLoad.deadFraction` of the even share) or hot ones (over
+    /// `ExpertLoad.hotMultiple` times it).
+    public var routerWarnings: [String] = []
 
     /// Reads `runDirectory`: step records, the resolved spec and metrics.h5 when they exist (a run that
     /// failed before training has records but no metrics, and still gets a summary with its status).
@@ -93,9 +101,21 @@ public struct RunSummary: Sendable {
         meanDroppedFraction = Self.mean(layers.flatMap(\.droppedFraction))
         expertLoadImbalance = Self.mean(layers.compactMap(Self.loadImbalance))
 
-        let durations = records.values.compactMap(\.durationSeconds)
-        wallTimeSeconds = durations.isEmpty ? nil : durations.reduce(0, +)
-        wallTimeIsPartial = records.values.contains { $0.followsUnfinishedExecution || $0.durationSeconds == nil }
+        if let elapsed = train.elapsedSeconds.last, elapsed.isFinite {
+            var training = elapsed
+            if let save = metrics?.checkpoints.last, save.step == train.step.last, save.seconds.isFinite { training += save.seconds }
+            let others = records.filter { $0.key != "train" }.values
+            wallTimeSeconds = others.compactMap(\.durationSeconds).reduce(training, +)
+            wallTimeIsPartial = others.contains { $0.followsUnfinishedExecution || $0.durationSeconds == nil }
+        } else {
+            let durations = records.values.compactMap(\.durationSeconds)
+            wallTimeSeconds = durations.isEmpty ? nil : durations.reduce(0, +)
+            wallTimeIsPartial = records.values.contains { $0.followsUnfinishedExecution || $0.durationSeconds == nil }
+        }
+        routerWarnings = layers.compactMap { layer in
+            let window = layer.tokensPerExpert.suffix(max(1, layer.tokensPerExpert.count / 10))
+            return ExpertLoad.sum(window.map { $0.map(Int.init) }).warning(layer: layer.layer)
+        }
     }
 
     /// `max / mean` per step over the layer's last 10% of steps, averaged.

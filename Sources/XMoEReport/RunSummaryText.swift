@@ -28,6 +28,9 @@ extension RunSummary {
         }
         lines.append(("wall time", ReportFormat.duration(wallTimeSeconds)
                         + (wallTimeIsPartial && wallTimeSeconds != nil ? " (latest executions only; earlier attempts not recorded)" : "")))
+        for warning in routerWarnings {
+            lines.append(("WARNING", "router " + warning + " (last 10% of steps)"))
+        }
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"

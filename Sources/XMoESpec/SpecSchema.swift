@@ -140,6 +140,8 @@ public enum SpecSchema {
                 .derived("output.dir/cache", { .string(($0.string("output.dir") ?? "runs") + "/cache") }),
                 "Content-addressed cache of shared steps (prepared data), reused by every run and sweep point with the same inputs."),
         SpecKey("output.keep_checkpoints", .int(min: 0, max: Int.max), .int(3), "Newest checkpoints kept; 0 keeps all."),
+        SpecKey("output.tensorboard", .bool, .bool(true),
+                "Write TensorBoard event files (loss, lr, throughput, expert load) into the run's `tensorboard/` folder."),
     ]
 
     public static let byPath: [String: SpecKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })

@@ -148,6 +148,7 @@ public struct CheckpointDirectory {
         try a.set("spec_hash", .string(specHash))
         try a.set("rank", .int64(Int64(rank)))
         try a.set("world_size", .int64(Int64(worldSize)))
+        try stampProvenance(a)
         try CheckpointIntegrity.sealState(file)
     }
 

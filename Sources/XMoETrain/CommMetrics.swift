@@ -50,11 +50,17 @@ enum CommMetrics {
         }
     }
 
-    static func append(_ r: StepReport, to file: StoreFile) throws {
-        for s in series { try file.series(s.path, of: Double.self).append(s.value(r.communication)) }
+    static func append(_ reports: [StepReport], to file: StoreFile) throws {
+        for s in series { try file.series(s.path, of: Double.self).append(rows: reports.map { s.value($0.communication) }) }
     }
 
     static func truncate(_ file: StoreFile, toCount rows: Int) throws {
-        for s in series { try file.series(s.path, of: Double.self).truncate(toCount: rows) }
+        for s in series {
+            let column = try file.series(s.path, of: Double.self)
+            // Files written before these series existed have fewer rows: pad so rows line up.
+            let count = try column.count()
+            if count < rows { try column.append(rows: [Double](repeating: .nan, count: rows - count)) }
+            try column.truncate(toCount: rows)
+        }
     }
 }

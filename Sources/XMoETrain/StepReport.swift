@@ -24,11 +24,18 @@ public struct StepReport: Sendable, Equatable {
     public var eval: EvalReport?
     /// Bytes and time of the step's dispatch, combine and gradient sync (with ZeRO-1's all-gather).
     public var communication = StepCommunication.zero
+    /// Σ_layers router z-loss, unscaled, mean over micro-batches.
+    public var zLoss: Double = 0
+    /// Wall-clock seconds of training up to the end of this step, over every session of a resumed run
+    /// (set by `Trainer.run`).
+    public var elapsedSeconds: Double = 0
 }
 
 public struct EvalReport: Sendable, Equatable {
     public var step: Int
     /// Mean LM loss over the validation micro-batches.
     public var loss: Double
+    /// Wall-clock seconds the evaluation took.
+    public var seconds: Double = 0
     public var perplexity: Double { exp(loss) }
 }

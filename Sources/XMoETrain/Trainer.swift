@@ -28,6 +28,8 @@ public final class Trainer {
     public private(set) var resumeNotices: [String] = []
     public let checkpoints: CheckpointDirectory
     private var metrics: MetricsWriter?
+    /// `/train/elapsed_s` where this session continues (0 on a fresh start).
+    private var elapsedOffset: Double = 0
     private let flopsPerToken: Double
 
     public var metricsURL: URL { runDirectory.appendingPathComponent("metrics.h5") }
@@ -102,14 +104,14 @@ public final class Trainer {
                 + "restored the copy kept in \(directory.lastPathComponent)")
         }
         do {
-            try openMetrics().truncate(toStep: state.step)
+            elapsedOffset = try openMetrics().truncate(toStep: state.step)
         } catch {
             // A kill during a metrics write can leave metrics.h5 unreadable; the checkpoint holds a
             // copy taken at its step.
             try? metrics?.close()
             metrics = nil
             try restoreMetrics(from: snapshot)
-            try openMetrics().truncate(toStep: state.step)
+            elapsedOffset = try openMetrics().truncate(toStep: state.step)
         }
         return state.step
     }
@@ -131,7 +133,8 @@ public final class Trainer {
     private func openMetrics() throws -> MetricsWriter {
         if let metrics { return metrics }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        let writer = try MetricsWriter(path: metricsURL.path, moeLayers: moeLayers, experts: model.config.numExperts)
+        let writer = try MetricsWriter(path: metricsURL.path, moeLayers: moeLayers, experts: model.config.numExperts,
+                                       runName: runDirectory.lastPathComponent, specHash: specHash)
         metrics = writer
         return writer
     }
@@ -144,28 +147,45 @@ public final class Trainer {
         }
         let writer = writesMetrics ? try openMetrics() : nil
         try writer?.truncate(toStep: state.step)
+        let sessionStart = Date()
+        let events = writesMetrics ? try openTensorBoard() : nil
         while true {
             // A safe point: the previous step is whole (and checkpointed when due). Every rank must
             // stop at the same step, or the others would wait in the next collective.
             var stop = [shouldStop?() == true ? 1 : 0]
             if groups.world.size > 1 { try groups.world.allReduce(&stop, op: .max) }
             if stop[0] != 0 {
+                try events?.close()
                 try writer?.close()
                 metrics = nil
                 throw TrainingInterrupted(step: state.step)
             }
             guard state.step < settings.trainSteps else { break }
-            let report = try trainStep()
+            var report = try trainStep()
+            report.elapsedSeconds = elapsedOffset + Date().timeIntervalSince(sessionStart)
             try writer?.append(report)
             if settings.checkpointInterval > 0
                 && (state.step % settings.checkpointInterval == 0 || state.step == settings.trainSteps) {
+                let saveStart = Date()
                 try saveCheckpoint()
+                try writer?.appendCheckpoint(step: state.step, seconds: Date().timeIntervalSince(saveStart))
             }
+            try events?.write(step: report.step, scalars: TensorBoardScalars.scalars(report, moeLayers: moeLayers))
             onStep(report)
         }
-        // Release metrics.h5: HDF5 locks a file open for writing against other readers.
+        try events?.close()
+        // Writes the rows a reader kept waiting.
         try writer?.close()
         metrics = nil
+    }
+
+    /// `runs/<name>/tensorboard/`: a new event file per session; a resumed session first tells
+    /// TensorBoard to drop the steps it rolled back.
+    private func openTensorBoard() throws -> EventFileWriter? {
+        guard settings.tensorboard else { return nil }
+        let events = try EventFileWriter(directory: runDirectory.appendingPathComponent("tensorboard"))
+        if state.step > 0 { try events.writeRestart(step: state.step + 1) }
+        return events
     }
 
     /// Collective: every rank writes its part.
@@ -186,7 +206,7 @@ public final class Trainer {
         let first = state.consumedSamples + groups.layout.dpIndex(of: groups.rank) * (settings.globalBatchSize / dp)
         model.zeroGrads()
         _ = model.dispatcher.meter.take()  // drop the last evaluation's traffic
-        var loss: Double = 0, lm: Double = 0, aux: Double = 0
+        var loss: Double = 0, lm: Double = 0, aux: Double = 0, z: Double = 0
         var routed = moeLayers.map { _ in [Int](repeating: 0, count: model.config.numExperts) }
         var dropped = [Int](repeating: 0, count: moeLayers.count)
         for micro in 0..<accumulation {
@@ -199,15 +219,16 @@ public final class Trainer {
             loss += Double(parts.total)
             lm += Double(parts.lm)
             aux += Double(parts.aux)
+            z += Double(parts.z)
             for (i, stats) in model.routingStats.enumerated() where i < routed.count {
                 for e in 0..<stats.routed_E.count { routed[i][e] += stats.routed_E[e] }
                 dropped[i] += stats.dropped
             }
         }
         if dp > 1 {
-            var sums = [loss, lm, aux]
+            var sums = [loss, lm, aux, z]
             try groups.dp.allReduce(&sums, op: .sum)
-            (loss, lm, aux) = (sums[0], sums[1], sums[2])
+            (loss, lm, aux, z) = (sums[0], sums[1], sums[2], sums[3])
             var counts = routed.flatMap { $0 } + dropped
             try groups.dp.allReduce(&counts, op: .sum)
             let e = model.config.numExperts
@@ -236,11 +257,14 @@ public final class Trainer {
         // Before evaluation, whose forwards also dispatch: /comm/* is the training step's traffic, job-wide.
         var communication = StepCommunication.take(from: model.dispatcher.meter, gradSync: optimizer.syncTraffic)
         if groups.world.size > 1 { communication = try communication.reduced(over: groups.world) }
+        // Throughput counts the step's training work only; evaluation has its own timing.
+        let seconds = max(Date().timeIntervalSince(started), 1e-9)
         var eval: EvalReport?
         if settings.evalInterval > 0, step % settings.evalInterval == 0, validationData != nil {
-            eval = EvalReport(step: step, loss: try evaluate())
+            let evalStart = Date()
+            let evalLoss = try evaluate()
+            eval = EvalReport(step: step, loss: evalLoss, seconds: Date().timeIntervalSince(evalStart))
         }
-        let seconds = max(Date().timeIntervalSince(started), 1e-9)
         let tokensPerSecond = Double(tokensPerStep) / seconds
         return StepReport(step: step, loss: loss, lmLoss: lm, auxLoss: aux, lr: lr, gradNorm: gradNorm,
                           tokensPerSecond: tokensPerSecond, flopsPerSecond: tokensPerSecond * flopsPerToken,
@@ -249,8 +273,7 @@ public final class Trainer {
                               let total = r.reduce(0, +)
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
-                          eval: eval,
-                          communication: communication)
+                          eval: eval, communication: communication, zLoss: z / n)
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).

@@ -30,6 +30,8 @@ public struct TrainerSettings: Sendable, Equatable {
     public var keepCheckpoints: Int
     /// sigmoid_bias gating: DeepSeek-V3 bias update rate per step (0 = off).
     public var expertBiasRate: Float
+    /// Write TensorBoard event files into `<run>/tensorboard/` (spec `output.tensorboard`).
+    public var tensorboard = false
 
     public init(microBatchSize: Int, globalBatchSize: Int, trainSteps: Int, schedule: LRSchedule,
                 adamw: AdamWSettings = AdamWSettings(), clipGrad: Double? = 1.0, nonFinite: NonFinitePolicy = .skip,

@@ -7,6 +7,7 @@ enum Format {
     static func count(_ n: Int) -> String {
         let x = Double(n)
         switch abs(x) {
+        case 999.5e12...: return String(format: "%.2e", x)
         case 1e12...: return String(format: "%.2f T", x / 1e12)
         case 1e9...: return String(format: "%.2f B", x / 1e9)
         case 1e6...: return String(format: "%.2f M", x / 1e6)
@@ -30,6 +31,7 @@ enum Format {
 
     static func flops(_ x: Double) -> String {
         switch x {
+        case 999.5e15...: return String(format: "%.2e FLOP", x)
         case 1e15...: return String(format: "%.2f PFLOP", x / 1e15)
         case 1e12...: return String(format: "%.2f TFLOP", x / 1e12)
         case 1e9...: return String(format: "%.2f GFLOP", x / 1e9)

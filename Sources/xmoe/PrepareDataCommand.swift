@@ -7,7 +7,13 @@ import XMoEPipeline
 struct PrepareDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare-data",
-        abstract: "Tokenize JSON lines with GPT-2 BPE into Megatron indexed datasets (PREFIX_<key>_document.bin/.idx).")
+        abstract: "Tokenize JSON lines with GPT-2 BPE into Megatron indexed datasets (PREFIX_<key>_document.bin/.idx).",
+        usage: """
+            xmoe prepare-data --input <input> --output-prefix <output-prefix>
+                   [--json-keys <json-keys> ...] [--append-eod] [--workers <n>]
+                   [--vocab-file <file>] [--merge-file <file>] [--skip-bad-lines]
+                   [--tokenizer-type <tokenizer-type>]
+            """)
 
     @Option(help: "JSON-lines input, plain or gzip-compressed (.jsonl, .jsonl.gz).")
     var input: String

@@ -7,10 +7,11 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "PNG plots and a text summary of one or several runs (or a whole sweep), overlaid.",
         discussion: """
-            Writes loss.png (train and eval loss against steps and tokens), training.png (learning rate,
-            throughput, gradient norm, load-balancing loss), expert-load-<run>.png (share of routed slots per
-            expert over the steps, for chosen MoE layers) and summary.txt. A sweep directory stands for all
-            its points. Runs still training can be reported on.
+            Writes loss.png (train and eval loss against steps and tokens), training.png (learning rate, \
+            throughput, gradient norm, load-balancing loss), expert-load-<run>.png (share of routed slots per \
+            expert over the steps, for chosen MoE layers) and summary.txt. A sweep directory stands for all \
+            its points. Runs still training can be reported on. The summary warns about MoE layers with \
+            dead experts (under 10% of the even share) or hot ones (over 2× it).
             """)
 
     @Argument(help: ArgumentHelp("Run directories (runs/<name>) or sweep directories (runs/<sweep>).", valueName: "run-dir"))

@@ -8,7 +8,8 @@ import XMoESpec
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an experiment's whole DAG, skipping the steps that are already done.")
+        abstract: "Run an experiment's whole DAG, skipping the steps that are already done.",
+        usage: "xmoe run <spec> [<key.path=value> ...] [--force <step> ...]\n           [--step <step> ...]")
 
     @OptionGroup var arguments: SpecArguments
 
@@ -58,7 +59,7 @@ struct RunCommand: ParsableCommand {
         // has none yet gets it now, so it says what it is for from the start.
         let resolved = dag.runDirectory.root.appendingPathComponent("spec.resolved.yaml")
         if !FileManager.default.fileExists(atPath: resolved.path) {
-            try AtomicWrite.write(spec.resolvedDocument, to: resolved)
+            try AtomicWrite.write(Provenance.yamlComment + spec.resolvedDocument, to: resolved)
         }
         print("xmoe: \(spec.name) (hash \(spec.hash.prefix(12))) in \(dag.runDirectory.root.path)")
         // A sweep reads its children's progress from their logs, so it asks for plain lines more often.
@@ -66,7 +67,8 @@ struct RunCommand: ParsableCommand {
         let report = try pipeline.run(reporter: TerminalProgressReporter(plainInterval: interval), forcing: Set(forced))
         // A signal after the last step finished: the user asked to stop, say so in the exit status.
         if InterruptHandler.pendingSignal != nil { InterruptHandler.exitInterrupted() }
-        for outcome in report.outcomes {
+        // Each step's status once: the progress lines on stderr already gave it when both go to one file.
+        for outcome in report.outcomes where !OutputStreams.shareOneFile || !report.succeeded {
             print("  \(outcome.step): \(outcome.result.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")")
         }
         if !report.succeeded { throw ExitCode(1) }

@@ -87,7 +87,7 @@ enum TrainStep {
                                   decayEnd: v.int("train.decay_tokens").map { $0 / tokensPerStep } ?? iters,
                                   decay: LRSchedule.Decay(rawValue: v.string("train.lr_schedule")!)!, unit: .iterations)
         }
-        let settings = TrainerSettings(
+        var settings = TrainerSettings(
             microBatchSize: v.int("train.micro_batch")!, globalBatchSize: global, trainSteps: iters, schedule: schedule,
             adamw: AdamWSettings(beta1: Float(v.float("train.adam_beta1")!), beta2: Float(v.float("train.adam_beta2")!),
                                  eps: Float(v.float("train.adam_eps")!), weightDecay: Float(v.float("train.weight_decay")!)),
@@ -96,6 +96,7 @@ enum TrainStep {
             checkpointInterval: v.int("train.save_interval")! > 0 ? v.int("train.save_interval")! : iters,
             keepCheckpoints: v.int("output.keep_checkpoints")! > 0 ? v.int("output.keep_checkpoints")! : Int.max,
             expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
+        settings.tensorboard = v.bool("output.tensorboard")!
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
                                   runDirectory: root, specHash: spec.hash, groups: layout.groups,
                                   zeroStage: layout.zeroStage)
@@ -129,10 +130,11 @@ enum TrainStep {
             let done = report.step - first
             let elapsed = Date().timeIntervalSince(started)
             let eta = done > 0 ? elapsed / Double(done) * Double(iters - report.step) : .nan
-            var message = String(format: "step %d/%d loss %.4f lr %.2e grad %.2f %@ tok/s ETA %@", report.step, iters,
-                                 report.loss, report.lr, report.gradNorm, ProgressFormat.count(report.tokensPerSecond),
-                                 ProgressFormat.duration(eta))
+            var message = "step \(report.step)/\(iters) loss \(ProgressFormat.decimal(report.loss, digits: 4)) "
+                + "lr \(ProgressFormat.scientific(report.lr)) grad \(ProgressFormat.decimal(report.gradNorm, digits: 2)) "
+                + "\(ProgressFormat.count(report.tokensPerSecond)) tok/s ETA \(ProgressFormat.duration(eta))"
             if let eval = report.eval { message += String(format: " | eval %.4f ppl %.1f", eval.loss, eval.perplexity) }
+            message += RouterHealthLine.suffix(report, firstMoELayer: config.firstDenseLayers)
             context.progress(Double(report.step) / Double(iters), message)
         } }
     }

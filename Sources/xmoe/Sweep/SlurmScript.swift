@@ -15,6 +15,11 @@ struct SlurmOptions: ParsableArguments {
 
     @Option(name: .customLong("slurm-cpus-per-task"), help: "CPUs per rank (slurm launcher).")
     var cpusPerTask: Int = 8
+
+    @Option(name: .customLong("slurm-mpi"),
+            help: ArgumentHelp("srun --mpi plugin for the ranks, e.g. pmix (OpenMPI needs it unless the cluster's MpiDefault names it); default: the cluster's MpiDefault.",
+                               valueName: "plugin"))
+    var mpi: String?
 }
 
 /// An sbatch array script, one task per point: each task `srun`s `xmoe run points/<point>.yaml`
@@ -88,7 +93,8 @@ struct SlurmScript {
             "POINT=${POINTS[$i]}",
             "echo \"xmoe sweep \(sweep.name): point $POINT (task $SLURM_ARRAY_TASK_ID of \(tasks.count))\"",
             "export XMOE_AUTO_THREADS=$SLURM_CPUS_PER_TASK",
-            "srun --nodes=${NODES[$i]} --ntasks=${RANKS[$i]} --ntasks-per-node=${PER_NODE[$i]} "
+            "srun " + (options.mpi.map { "--mpi=\(shellQuoted($0)) " } ?? "")
+                + "--nodes=${NODES[$i]} --ntasks=${RANKS[$i]} --ntasks-per-node=${PER_NODE[$i]} "
                 + "--cpus-per-task=$SLURM_CPUS_PER_TASK --kill-on-bad-exit=1 \\",
             "  \(shellQuoted(executable)) run \(shellQuoted(directory.pointsDirectory.path))/\"$POINT\".yaml",
         ]

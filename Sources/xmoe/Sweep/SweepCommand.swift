@@ -7,11 +7,19 @@ struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Run a grid of experiments that share cached steps; run again to continue where it stopped.",
+        usage: """
+            xmoe sweep <file> [<key.path=value> ...] [--max-parallel <n>] [--dry-run]
+                       [--launcher <launcher>] [--slurm-partition <partition>]
+                       [--slurm-account <account>] [--slurm-time <time>]
+                       [--slurm-cpus-per-task <n>] [--slurm-mpi <plugin>]
+            """,
         discussion: """
-            The sweep file is a spec (with `extends` and sections as usual) plus a `sweep:` section with
-            `grid` (key → list of values, Cartesian product), `zip` (groups of keys that vary together),
-            `exclude` (rules dropping points) and `name` (a point-name pattern such as "e{moe.num_experts}-k{moe.top_k}").
-            Points run in <output.dir>/<sweep name>/<point>/; the summary is written there as summary.md,
+            The sweep file is a spec (with `extends` and sections as usual) plus a `sweep:` section with \
+            `grid` (key → list of values, Cartesian product), `zip` (groups of keys that vary together), \
+            `exclude` (rules dropping points) and `name` (a point-name pattern such as \
+            "e{moe.num_experts}-k{moe.top_k}").
+
+            Points run in <output.dir>/<sweep name>/<point>/; the summary is written there as summary.md, \
             summary.csv and summary.h5 whenever a point finishes.
             """)
 
