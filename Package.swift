@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "xmoe", targets: ["xmoe"]),
         .executable(name: "xmoe-comm-check", targets: ["xmoe-comm-check"]),
+        .executable(name: "xmoe-gpu-check", targets: ["xmoe-gpu-check"]),
     ],
     dependencies: [
         // Yams vendors its own libyaml (CYaml): never link the system libyaml beside it.
@@ -30,6 +31,10 @@ let package = Package(
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
         .target(name: "XMoEModel", dependencies: ["XMoECompute"]),
+        // The CUDA backend: CUDA libraries are dlopen'ed at run time, so nothing CUDA links here.
+        .target(name: "XMoEComputeCUDA", dependencies: ["XMoECompute", "XMoEBase"]),
+        // Checks every CUDA op against the CPU backend on a GPU machine: `xmoe-gpu-check`.
+        .executableTarget(name: "xmoe-gpu-check", dependencies: ["XMoEComputeCUDA", "XMoECompute", "XMoEModel"]),
         .target(name: "XMoEParallel", dependencies: ["CMPIShim", "XMoEModel"]),
         .target(name: "XMoEData", dependencies: ["CZlib"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
@@ -57,6 +62,7 @@ let package = Package(
         .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
+        .testTarget(name: "XMoEComputeCUDATests", dependencies: ["XMoEComputeCUDA", "XMoECompute"]),
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"],
                     exclude: ["Golden/golden.h5", "Golden/golden.bin", "Golden/golden.json"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),
