@@ -111,6 +111,17 @@ struct CUBLASAPI: @unchecked Sendable {
         UnsafePointer<Int32>, UnsafePointer<Float>, RawPointer?, UnsafePointer<Int32>, Int32,
         UnsafePointer<Int32>) -> Int32
 
+    /// cublasGemmEx: any input/output dtypes, here bf16 with fp32 accumulation.
+    typealias GemmEx = @convention(c) (
+        Handle, Int32, Int32, Int32, Int32, Int32, UnsafeRawPointer, UnsafeRawPointer?, Int32, Int32,
+        UnsafeRawPointer?, Int32, Int32, UnsafeRawPointer, RawPointer?, Int32, Int32, Int32, Int32) -> Int32
+    /// cublasGemmGroupedBatchedEx (cuBLAS ≥ 12.5): the dtype-generic grouped GEMM.
+    typealias GemmGroupedBatchedEx = @convention(c) (
+        Handle, UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>,
+        UnsafePointer<Int32>, UnsafeRawPointer, RawPointer?, Int32, UnsafePointer<Int32>, RawPointer?, Int32,
+        UnsafePointer<Int32>, UnsafeRawPointer, RawPointer?, Int32, UnsafePointer<Int32>, Int32,
+        UnsafePointer<Int32>, Int32) -> Int32
+
     let library: DynamicLibrary
     let create: @convention(c) (UnsafeMutablePointer<Handle>) -> Int32
     let setStream: @convention(c) (Handle, Handle) -> Int32
@@ -118,9 +129,17 @@ struct CUBLASAPI: @unchecked Sendable {
     let sgemm: Sgemm
     let sgemmStridedBatched: SgemmStridedBatched
     let sgemmGroupedBatched: SgemmGroupedBatched?
+    let gemmEx: GemmEx?
+    let gemmGroupedBatchedEx: GemmGroupedBatchedEx?
 
     static let opN: Int32 = 0
     static let opT: Int32 = 1
+    /// cudaDataType_t values.
+    static let dataFloat32: Int32 = 0
+    static let dataBFloat16: Int32 = 14
+    /// CUBLAS_COMPUTE_32F: fp32 accumulation (never the reduced-precision modes).
+    static let compute32F: Int32 = 68
+    static let gemmDefaultAlgorithm: Int32 = -1
 
     init(candidates: [String] = CUDALibraryNames.cublas) throws {
         let lib = try DynamicLibrary(name: "libcublas", candidates: candidates)
@@ -131,6 +150,8 @@ struct CUBLASAPI: @unchecked Sendable {
         sgemm = try lib.function("cublasSgemm_v2")
         sgemmStridedBatched = try lib.function("cublasSgemmStridedBatched")
         sgemmGroupedBatched = lib.optionalFunction("cublasSgemmGroupedBatched")
+        gemmEx = lib.optionalFunction("cublasGemmEx")
+        gemmGroupedBatchedEx = lib.optionalFunction("cublasGemmGroupedBatchedEx")
     }
 
     func check(_ code: Int32, _ call: @autoclosure () -> String) throws {

@@ -16,6 +16,7 @@ public enum KernelSource {
         "xmoe_rope", "xmoe_causal_softmax", "xmoe_attention_dscores",
         "xmoe_gather_rows", "xmoe_gather_rows_bwd", "xmoe_scatter_add_rows", "xmoe_scatter_add_rows_bwd",
         "xmoe_stable_argsort", "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw",
+        "xmoe_f32_to_bf16", "xmoe_bf16_to_f32",
     ]
 
     public static func source(reductionBlock block: Int = reductionBlock) -> String {
@@ -273,6 +274,18 @@ public enum KernelSource {
                 for (int j = 0; j < k; ++j) next += counts[j];
                 for (i64 i = 0; i < n; ++i) if (keys[i] == k) order[next++] = (int)i;
             }
+        }
+
+        // ---- bf16 storage (bit patterns; round to nearest even, NaN kept a quiet NaN) ----
+        extern "C" __global__ void xmoe_f32_to_bf16(const float* x, unsigned short* y, i64 n) {
+            GRID_LOOP(i, n) {
+                unsigned int b = __float_as_uint(x[i]);
+                y[i] = (b & 0x7fffffffu) > 0x7f800000u ? (unsigned short)((b >> 16) | 0x40u)
+                                                       : (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+            }
+        }
+        extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
+            GRID_LOOP(i, n) y[i] = __uint_as_float(((unsigned int)x[i]) << 16);
         }
 
         // ---- loss and optimizer ----

@@ -53,6 +53,29 @@ struct Benchmark {
                             gpu.hasGroupedGemm ? "cublasSgemmGroupedBatched" : "a loop of cublasSgemm", grouped * 1e3,
                             groupedFlops / grouped / 1e12))
 
+        if gpu.hasBF16Gemm {
+            let a16 = gpu.makeBF16(count: n * n), b16 = gpu.makeBF16(count: n * n), c16 = gpu.makeBF16(count: n * n)
+            gpu.convert(a, to: a16)
+            gpu.convert(b, to: b16)
+            let dense16 = seconds(repeats: 20) {
+                gpu.gemmBF16(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a16, lda: n, b: b16, ldb: n, beta: 0, c: c16, ldc: n)
+            }
+            lines.append(String(format: "bf16 gemm 8192³ (cublasGemmEx, fp32 accumulation): %.3f ms, %.1f TFLOP/s", dense16 * 1e3,
+                                2 * pow3(n) / dense16 / 1e12))
+        }
+        if gpu.hasBF16GroupedGemm {
+            let x16 = gpu.makeBF16(count: x.count), w16 = gpu.makeBF16(count: w.count), y16 = gpu.makeBF16(count: y.count)
+            gpu.convert(x, to: x16)
+            gpu.convert(w, to: w16)
+            for (label, transB) in [("", false), (", transB", true)] {
+                let g16 = seconds(repeats: 20) {
+                    gpu.groupedGemmBF16(transB: transB, k: h, n: f, a: x16, w: w16, beta: 0, c: y16, rowOffsets: offsets, rowCounts: counts)
+                }
+                lines.append(String(format: "bf16 grouped GEMM 64 × %d rows, %d→%d%@ (cublasGemmGroupedBatchedEx): %.3f ms, %.1f TFLOP/s",
+                                    rowsPerExpert, h, f, label, g16 * 1e3, groupedFlops / g16 / 1e12))
+            }
+        }
+
         let big = randomTensor([t, h * 8], &random), copyOut = gpu.makeTensor([t, h * 8])
         let copy = seconds(repeats: 10) { gpu.copy(from: big, to: copyOut) }
         lines.append(String(format: "device copy 512 MiB: %.3f ms, %.0f GB/s (read + write)", copy * 1e3, 2 * Double(big.count * 4) / copy / 1e9))

@@ -1,3 +1,4 @@
+import Foundation
 import XMoECompute
 
 /// fp32 thresholds, stated: the two backends differ only in summation order and in ulps of expf,
@@ -113,7 +114,7 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
     for shape in [[1, 1], [7, 1000], [3, 50304]] {
         cases.append(OpCase(name: "softmax fwd+bwd \(shape)",
                             tensors: [t("x", shape, .normal(scale: 4)), t("p", shape, .poison), t("dp", shape), t("dx", shape)],
-                            outputs: ["p", "dx"], tolerance: fp32Tolerance) { be, x in
+                            outputs: ["p", "dx"], tolerance: fp32Tolerance, exact: exactSoftmax(cols: shape[1])) { be, x in
             be.softmaxForward(logits: x["x"]!, probs: x["p"]!)
             be.softmaxBackward(probs: x["p"]!, dProbs: x["dp"]!, dLogits: x["dx"]!)
         })
@@ -201,7 +202,7 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         cases.append(OpCase(name: "crossEntropy fwd+bwd rows \(rows) V\(v)\(rows > 1 ? " (one ignored target)" : "")",
                             tensors: [t("logits", [rows, v], .normal(scale: 3)), t("targets", [rows], .ints(targets)),
                                       t("p", [rows, v], .poison), t("loss", [rows], .poison), t("dloss", [rows]), t("dlogits", [rows, v])],
-                            outputs: ["p", "loss", "dlogits"], tolerance: fp32Tolerance) { be, x in
+                            outputs: ["p", "loss", "dlogits"], tolerance: fp32Tolerance, exact: exactCrossEntropy(v: v)) { be, x in
             be.crossEntropyForward(logits: x["logits"]!, targets: x["targets"]!, probs: x["p"]!, losses: x["loss"]!)
             be.crossEntropyBackward(probs: x["p"]!, targets: x["targets"]!, dLosses: x["dloss"]!, dLogits: x["dlogits"]!)
         })
@@ -217,4 +218,41 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         })
     }
     return cases
+}
+
+/// Softmax and its backward in float64 (rows of `cols`), from the case's inputs x, dp, dx.
+private func exactSoftmax(cols: Int) -> ([String: Either]) -> [String: [Double]] {
+    { values in
+        let x = values["x"]!.doubles, dp = values["dp"]!.doubles
+        var dx = values["dx"]!.doubles
+        var p = x
+        for r in 0..<(x.count / cols) {
+            let row = r * cols..<(r + 1) * cols
+            let m = x[row].max()!
+            let sum = row.reduce(0.0) { $0 + exp(x[$1] - m) }
+            for j in row { p[j] = exp(x[j] - m) / sum }
+            let dot = row.reduce(0.0) { $0 + p[$1] * dp[$1] }
+            for j in row { dx[j] += p[j] * (dp[j] - dot) }
+        }
+        return ["p": p, "dx": dx]
+    }
+}
+
+/// Cross-entropy forward and backward in float64 (rows of `v` logits; target < 0 ignored).
+private func exactCrossEntropy(v: Int) -> ([String: Either]) -> [String: [Double]] {
+    { values in
+        let x = values["logits"]!.doubles, targets = values["targets"]!.doubles.map(Int.init), dLoss = values["dloss"]!.doubles
+        var p = x, loss = [Double](repeating: 0, count: targets.count), dl = values["dlogits"]!.doubles
+        for r in 0..<targets.count {
+            let row = r * v..<(r + 1) * v
+            let m = x[row].max()!
+            let sum = row.reduce(0.0) { $0 + exp(x[$1] - m) }
+            for j in row { p[j] = exp(x[j] - m) / sum }
+            guard targets[r] >= 0 else { continue }
+            loss[r] = log(sum) + m - x[r * v + targets[r]]
+            for j in row { dl[j] += dLoss[r] * p[j] }
+            dl[r * v + targets[r]] -= dLoss[r]
+        }
+        return ["p": p, "loss": loss, "dlogits": dl]
+    }
 }

@@ -15,6 +15,8 @@ let usage = """
       --only TEXT     run only the op checks whose name contains TEXT
       --no-training   skip the training check
       --benchmark     also time a few ops at X-MoE Small sizes
+      --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
+                      checker itself on a machine without a GPU)
       --compile-only ARCH
                       only compile the kernels with NVRTC for ARCH (e.g. sm_90); needs libnvrtc, no GPU
     """
@@ -23,6 +25,7 @@ var seed = UInt64(DispatchTime.now().uptimeNanoseconds % 1_000_000)
 var only: String?
 var training = true
 var benchmark = false
+var cpuOnly = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -39,6 +42,7 @@ while let argument = arguments.popFirst() {
         only = text
     case "--no-training": training = false
     case "--benchmark": benchmark = true
+    case "--cpu-only": cpuOnly = true
     case "--compile-only":
         guard let arch = arguments.popFirst() else {
             FileHandle.standardError.write(Data("xmoe-gpu-check: --compile-only needs an architecture such as sm_90\n".utf8)); exit(2)
@@ -55,62 +59,79 @@ while let argument = arguments.popFirst() {
     }
 }
 
+/// Unbuffered, even into a pipe: if a kernel fails and the process stops, every line before it is out.
+func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
 let started = Date()
-let gpu: CUDABackend
-do {
-    gpu = try CUDABackend()
-} catch {
-    FileHandle.standardError.write(Data("xmoe-gpu-check: \(error)\n".utf8))
-    exit(2)
+let device: Backend
+var cuda: CUDABackend?
+if cpuOnly {
+    device = CPUBackend(threads: 2)
+    say("device: a second CPU backend (--cpu-only)")
+} else {
+    do {
+        let gpu = try CUDABackend()
+        cuda = gpu
+        device = gpu
+    } catch {
+        FileHandle.standardError.write(Data("xmoe-gpu-check: \(error)\n".utf8))
+        exit(2)
+    }
 }
-let compileSeconds = Date().timeIntervalSince(started)
-print("device: \(gpu.arch), \(gpu.multiprocessorCount) SMs; libraries: \(gpu.libraryFiles.joined(separator: ", "))")
-print(String(format: "kernels: %@ in %.2f s; grouped GEMM: %@", gpu.kernelsFromCache ? "cubin from the disk cache" : "compiled by NVRTC",
-             compileSeconds, gpu.hasGroupedGemm ? "cublasSgemmGroupedBatched" : "loop of cublasSgemm (cuBLAS < 12.5)"))
-print("seed: \(seed) (rerun with --seed \(seed))")
+if let gpu = cuda {
+    let compileSeconds = Date().timeIntervalSince(started)
+    say("device: \(gpu.arch), \(gpu.multiprocessorCount) SMs; libraries: \(gpu.libraryFiles.joined(separator: ", "))")
+    say(String(format: "kernels: %@ in %.2f s; grouped GEMM: %@", gpu.kernelsFromCache ? "cubin from the disk cache" : "compiled by NVRTC",
+               compileSeconds, gpu.hasGroupedGemm ? "cublasSgemmGroupedBatched" : "loop of cublasSgemm (cuBLAS < 12.5)"))
+}
+say("seed: \(seed) (rerun with --seed \(seed))")
 
 let cpu = CPUBackend(threads: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
 var random = CheckRandom(seed: seed)
-var runner = CaseRunner(cpu: cpu, gpu: gpu, seed: seed &+ 1)
+var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
 for c in opCases(random: &random) where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1
     let status = v.passed ? "ok  " : "FAIL"
-    print("\(status) \(v.name.padding(toLength: 62, withPad: " ", startingAt: 0)) rel err \(format(v.worstError)) (≤ \(format(v.tolerance)))"
-          + (v.deterministic ? "" : ", NOT bit-identical") + (v.note.isEmpty || v.passed ? "" : "  [\(v.note)]"))
+    say("\(status) \(v.name.padding(toLength: 62, withPad: " ", startingAt: 0)) rel err \(format(v.worstError)) (≤ \(format(v.tolerance)))"
+          + (v.deterministic ? "" : ", NOT bit-identical") + (v.note.isEmpty ? "" : "  [\(v.note)]"))
     if !v.passed { failures.append(v.name) }
+}
+
+if let gpu = cuda, only == nil {
+    failures += bf16Checks(gpu: gpu, cpu: cpu, random: &random, say: say)
 }
 
 if training && only == nil {
     do {
         let steps = 20
         let cpuLosses = try trainLosses(backend: cpu, steps: steps)
-        let gpuLosses = try trainLosses(backend: gpu, steps: steps)
-        let gpuAgain = try trainLosses(backend: gpu, steps: steps)
+        let gpuLosses = try trainLosses(backend: device, steps: steps)
+        let gpuAgain = try trainLosses(backend: device, steps: steps)
         var worst = 0.0
         for (g, c) in zip(gpuLosses, cpuLosses) {
             let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan
             worst = e.isNaN || worst.isNaN ? .nan : max(worst, e)
         }
         let identical = zip(gpuLosses, gpuAgain).allSatisfy { $0.bitPattern == $1.bitPattern }
-        print(String(format: "training 20 steps: cpu loss %.5f → %.5f, gpu %.5f → %.5f", cpuLosses[0], cpuLosses[steps - 1],
+        say(String(format: "training 20 steps: cpu loss %.5f → %.5f, gpu %.5f → %.5f", cpuLosses[0], cpuLosses[steps - 1],
                      gpuLosses[0], gpuLosses[steps - 1]))
         let ok = worst <= trainingLossTolerance && identical
-        print("\(ok ? "ok  " : "FAIL") training: worst per-step relative loss difference \(format(worst)) (≤ \(format(trainingLossTolerance))); "
+        say("\(ok ? "ok  " : "FAIL") training: worst per-step relative loss difference \(format(worst)) (≤ \(format(trainingLossTolerance))); "
               + "two GPU runs \(identical ? "bit-identical" : "DIFFER")")
         if !ok { failures.append("training") }
     } catch {
-        print("FAIL training: \(error)")
+        say("FAIL training: \(error)")
         failures.append("training")
     }
 }
 
-if benchmark {
-    for line in Benchmark(gpu: gpu).run() { print("bench: \(line)") }
+if benchmark, let gpu = cuda {
+    for line in Benchmark(gpu: gpu).run() { say("bench: \(line)") }
 }
 
-print(failures.isEmpty ? "gpu-check: OK (\(count) op checks\(training && only == nil ? " and training" : ""), seed \(seed))"
+say(failures.isEmpty ? "gpu-check: OK (\(count) op checks\(training && only == nil ? " and training" : ""), seed \(seed))"
                        : "gpu-check: FAILED \(failures.count): \(failures.joined(separator: "; ")) (seed \(seed))")
 exit(failures.isEmpty ? 0 : 1)
