@@ -42,6 +42,9 @@ x = torch.randn(8192 * 6, 2048, device="cuda").bfloat16(); w = torch.randn(64, 2
 offs = torch.arange(1, 65, device="cuda", dtype=torch.int32) * 768
 try:
     t = ms(lambda: torch._grouped_mm(x, w, offs=offs)); print(f"torch bf16 _grouped_mm 64 x 768 rows, 2048->1408: {t:.3f} ms, {2*8192*6*2048*1408/t/1e9:.1f} TFLOP/s")
+    counts = [768 + (e * 37) % 257 - 128 for e in range(64)]; counts[-1] += 8192 * 6 - sum(counts)
+    uneven = torch.tensor(counts, device="cuda", dtype=torch.int32).cumsum(0, dtype=torch.int32)
+    t = ms(lambda: torch._grouped_mm(x, w, offs=uneven)); print(f"torch bf16 _grouped_mm 64 experts, uneven rows, 2048->1408: {t:.3f} ms, {2*8192*6*2048*1408/t/1e9:.1f} TFLOP/s")
 except Exception as err:
     print("torch._grouped_mm:", err)
 PY

@@ -74,19 +74,14 @@ extension CUDABackend {
                                          b: w.pointer + 2 * plan.groups[i] * k * n, ldb: transB ? k : n,
                                          c: c.pointer + 2 * plan.rowOffsets[i] * n, ldc: n))
         }
-        let g = q.count
-        let pointers: [UInt] = q.map { UInt(bitPattern: $0.first) } + q.map { UInt(bitPattern: $0.second) } + q.map { UInt(bitPattern: $0.c) }
-        let device = scratch(bytes: pointers.count * 8)
-        pointers.withUnsafeBytes { bytes in
-            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
-                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (grouped GEMM pointers)")
-        }
+        let call = GroupedGemmCall(q)
+        let device = uploadPointers(call)
+        let g = call.groupCount
         let alphas = [Float](repeating: 1, count: g), betas = [Float](repeating: beta, count: g)
         let bf16 = CUBLASAPI.dataBFloat16
         context.checkBlas(grouped(
-            context.blas, q.map(\.opFirst), q.map(\.opSecond), q.map(\.m), q.map(\.n), q.map(\.k), alphas,
-            device, bf16, q.map(\.ldFirst), device + g * 8, bf16, q.map(\.ldSecond), betas, device + 2 * g * 8, bf16,
-            q.map(\.ldc), Int32(g), [Int32](repeating: 1, count: g), CUBLASAPI.compute32F),
-            "cublasGemmGroupedBatchedEx bf16 (\(g) problems)")
+            context.blas, call.opFirst, call.opSecond, call.m, call.n, call.k, alphas, device.first, bf16, call.ldFirst,
+            device.second, bf16, call.ldSecond, betas, device.c, bf16, call.ldc, Int32(g), call.groupSizes, CUBLASAPI.compute32F),
+            "cublasGemmGroupedBatchedEx bf16 (\(call.problemCount) problems in \(g) groups)")
     }
 }

@@ -118,7 +118,7 @@ extension CUDABackend {
                           "cublasSgemm(m \(p.m), n \(p.n), k \(p.k))")
     }
 
-    /// All problems in one cublasSgemmGroupedBatched call (one group of size 1 per problem), or
+    /// All problems in one cublasSgemmGroupedBatched call (problems of one shape share a group), or
     /// one cublasSgemm each where cuBLAS is older than 12.5 (or for the degenerate k = 0).
     func runGrouped(_ problems: [RowMajorGemm], alpha: Float, beta: Float) {
         guard !problems.isEmpty else { return }
@@ -126,22 +126,13 @@ extension CUDABackend {
             for p in problems { run(p, alpha: alpha, beta: beta) }
             return
         }
-        let g = problems.count
-        let q = problems.map(ColumnMajorGemm.init)
-        let transa = q.map(\.opFirst), transb = q.map(\.opSecond)
-        let mArray = q.map(\.m), nArray = q.map(\.n), kArray = q.map(\.k)
-        let ldaArray = q.map(\.ldFirst), ldbArray = q.map(\.ldSecond), ldcArray = q.map(\.ldc)
+        let call = GroupedGemmCall(problems.map(ColumnMajorGemm.init))
+        let device = uploadPointers(call)
+        let g = call.groupCount
         let alphas = [Float](repeating: alpha, count: g), betas = [Float](repeating: beta, count: g)
-        let sizes = [Int32](repeating: 1, count: g)
-        let pointers: [UInt] = q.map { UInt(bitPattern: $0.first) } + q.map { UInt(bitPattern: $0.second) }
-            + q.map { UInt(bitPattern: $0.c) }
-        let device = scratch(bytes: pointers.count * 8)
-        pointers.withUnsafeBytes { bytes in
-            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
-                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (grouped GEMM pointers)")
-        }
         context.checkBlas(grouped(
-            context.blas, transa, transb, mArray, nArray, kArray, alphas, device, ldaArray, device + g * 8, ldbArray,
-            betas, device + 2 * g * 8, ldcArray, Int32(g), sizes), "cublasSgemmGroupedBatched(\(g) problems)")
+            context.blas, call.opFirst, call.opSecond, call.m, call.n, call.k, alphas, device.first, call.ldFirst,
+            device.second, call.ldSecond, betas, device.c, call.ldc, Int32(g), call.groupSizes),
+            "cublasSgemmGroupedBatched(\(call.problemCount) problems in \(g) groups)")
     }
 }

@@ -67,12 +67,18 @@ struct Benchmark {
             let x16 = gpu.makeBF16(count: x.count), w16 = gpu.makeBF16(count: w.count), y16 = gpu.makeBF16(count: y.count)
             gpu.convert(x, to: x16)
             gpu.convert(w, to: w16)
-            for (label, transB) in [("", false), (", transB", true)] {
+            // Uneven counts as dropless routing gives (each expert its own cuBLAS group), and equal
+            // counts as a capacity factor gives (one group of 64 problems).
+            var uneven = (0..<e).map { rowsPerExpert + ($0 * 37) % 257 - 128 }
+            uneven[e - 1] += t * k - uneven.reduce(0, +)
+            let unevenOffsets = uneven.indices.map { uneven[..<$0].reduce(0, +) }
+            for (label, transB, rows, starts) in [("equal rows", false, counts, offsets), ("equal rows, transB", true, counts, offsets),
+                                                  ("uneven rows", false, uneven, unevenOffsets)] {
                 let g16 = seconds(repeats: 20) {
-                    gpu.groupedGemmBF16(transB: transB, k: h, n: f, a: x16, w: w16, beta: 0, c: y16, rowOffsets: offsets, rowCounts: counts)
+                    gpu.groupedGemmBF16(transB: transB, k: h, n: f, a: x16, w: w16, beta: 0, c: y16, rowOffsets: starts, rowCounts: rows)
                 }
-                lines.append(String(format: "bf16 grouped GEMM 64 × %d rows, %d→%d%@ (cublasGemmGroupedBatchedEx): %.3f ms, %.1f TFLOP/s",
-                                    rowsPerExpert, h, f, label, g16 * 1e3, groupedFlops / g16 / 1e12))
+                lines.append(String(format: "bf16 grouped GEMM 64 experts, %@, %d→%d (cublasGemmGroupedBatchedEx): %.3f ms, %.1f TFLOP/s",
+                                    label, h, f, g16 * 1e3, groupedFlops / g16 / 1e12))
             }
         }
 

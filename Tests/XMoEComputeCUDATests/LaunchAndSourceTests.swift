@@ -79,3 +79,26 @@ import Testing
         }
     }
 }
+
+@Suite struct GroupedGemmCallTests {
+    func problem(m: Int, address: UInt) -> ColumnMajorGemm {
+        let p = UnsafeMutableRawPointer(bitPattern: address)!
+        return ColumnMajorGemm(RowMajorGemm(transA: false, transB: false, m: m, n: 8, k: 4, a: p, lda: 4, b: p + 64, ldb: 8,
+                                            c: p + 128, ldc: 8))
+    }
+
+    /// Experts with equal row counts share a cuBLAS group; a different count starts a new one.
+    @Test func consecutiveEqualShapesShareAGroup() {
+        let counts = [5, 5, 5, 3, 5, 5]
+        let call = GroupedGemmCall(counts.enumerated().map { problem(m: $0.element, address: UInt(0x1000 * ($0.offset + 1))) })
+        let sizes: [Int32] = call.groupSizes, rows: [Int32] = call.n, problems = call.problemCount
+        #expect(sizes == [3, 1, 2])
+        #expect(rows == [5, 3, 5])  // row-major m is column-major n
+        #expect(problems == 6)
+        let firstOperands: [UInt] = Array(call.pointers[0..<6]), outputs: [UInt] = Array(call.pointers[12..<18])
+        let expectedFirst: [UInt] = (1...6).map { UInt(0x1000 * $0 + 64) }  // row-major B first, in problem order
+        let expectedOutputs: [UInt] = (1...6).map { UInt(0x1000 * $0 + 128) }
+        #expect(firstOperands == expectedFirst)
+        #expect(outputs == expectedOutputs)
+    }
+}
