@@ -80,6 +80,15 @@ struct Benchmark {
                 lines.append(String(format: "bf16 grouped GEMM 64 experts, %@, %d→%d (cublasGemmGroupedBatchedEx): %.3f ms, %.1f TFLOP/s",
                                     label, h, f, g16 * 1e3, groupedFlops / g16 / 1e12))
             }
+            // The alternative the next session weighs: one cublasGemmEx per expert (64 launches).
+            let loop = seconds(repeats: 20) {
+                for g in 0..<e {
+                    gpu.gemmBF16(transA: false, transB: false, m: uneven[g], n: f, k: h, alpha: 1, a: x16, aOffset: unevenOffsets[g] * h, lda: h,
+                                 b: w16, bOffset: g * h * f, ldb: f, beta: 0, c: y16, cOffset: unevenOffsets[g] * f, ldc: f)
+                }
+            }
+            lines.append(String(format: "bf16 loop of 64 cublasGemmEx, uneven rows, %d→%d: %.3f ms, %.1f TFLOP/s", h, f, loop * 1e3,
+                                groupedFlops / loop / 1e12))
         }
 
         let big = randomTensor([t, h * 8], &random), copyOut = gpu.makeTensor([t, h * 8])

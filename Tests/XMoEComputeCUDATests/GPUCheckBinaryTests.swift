@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// Runs the built `xmoe-gpu-check` as a user would on a machine without a GPU (CI): it must say
+/// what is missing and exit 2, and its checker must pass agreeing backends and fail a real error.
+@Suite struct GPUCheckBinaryTests {
+    static let binary: URL = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("xmoe-gpu-check").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("xmoe-gpu-check")
+    }()
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    var noGPU: Bool { !FileManager.default.fileExists(atPath: "/dev/nvidia0") }
+
+    @Test func withoutCUDAItNamesTheMissingLibraryAndExits2() throws {
+        guard noGPU else { return }
+        // An empty loader path keeps a developer's CUDA install (if any) out of reach.
+        let result = try run([], environment: ["LD_LIBRARY_PATH": "/nonexistent"])
+        #expect(result.status == 2)
+        let named = result.error.contains("libcudart") && result.error.contains("libcudart.so.13") && result.error.contains("libcudart.so.12")
+        #expect(named, "\(result.error)")
+    }
+
+    @Test func compileOnlyWithoutNVRTCNamesIt() throws {
+        guard noGPU else { return }
+        let result = try run(["--compile-only", "sm_90"], environment: ["LD_LIBRARY_PATH": "/nonexistent"])
+        #expect(result.status == 1)
+        let named = result.error.contains("libnvrtc")
+        #expect(named, "\(result.error)")
+    }
+
+    /// CPU against CPU: the grouped GEMMs (and weight gradient) with zero-row experts agree bit for bit.
+    @Test func agreeingBackendsPass() throws {
+        let result = try run(["--cpu-only", "--seed", "5", "--no-training", "--only", "counts [0, 7, 1, 0, 20] k33"])
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        let ok = result.output.contains("gpu-check: OK (3 op checks")
+        #expect(ok, "\(result.output)")
+    }
+
+    /// The CPU's sequential fp32 sum over 50 304 logits is ~8e-5 off float64, over the 1e-5
+    /// threshold: the checker must catch it and exit 1.
+    @Test func aRealErrorFails() throws {
+        let result = try run(["--cpu-only", "--seed", "5", "--no-training", "--only", "softmax fwd+bwd [3, 50304]"])
+        #expect(result.status == 1, "\(result.output)")
+        let failed = result.output.contains("FAIL softmax fwd+bwd [3, 50304]") && result.output.contains("gpu-check: FAILED 1")
+        #expect(failed, "\(result.output)")
+    }
+}
