@@ -25,14 +25,17 @@ public struct BlockCache: Sendable {
 
     public init() {}
 
-    /// A cached block of `sizeClass` bytes, or nil: the caller then allocates one and calls
-    /// `recordSystemAllocation`.
-    public mutating func take(sizeClass: Int) -> UInt? {
-        guard var list = free[sizeClass], let address = list.popLast() else { return nil }
-        free[sizeClass] = list
-        bytesCached -= sizeClass
-        bytesInUse += sizeClass
-        return address
+    /// A cached block for a request of class `sizeClass`: one of that class, else the smallest
+    /// cached block up to twice as large (expert row counts change every step, so a request often
+    /// lands one class above last step's), or nil: the caller then allocates one and calls
+    /// `recordSystemAllocation`. Returns the block's own class, which its release must name.
+    public mutating func take(sizeClass: Int) -> (address: UInt, sizeClass: Int)? {
+        let candidates = free.keys.filter { $0 >= sizeClass && $0 <= 2 * sizeClass && !(free[$0]!.isEmpty) }
+        guard let chosen = candidates.min(), var list = free[chosen], let address = list.popLast() else { return nil }
+        free[chosen] = list
+        bytesCached -= chosen
+        bytesInUse += chosen
+        return (address, chosen)
     }
 
     public mutating func recordSystemAllocation(sizeClass: Int) {

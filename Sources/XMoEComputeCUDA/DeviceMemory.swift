@@ -37,8 +37,8 @@ final class DeviceAllocator: @unchecked Sendable {
         let cached = book.take(sizeClass: size)
         lock.unlock()
         if let cached {
-            return DeviceStorage(pointer: UnsafeMutableRawPointer(bitPattern: cached)!, byteCount: byteCount,
-                                 sizeClass: size, allocator: self)
+            return DeviceStorage(pointer: UnsafeMutableRawPointer(bitPattern: cached.address)!, byteCount: byteCount,
+                                 sizeClass: cached.sizeClass, allocator: self)
         }
         var pointer: UnsafeMutableRawPointer?
         if runtime.malloc(&pointer, size) != 0 {

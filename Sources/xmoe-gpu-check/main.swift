@@ -107,9 +107,18 @@ if let gpu = cuda, only == nil {
 if training && only == nil {
     do {
         let steps = 20
-        let cpuLosses = try trainLosses(backend: cpu, steps: steps)
-        let gpuLosses = try trainLosses(backend: device, steps: steps)
-        let gpuAgain = try trainLosses(backend: device, steps: steps)
+        let probe = { cuda?.memoryStatistics.systemAllocations ?? 0 }
+        let cpuLosses = try trainLosses(backend: cpu, steps: steps).losses
+        let (gpuLosses, allocations) = try trainLosses(backend: device, steps: steps, systemAllocations: probe)
+        let gpuAgain = try trainLosses(backend: device, steps: steps, systemAllocations: probe).losses
+        // The caching allocator's promise: once a step's tensors have been allocated and freed, a step
+        // never calls cudaMalloc. The model holds a step's activations until the next forward
+        // replaces them, so step 2 may still grow the cache (two steps' worth live at once); after
+        // step 2, nothing may.
+        let allocationFree = allocations[1] == allocations[steps - 1]
+        say("\(allocationFree ? "ok  " : "FAIL") training: cudaMalloc calls after steps 1, 2, 3, \(steps): "
+            + "\(allocations[0]), \(allocations[1]), \(allocations[2]), \(allocations[steps - 1]) (none after step 2 allowed)")
+        if !allocationFree { failures.append("allocation-free steps") }
         var worst = 0.0
         for (g, c) in zip(gpuLosses, cpuLosses) {
             let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan

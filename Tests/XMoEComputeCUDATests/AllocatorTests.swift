@@ -18,14 +18,15 @@ import Testing
         var nextAddress: UInt = 0x1000
         func allocate(_ bytes: Int) -> (UInt, Int) {
             let size = BlockCache.sizeClass(bytes)
-            if let cached = book.take(sizeClass: size) { return (cached, size) }
+            if let cached = book.take(sizeClass: size) { return (cached.address, cached.sizeClass) }
             book.recordSystemAllocation(sizeClass: size)
             defer { nextAddress += UInt(size) }
             return (nextAddress, size)
         }
         // Rows per expert vary between steps; the 2 MiB classes absorb that.
-        let step1 = [4 << 20, 3_000_000, 100, 700, (4 << 20) - 5]
-        let step2 = [(4 << 20) - 100, 3_100_000, 90, 1000, 4 << 20]
+        // 2000 → 2048 bytes and then 1500 → 1536: served by the 2048-byte block (best fit ≤ 2×).
+        let step1 = [4 << 20, 3_000_000, 100, 2000, (4 << 20) - 5]
+        let step2 = [(4 << 20) - 100, 3_100_000, 90, 1500, 4 << 20]
         var live = step1.map(allocate)
         let afterFirst = book.systemAllocations
         #expect(afterFirst == 5)
@@ -43,6 +44,22 @@ import Testing
         #expect(drained.count == 5)
         let cachedAfterDrain = book.bytesCached
         #expect(cachedAfterDrain == 0)
+    }
+
+    /// Best fit stops at twice the request: a small tensor never pins a huge block.
+    @Test func bestFitTakesTheSmallestLargerBlockUpToTwice() {
+        var book = BlockCache()
+        for (address, size) in [(UInt(0x1000), 4096), (0x9000, 3072), (0x20000, 1 << 20)] {
+            book.recordSystemAllocation(sizeClass: size)
+            book.give(address: address, sizeClass: size)
+        }
+        let first = book.take(sizeClass: 2048)
+        #expect(first?.address == 0x9000)  // 3072 beats 4096
+        #expect(first?.sizeClass == 3072)
+        let second = book.take(sizeClass: 2048)
+        #expect(second?.address == 0x1000)
+        let none = book.take(sizeClass: 2048)  // only the 1 MiB block is left: too large
+        #expect(none == nil)
     }
 
     @Test func arenaBumpsAlignsAndGrowsToTheHighWaterMark() {
