@@ -13,15 +13,44 @@ extension CUDABackend {
         let (n, h) = (index.count, dSrc.columns)
         precondition(dDst.shape == [n, h], "gatherRowsBackward: dDst \(dDst.shape), expected [\(n), \(h)]")
         guard n > 0 else { return }
-        context.launch("xmoe_gather_rows_bwd", .elementwise(count: h), [ptr(dDst), ptr(index), ptr(dSrc), .int64(Int64(n)), .int64(Int64(h))])
+        segmentSum(dDst, index: index, weight: nil, into: dSrc)
     }
 
     public func scatterAddRows(_ src: Tensor, index: Tensor, weight: Tensor, into dst: Tensor) {
         let (n, h) = (index.count, dst.columns)
         precondition(src.shape == [n, h] && weight.count == n, "scatterAddRows: src \(src.shape), weight \(weight.shape)")
         guard n > 0 else { return }
-        context.launch("xmoe_scatter_add_rows", .elementwise(count: h),
-                       [ptr(src), ptr(index), ptr(weight), ptr(dst), .int64(Int64(n)), .int64(Int64(h))])
+        segmentSum(src, index: index, weight: weight, into: dst)
+    }
+
+    /// dst[index[b]] += (weight[b] ·) src[b] in increasing b, without atomics: a stable sort of the
+    /// indices lists each destination row's sources in order, then a thread per output element
+    /// sums its list. The same order as the CPU's loop, so the same result up to fma contraction.
+    private func segmentSum(_ src: Tensor, index: Tensor, weight: Tensor?, into dst: Tensor) {
+        let rows = dst.rows, h = dst.columns
+        let order = makeTensor([index.count], dtype: .int32), counts = makeTensor([rows], dtype: .int32)
+        let starts = sortByKey(index, keyCount: rows, order: order, counts: counts)
+        context.launch("xmoe_segment_sum_rows", .elementwise(count: rows * h),
+                       [ptr(src), ptr(order), ptr(starts), ptr(counts), weight.map { ptr($0) } ?? .pointer(nil), ptr(dst),
+                        .int64(Int64(rows)), .int64(Int64(h))])
+    }
+
+    /// The multi-block stable counting sort; returns the start of each key's run in `order`.
+    @discardableResult
+    private func sortByKey(_ keys: Tensor, keyCount: Int, order: Tensor, counts: Tensor) -> Tensor {
+        let n = keys.count, blocks = (n + KernelSource.sortBlock - 1) / KernelSource.sortBlock
+        let table = makeTensor([max(blocks, 1), keyCount], dtype: .int32), localRank = makeTensor([max(n, 1)], dtype: .int32)
+        let starts = makeTensor([keyCount], dtype: .int32)
+        if blocks > 0 {
+            context.launch("xmoe_sort_local", LaunchShape(grid: (UInt32(blocks), 1, 1), block: (UInt32(KernelSource.sortBlock), 1, 1)),
+                           [ptr(keys), .int64(Int64(n)), .int32(Int32(keyCount)), ptr(table), ptr(localRank)])
+        }
+        context.launch("xmoe_sort_scan_blocks", .elementwise(count: keyCount),
+                       [ptr(table), .int32(Int32(blocks)), .int32(Int32(keyCount)), ptr(counts)])
+        context.launch("xmoe_exclusive_scan", .singleBlock(threads: 1024), [ptr(counts), .int32(Int32(keyCount)), ptr(starts)])
+        context.launch("xmoe_sort_scatter", .elementwise(count: n),
+                       [ptr(keys), .int64(Int64(n)), .int32(Int32(keyCount)), ptr(table), ptr(starts), ptr(localRank), ptr(order)])
+        return starts
     }
 
     public func scatterAddRowsBackward(
@@ -37,8 +66,7 @@ extension CUDABackend {
     public func stableArgsort(keys: Tensor, keyCount: Int, order: Tensor, counts: Tensor) {
         precondition(order.count == keys.count && counts.count == keyCount, "stableArgsort: order \(order.shape), counts \(counts.shape)")
         guard keyCount > 0 else { return }
-        context.launch("xmoe_stable_argsort", .singleBlock(threads: keyCount),
-                       [ptr(keys), .int64(Int64(keys.count)), .int32(Int32(keyCount)), ptr(order), ptr(counts)])
+        sortByKey(keys, keyCount: keyCount, order: order, counts: counts)
     }
 
     public func embeddingForward(tokens: Tensor, table: Tensor, out: Tensor) {

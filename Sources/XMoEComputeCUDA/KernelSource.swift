@@ -3,6 +3,9 @@
 /// column walks the rows in order; a block per row reduces in a fixed tree), so GPU runs are
 /// bit-identical. The source is plain CUDA C++ with no headers, so hiprtc can compile it too.
 public enum KernelSource {
+    /// Keys per block of the stable sort (one thread each; local ranks in shared memory).
+    public static let sortBlock = 1024
+
     /// Threads per block of the row-reduction kernels; the source is generated for it.
     public static let reductionBlock = 256
 
@@ -14,9 +17,10 @@ public enum KernelSource {
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
         "xmoe_rope", "xmoe_causal_softmax", "xmoe_attention_dscores",
-        "xmoe_gather_rows", "xmoe_gather_rows_bwd", "xmoe_scatter_add_rows", "xmoe_scatter_add_rows_bwd",
-        "xmoe_stable_argsort", "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw",
+        "xmoe_gather_rows", "xmoe_scatter_add_rows_bwd",
+        "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw",
         "xmoe_f32_to_bf16", "xmoe_bf16_to_f32",
+        "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
     ]
 
     public static func source(reductionBlock block: Int = reductionBlock) -> String {
@@ -240,14 +244,6 @@ public enum KernelSource {
         extern "C" __global__ void xmoe_gather_rows(const float* src, const int* index, float* dst, i64 n, i64 h) {
             GRID_LOOP(i, n * h) dst[i] = src[(i64)index[i / h] * h + i % h];
         }
-        // Scatters: a thread per column walks the rows b in increasing order, so repeated
-        // destinations accumulate in the CPU's order with no atomics.
-        extern "C" __global__ void xmoe_gather_rows_bwd(const float* dDst, const int* index, float* dSrc, i64 n, i64 h) {
-            GRID_LOOP(c, h) for (i64 b = 0; b < n; ++b) dSrc[(i64)index[b] * h + c] += dDst[b * h + c];
-        }
-        extern "C" __global__ void xmoe_scatter_add_rows(const float* src, const int* index, const float* w, float* dst, i64 n, i64 h) {
-            GRID_LOOP(c, h) for (i64 b = 0; b < n; ++b) dst[(i64)index[b] * h + c] += w[b] * src[b * h + c];
-        }
         extern "C" __global__ void xmoe_scatter_add_rows_bwd(const float* dDst, const float* src, const int* index, const float* w,
                                                              float* dSrc, float* dW, i64 h) {
             const i64 b = blockIdx.x, from = (i64)index[b] * h;
@@ -261,20 +257,6 @@ public enum KernelSource {
             dot = block_sum(dot);
             if (threadIdx.x == 0) dW[b] += dot;
         }
-        // One block: a thread per key counts its keys, then writes their positions in input order.
-        extern "C" __global__ void xmoe_stable_argsort(const int* keys, i64 n, int keyCount, int* order, int* counts) {
-            for (int k = threadIdx.x; k < keyCount; k += blockDim.x) {
-                int c = 0;
-                for (i64 i = 0; i < n; ++i) c += keys[i] == k;
-                counts[k] = c;
-            }
-            __syncthreads();
-            for (int k = threadIdx.x; k < keyCount; k += blockDim.x) {
-                i64 next = 0;
-                for (int j = 0; j < k; ++j) next += counts[j];
-                for (i64 i = 0; i < n; ++i) if (keys[i] == k) order[next++] = (int)i;
-            }
-        }
 
         // ---- bf16 storage (bit patterns; round to nearest even, NaN kept a quiet NaN) ----
         extern "C" __global__ void xmoe_f32_to_bf16(const float* x, unsigned short* y, i64 n) {
@@ -286,6 +268,69 @@ public enum KernelSource {
         }
         extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
             GRID_LOOP(i, n) y[i] = __uint_as_float(((unsigned int)x[i]) << 16);
+        }
+
+        // ---- stable counting sort over many blocks (keys < keyCount), no order-dependent atomics ----
+        // 1. Per block of \(sortBlock) keys: each key's rank among equal keys earlier in its block, and
+        //    the block's count of each key (integer atomics: the totals do not depend on order).
+        extern "C" __global__ void xmoe_sort_local(const int* keys, i64 n, int keyCount, int* table, int* localRank) {
+            __shared__ int sk[\(sortBlock)];
+            const i64 i = (i64)blockIdx.x * \(sortBlock) + threadIdx.x;
+            const int k = i < n ? keys[i] : -1;
+            sk[threadIdx.x] = k;
+            __syncthreads();
+            if (i < n) {
+                int r = 0;
+                for (int j = 0; j < (int)threadIdx.x; ++j) r += sk[j] == k;
+                localRank[i] = r;
+                atomicAdd(&table[(i64)blockIdx.x * keyCount + k], 1);
+            }
+        }
+        // 2. Per key: exclusive prefix over blocks (in place) and the key's total.
+        extern "C" __global__ void xmoe_sort_scan_blocks(int* table, int blocks, int keyCount, int* counts) {
+            GRID_LOOP(k, keyCount) {
+                int running = 0;
+                for (int b = 0; b < blocks; ++b) { int c = table[(i64)b * keyCount + k]; table[(i64)b * keyCount + k] = running; running += c; }
+                counts[k] = running;
+            }
+        }
+        // 3. One block: starts = exclusive prefix sum of counts (each thread a contiguous chunk).
+        extern "C" __global__ void xmoe_exclusive_scan(const int* counts, int keyCount, int* starts) {
+            __shared__ int partial[1024];
+            const int chunk = (keyCount + blockDim.x - 1) / blockDim.x;
+            const int lo = threadIdx.x * chunk, hi = min(lo + chunk, keyCount);
+            int sum = 0;
+            for (int k = lo; k < hi; ++k) sum += counts[k];
+            partial[threadIdx.x] = sum;
+            __syncthreads();
+            if (threadIdx.x == 0) { int run = 0; for (int t = 0; t < (int)blockDim.x; ++t) { int v = partial[t]; partial[t] = run; run += v; } }
+            __syncthreads();
+            int run = partial[threadIdx.x];
+            for (int k = lo; k < hi; ++k) { starts[k] = run; run += counts[k]; }
+        }
+        // 4. Each key goes to start of its key + earlier blocks' count + its rank in its block.
+        extern "C" __global__ void xmoe_sort_scatter(const int* keys, i64 n, int keyCount, const int* table, const int* starts,
+                                                     const int* localRank, int* order) {
+            GRID_LOOP(i, n) {
+                const int k = keys[i];
+                order[starts[k] + table[(i / \(sortBlock)) * keyCount + k] + localRank[i]] = (int)i;
+            }
+        }
+        // dst[r, c] += Σ (weight[b] ·) src[b, c] over the b with index[b] = r, in increasing b: the sorted
+        // order lists them so. A thread per output element; no atomics.
+        extern "C" __global__ void xmoe_segment_sum_rows(const float* src, const int* order, const int* starts, const int* counts,
+                                                         const float* weight, float* dst, i64 rows, i64 h) {
+            GRID_LOOP(i, rows * h) {
+                const i64 r = i / h, c = i % h;
+                const int end = starts[r] + counts[r];
+                if (end == starts[r]) continue;  // no source: leave the row untouched (no write)
+                float acc = dst[i];
+                for (int j = starts[r]; j < end; ++j) {
+                    const i64 b = order[j];
+                    acc += weight ? weight[b] * src[b * h + c] : src[b * h + c];
+                }
+                dst[i] = acc;
+            }
         }
 
         // ---- loss and optimizer ----

@@ -111,13 +111,13 @@ struct Benchmark {
         let keys = gpu.makeTensor([t * k], dtype: .int32), order = gpu.makeTensor([t * k], dtype: .int32), cnt = gpu.makeTensor([e], dtype: .int32)
         gpu.upload(random.ints(t * k, below: e), to: keys)
         let sort = seconds(repeats: 3) { gpu.stableArgsort(keys: keys, keyCount: e, order: order, counts: cnt) }
-        lines.append(String(format: "stableArgsort 49152 keys, 64 experts (one block): %.3f ms", sort * 1e3))
+        lines.append(String(format: "stableArgsort 49152 keys, 64 experts (multi-block counting sort): %.3f ms", sort * 1e3))
 
         let dx = gpu.makeTensor([t, h]), index = gpu.makeTensor([t * k], dtype: .int32)
         gpu.upload(random.ints(t * k, below: t), to: index)
         let dGathered = randomTensor([t * k, h], &random)
         let scatter = seconds(repeats: 3) { gpu.gatherRowsBackward(dDst: dGathered, index: index, dSrc: dx) }
-        lines.append(String(format: "gatherRowsBackward 49152 rows → 8192 × 2048 (a thread per column): %.2f ms", scatter * 1e3))
+        lines.append(String(format: "gatherRowsBackward 49152 rows → 8192 × 2048 (sort + segment sums): %.2f ms", scatter * 1e3))
         let stats = gpu.memoryStatistics
         lines.append("allocator: \(stats.inUse >> 20) MiB in use, \(stats.cached >> 20) MiB cached, \(stats.systemAllocations) cudaMalloc calls")
         return lines

@@ -159,7 +159,7 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
     }
 
     // MARK: routing data movement, sort, embedding
-    for (srcRows, n, h) in [(1, 1, 1), (10, 37, 129), (300, 1800, 64)] {
+    for (srcRows, n, h) in [(1, 1, 1), (10, 37, 129), (300, 1800, 64), (5000, 2500, 33)] {
         let index = random.ints(n, below: srcRows)
         cases.append(OpCase(name: "gatherRows fwd+bwd src\(srcRows) n\(n) h\(h)",
                             tensors: [t("src", [srcRows, h]), t("index", [n], .ints(index)), t("dst", [n, h], .poison),
@@ -177,7 +177,7 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
                                       dSrc: x["dsrc"]!, dWeight: x["dw"]!)
         })
     }
-    for (n, keyCount, limit) in [(1, 1, 1), (1000, 8, 5), (49_152, 64, 64)] {
+    for (n, keyCount, limit) in [(1, 1, 1), (1000, 8, 5), (49_152, 64, 64), (3000, 8192, 8192)] {
         let keys = random.ints(n, below: limit)
         cases.append(OpCase(name: "stableArgsort n\(n) keys \(keyCount) (used \(limit))",
                             tensors: [t("keys", [n], .ints(keys)), t("order", [n], .ints([Int32](repeating: -7, count: n))),
