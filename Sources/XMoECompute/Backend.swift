@@ -22,6 +22,7 @@
 /// - Ops/Activation: `geluForward/Backward` (tanh approx.), `siluForward/Backward`,
 ///   `swigluForward/Backward`
 /// - Ops/Softmax: `softmaxForward/Backward` (rows)
+/// - Ops/Dropout: `dropoutForward/Backward` (with a caller-drawn mask of 0 and 1/(1−p))
 /// - Ops/LayerNorm, Ops/RMSNorm: `layerNormForward/Backward`, `rmsNormForward/Backward`
 /// - Ops/RoPE: `ropeForward/Backward` (rotate-half pairs, on the q and k parts of qkv_T3H)
 /// - Ops/Attention: `attentionForward/Backward` (causal, multi-head, from qkv_T3H)
@@ -92,6 +93,13 @@ public protocol Backend: AnyObject, Sendable {
     /// out_TF = silu(gate) · up with gateUp_T2F = [gate | up] (one GEMM produces both halves).
     func swigluForward(gateUp: Tensor, out: Tensor)
     func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor)
+
+    // MARK: dropout
+
+    /// out = x ⊙ mask, the mask holding 0 (dropped) or 1/(1−p) (kept); `out` may be `x`.
+    func dropoutForward(_ x: Tensor, mask: Tensor, out: Tensor)
+    /// dX += dOut ⊙ mask.
+    func dropoutBackward(dOut: Tensor, mask: Tensor, dX: Tensor)
 
     // MARK: softmax and normalisation
 

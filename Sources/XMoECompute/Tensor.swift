@@ -24,25 +24,32 @@ public final class HostStorage: TensorStorage, @unchecked Sendable {
     deinit { raw.deallocate() }
 }
 
-/// A dense, contiguous, row-major tensor: shape plus a reference to its storage.
+/// A dense, contiguous, row-major tensor: shape, a reference to its storage and the byte offset
+/// where its elements start there, so one flat buffer can hold many tensors (parameter groups).
 ///
 /// Tensors are reference types on purpose: ops write into tensors the caller passes in, so every
 /// mutation is visible at the call site and nothing is copied behind the caller's back (no
-/// copy-on-write). `reshaped` shares storage; `Backend.copy` is the only way to duplicate data.
+/// copy-on-write). `reshaped` and `view` share storage; `Backend.copy` is the only way to duplicate data.
+/// CPU kernels reach memory only through `floats`/`ints`, which honour `byteOffset`.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let dtype: DType
     public let count: Int
     public let storage: TensorStorage
+    /// Where element 0 lives in `storage`, in bytes (a multiple of the element size).
+    public let byteOffset: Int
 
-    public init(shape: [Int], dtype: DType, storage: TensorStorage) {
+    public init(shape: [Int], dtype: DType, storage: TensorStorage, byteOffset: Int = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         let count = shape.reduce(1, *)
-        precondition(storage.byteCount >= count * 4, "storage of \(storage.byteCount) bytes is too small for shape \(shape)")
+        precondition(byteOffset >= 0 && byteOffset % 4 == 0, "byte offset \(byteOffset) is not a non-negative multiple of 4")
+        precondition(storage.byteCount >= byteOffset + count * 4,
+                     "storage of \(storage.byteCount) bytes is too small for shape \(shape) at byte offset \(byteOffset)")
         self.shape = shape
         self.dtype = dtype
         self.count = count
         self.storage = storage
+        self.byteOffset = byteOffset
     }
 
     /// A zero-filled host tensor (what `CPUBackend.makeTensor` returns).
@@ -64,19 +71,27 @@ public final class Tensor: @unchecked Sendable {
     /// The same storage under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        return Tensor(shape: newShape, dtype: dtype, storage: storage)
+        return Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset)
+    }
+
+    /// A tensor of `shape` over this one's storage, starting `offset` ELEMENTS after this one's first
+    /// element; it must lie inside this tensor. Writes through either are visible in both.
+    public func view(offset: Int, shape newShape: [Int]) -> Tensor {
+        let n = newShape.reduce(1, *)
+        precondition(offset >= 0 && offset + n <= count, "view of \(newShape) at element \(offset) exceeds tensor \(shape)")
+        return Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset + offset * 4)
     }
 
     /// Host float elements, for CPU kernels. Invariant: the tensor lives in host memory.
     public var floats: UnsafeMutableBufferPointer<Float> {
         precondition(dtype == .float32, "tensor \(shape) is \(dtype), expected float32")
-        return UnsafeMutableBufferPointer(start: host.raw.bindMemory(to: Float.self, capacity: count), count: count)
+        return UnsafeMutableBufferPointer(start: (host.raw + byteOffset).bindMemory(to: Float.self, capacity: count), count: count)
     }
 
     /// Host int32 elements, for CPU kernels. Invariant: the tensor lives in host memory.
     public var ints: UnsafeMutableBufferPointer<Int32> {
         precondition(dtype == .int32, "tensor \(shape) is \(dtype), expected int32")
-        return UnsafeMutableBufferPointer(start: host.raw.bindMemory(to: Int32.self, capacity: count), count: count)
+        return UnsafeMutableBufferPointer(start: (host.raw + byteOffset).bindMemory(to: Int32.self, capacity: count), count: count)
     }
 
     private var host: HostStorage {

@@ -11,9 +11,14 @@ final class CausalSelfAttention {
     let proj: Linear
     private var qkvRotated: Tensor?
     private var probs: Tensor?
+    /// Attention dropout on the probabilities (Megatron's `attention_dropout`).
+    let probsDropout: DropoutSite
+    /// The dropped probabilities of the last forward, when dropout was active.
+    private var droppedProbs: Tensor?
 
-    init(_ store: ParameterStore, _ prefix: String, config c: ModelConfig, options o: MoEOptions) {
+    init(_ store: ParameterStore, _ prefix: String, config c: ModelConfig, options o: MoEOptions, dropout: DropoutControl) {
         backend = store.backend
+        probsDropout = DropoutSite(dropout, "\(prefix).probs")
         heads = c.heads
         seqLen = c.seqLength
         theta = o.ropeTheta
@@ -31,7 +36,24 @@ final class CausalSelfAttention {
         backend.attentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, probs: probs)
         qkvRotated = qkv_T3H
         self.probs = probs
+        droppedProbs = nil
+        let dropped = probsDropout.forward(probs, p: probsDropout.control.rates.attention)
+        if dropped !== probs {
+            // The fused op's output used the undropped probabilities: redo out = dropped · v.
+            droppedProbs = dropped
+            perSequence(t / s) { b, h, d in
+                backend.batchedGemm(transA: false, transB: false, m: s, n: d, k: s, alpha: 1,
+                                    a: dropped, aOffset: b * heads * s * s, lda: s, strideA: s * s,
+                                    b: qkv_T3H, bOffset: b * s * 3 * h + 2 * h, ldb: 3 * h, strideB: d,
+                                    beta: 0, c: attn_TH, cOffset: b * s * h, ldc: h, strideC: d, batchCount: heads)
+            }
+        }
         return proj.forward(attn_TH)
+    }
+
+    private func perSequence(_ batch: Int, _ body: (_ b: Int, _ h: Int, _ d: Int) -> Void) {
+        let h = proj.w.value.dim(0)
+        for b in 0..<batch { body(b, h, h / heads) }
     }
 
     func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int) {
@@ -39,8 +61,47 @@ final class CausalSelfAttention {
         let dAttn = backend.makeTensor(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn)
         let dRotated = backend.makeTensor(qkvRotated.shape), dQkv = backend.makeTensor(qkvRotated.shape)
-        backend.attentionBackward(dOut: dAttn, qkv: qkvRotated, probs: probs, heads: heads, seqLen: s, dQkv: dRotated)
+        if let droppedProbs {
+            droppedAttentionBackward(dAttn, qkv: qkvRotated, probs: probs, dropped: droppedProbs, seqLen: s, dQkv: dRotated)
+        } else {
+            backend.attentionBackward(dOut: dAttn, qkv: qkvRotated, probs: probs, heads: heads, seqLen: s, dQkv: dRotated)
+        }
         backend.ropeBackward(dOut: dRotated, heads: heads, seqLen: s, theta: theta, dQkv: dQkv)
         qkv.backward(dQkv, dX: dX)
+    }
+
+    /// The backward of attention with dropped probabilities P̃ = P ⊙ M, from the backend's primitives:
+    /// dP̃ = dO·vᵀ, dv += P̃ᵀ·dO, dP = dP̃ ⊙ M, dS = softmax backward of P (zero above the diagonal,
+    /// where P is 0) scaled by 1/√D, dq += dS·k, dk += dSᵀ·q.
+    private func droppedAttentionBackward(_ dAttn: Tensor, qkv: Tensor, probs: Tensor, dropped: Tensor, seqLen s: Int,
+                                          dQkv: Tensor) {
+        let batch = qkv.rows / s
+        let dDropped = backend.makeTensor(probs.shape)
+        perSequence(batch) { b, h, d in
+            let (pOffset, oOffset, xOffset) = (b * heads * s * s, b * s * h, b * s * 3 * h)
+            backend.batchedGemm(transA: false, transB: true, m: s, n: s, k: d, alpha: 1,
+                                a: dAttn, aOffset: oOffset, lda: h, strideA: d,
+                                b: qkv, bOffset: xOffset + 2 * h, ldb: 3 * h, strideB: d,
+                                beta: 0, c: dDropped, cOffset: pOffset, ldc: s, strideC: s * s, batchCount: heads)
+            backend.batchedGemm(transA: true, transB: false, m: s, n: d, k: s, alpha: 1,
+                                a: dropped, aOffset: pOffset, lda: s, strideA: s * s,
+                                b: dAttn, bOffset: oOffset, ldb: h, strideB: d,
+                                beta: 1, c: dQkv, cOffset: xOffset + 2 * h, ldc: 3 * h, strideC: d, batchCount: heads)
+        }
+        let dProbs = probsDropout.backward(dDropped)
+        let dScores = backend.makeTensor(probs.shape)
+        backend.softmaxBackward(probs: probs, dProbs: dProbs, dLogits: dScores)
+        perSequence(batch) { b, h, d in
+            let (pOffset, xOffset) = (b * heads * s * s, b * s * 3 * h)
+            let scale = 1 / Float(d).squareRoot()
+            backend.batchedGemm(transA: false, transB: false, m: s, n: d, k: s, alpha: scale,
+                                a: dScores, aOffset: pOffset, lda: s, strideA: s * s,
+                                b: qkv, bOffset: xOffset + h, ldb: 3 * h, strideB: d,
+                                beta: 1, c: dQkv, cOffset: xOffset, ldc: 3 * h, strideC: d, batchCount: heads)
+            backend.batchedGemm(transA: true, transB: false, m: s, n: d, k: s, alpha: scale,
+                                a: dScores, aOffset: pOffset, lda: s, strideA: s * s,
+                                b: qkv, bOffset: xOffset, ldb: 3 * h, strideB: d,
+                                beta: 1, c: dQkv, cOffset: xOffset + h, ldc: 3 * h, strideC: d, batchCount: heads)
+        }
     }
 }

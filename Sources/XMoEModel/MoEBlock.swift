@@ -12,7 +12,8 @@ final class MoEBlock {
     let experts: Experts
     let unpermute: Unpermute
     let shared: [FeedForward]
-    private var routing: Routing?
+    /// This layer's dispatch, from its forward to its backward (the dispatcher is shared by layers).
+    private var context: (any DispatchContext)?
     private(set) var stats: RoutingStats?
 
     init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher) {
@@ -35,26 +36,27 @@ final class MoEBlock {
         }
     }
 
-    func forward(_ x_TH: Tensor) -> Tensor {
+    func forward(_ x_TH: Tensor) throws -> Tensor {
         let r = router.forward(x_TH)
         let capacity = options.capacity.capacity(tokens: r.tokens, topK: r.topK, experts: r.experts)
         let plan = PermutePlan(routing: r, capacity: capacity)
         let x_BH = permute.forward(x_TH, plan: plan)
-        let sent = dispatcher.dispatch(x_BH, counts_E: plan.counts_E)
-        let y_BH = dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L))
+        let sent = try dispatcher.dispatch(x_BH, plan: plan)
+        let y_BH = try dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L), context: sent)
+        context = sent
         let y_TH = unpermute.forward(y_BH, plan: plan, weight_TK: r.weight_TK, tokens: r.tokens)
         for expert in shared { backend.add(y_TH, expert.forward(x_TH), out: y_TH) }
-        routing = r
         stats = RoutingStats(layer: layer, routed_E: r.routedPerExpert, kept_E: plan.counts_E,
                              auxLoss: r.auxLoss, zLoss: r.zLoss)
         return y_TH
     }
 
-    func backward(_ dY_TH: Tensor, dX: Tensor) {
+    func backward(_ dY_TH: Tensor, dX: Tensor) throws {
+        guard let context else { fatalError("MoEBlock \(layer): backward before forward") }
         for expert in shared { expert.backward(dY_TH, dX: dX) }
         let (dY_BH, dWeight_TK) = unpermute.backward(dY_TH)
-        let dRows = experts.backward(dispatcher.combineBackward(dY_BH))
-        permute.backward(dispatcher.dispatchBackward(dRows), dX_TH: dX)
+        let dRows = experts.backward(try dispatcher.combineBackward(dY_BH, context: context))
+        permute.backward(try dispatcher.dispatchBackward(dRows, context: context), dX_TH: dX)
         router.backward(dWeight_TK: dWeight_TK, auxCoeff: options.auxLossCoeff, zCoeff: options.zLossCoeff, dX: dX)
     }
 }

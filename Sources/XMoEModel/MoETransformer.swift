@@ -33,6 +33,24 @@ public final class MoETransformer {
     let blocks: [TransformerBlock]
     let finalNorm: Norm
     let head: LMHead
+    let dropoutControl: DropoutControl
+    let embeddingDropout: DropoutSite
+
+    /// Dropout probabilities (none by default).
+    public var dropout: DropoutRates {
+        get { dropoutControl.rates }
+        set { dropoutControl.rates = newValue }
+    }
+
+    /// The training forward the next `forward` calls belong to; their dropout masks derive from it
+    /// (and the seed). nil — the default, and what evaluation sets — runs without dropout.
+    public var dropoutStream: DropoutStream? {
+        get { dropoutControl.stream }
+        set { dropoutControl.stream = newValue }
+    }
+    /// Moves every MoE layer's rows to their experts' ranks (one for all layers; state per layer
+    /// lives in the layer's dispatch context).
+    public let dispatcher: TokenDispatcher
 
     private var tokens: Tensor?
     private var targets: Tensor?
@@ -47,10 +65,15 @@ public final class MoETransformer {
         let store = ParameterStore(backend: backend, seed: o.seed)
         parameters = store
         let dispatcher = dispatcher ?? LocalDispatcher(experts: c.numExperts)
+        let control = DropoutControl(backend: backend, seed: o.seed)
+        dropoutControl = control
+        embeddingDropout = DropoutSite(control, "embedding")
+        self.dispatcher = dispatcher
         embedding = store.add("embedding.weight", shape: [c.paddedVocab, c.hidden], initial: .normal(std: o.initStd), weightDecay: true)
-        blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher) }
+        blocks = (0..<c.layers).map { TransformerBlock(store, layer: $0, config: c, options: o, dispatcher: dispatcher, dropout: control) }
         finalNorm = Norm(store, "final_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
         head = LMHead(store, config: c, options: o, tiedTo: embedding)
+        store.seal()
     }
 
     /// tokens_BS and targets_BS flattened row-major (T = batch · seqLen); a target < 0 is ignored.
@@ -71,7 +94,8 @@ public final class MoETransformer {
         backend.upload(targets_BS, to: targets)
         var x_TH = backend.makeTensor([t, config.hidden])
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
-        for block in blocks { x_TH = block.forward(x_TH, seqLen: s) }
+        x_TH = embeddingDropout.forward(x_TH, p: dropout.hidden)
+        for block in blocks { x_TH = try block.forward(x_TH, seqLen: s) }
         let logits = head.forward(finalNorm.forward(x_TH))
         let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
         backend.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses)
@@ -87,7 +111,8 @@ public final class MoETransformer {
     }
 
     /// Gradients of the last forward's `total`, ADDED into `parameters` (call `zeroGrads` first).
-    public func backward() {
+    /// Throws what the dispatcher throws (a failed all-to-all under EP > 1).
+    public func backward() throws {
         guard let tokens, let targets, let probs else { fatalError("MoETransformer: backward before forward") }
         let t = tokens.count
         let dLosses = backend.makeTensor([t]), dLogits = backend.makeTensor(probs.shape)
@@ -99,10 +124,10 @@ public final class MoETransformer {
         finalNorm.backward(dNormed, dX: dX)
         for block in blocks.reversed() {
             let dIn = backend.makeTensor([t, config.hidden])
-            block.backward(dX, dX: dIn, seqLen: seqLen)
+            try block.backward(dX, dX: dIn, seqLen: seqLen)
             dX = dIn
         }
-        backend.embeddingBackward(tokens: tokens, dOut: dX, dTable: embedding.grad)
+        backend.embeddingBackward(tokens: tokens, dOut: embeddingDropout.backward(dX), dTable: embedding.grad)
     }
 
     public func zeroGrads() { parameters.zeroGrads() }

@@ -8,9 +8,11 @@ import XMoECompute
 public final class Parameter: @unchecked Sendable {
     /// The global name; for stacked experts, with `*` in place of the expert id.
     public let name: String
-    public let value: Tensor
-    /// Gradient, same shape; backward passes ADD into it (see `ParameterStore.zeroGrads`).
-    public let grad: Tensor
+    /// A view into its group's flat value buffer once the store is sealed (`ParameterStore.seal`).
+    public internal(set) var value: Tensor
+    /// Gradient, same shape; backward passes ADD into it (see `ParameterStore.zeroGrads`). A view into
+    /// its group's flat gradient buffer once the store is sealed.
+    public internal(set) var grad: Tensor
     /// AdamW decays matrices only, never norm weights or biases.
     public let weightDecay: Bool
     public let experts: Range<Int>?
@@ -32,7 +34,7 @@ public final class Parameter: @unchecked Sendable {
         }
     }
 
-    static func expertName(_ pattern: String, expert: Int) -> String {
+    public static func expertName(_ pattern: String, expert: Int) -> String {
         pattern.replacingOccurrences(of: "*", with: pad(expert, 3))
     }
 }

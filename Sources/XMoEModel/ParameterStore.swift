@@ -8,12 +8,14 @@ public enum ParameterInit: Sendable, Equatable {
 }
 
 /// The named parameters of one rank's shard, in registration order (stable: optimizer state and
-/// checkpoints line up with it).
+/// checkpoints line up with it). `seal()` (the model calls it once built) moves them into flat
+/// per-group buffers (`groups`: dense, then experts); each parameter becomes a view there.
 public final class ParameterStore {
     public let backend: Backend
     public let seed: UInt64
     public private(set) var parameters: [Parameter] = []
     private var index: [String: Int] = [:]
+    private var sealedGroups: [ParameterGroup]?
 
     public init(backend: Backend, seed: UInt64) {
         self.backend = backend
@@ -25,6 +27,7 @@ public final class ParameterStore {
     @discardableResult
     public func add(_ name: String, shape: [Int], initial: ParameterInit, weightDecay: Bool,
                     experts: Range<Int>? = nil) -> Parameter {
+        precondition(sealedGroups == nil, "parameter \(name) registered after the store was sealed")
         precondition(index[name] == nil, "parameter \(name) registered twice")
         precondition(experts == nil || shape.first == experts!.count, "\(name): stacked shape \(shape) vs experts \(experts!)")
         let p = Parameter(name: name, value: backend.makeTensor(shape), grad: backend.makeTensor(shape),
@@ -49,8 +52,26 @@ public final class ParameterStore {
 
     /// Gradients accumulate (every backward adds), so a step starts here.
     public func zeroGrads() {
-        for p in parameters { backend.zero(p.grad) }
+        for g in groups { backend.zero(g.grad) }
     }
+
+    /// Moves every parameter into its group's flat buffers (values copied bit for bit); idempotent.
+    /// No parameter can be added afterwards.
+    public func seal() {
+        guard sealedGroups == nil else { return }
+        sealedGroups = ParameterGroup.Kind.allCases.map { kind in
+            ParameterGroup(kind: kind, parameters: parameters.filter { ($0.experts != nil) == (kind == .experts) },
+                           backend: backend)
+        }
+    }
+
+    /// The flat groups, dense first then experts (sealing the store on first use).
+    public var groups: [ParameterGroup] {
+        seal()
+        return sealedGroups!
+    }
+
+    public func group(_ kind: ParameterGroup.Kind) -> ParameterGroup { groups.first { $0.kind == kind }! }
 
     /// Every globally named slice: (global name, parameter, element range in it).
     public var namedSlices: [(name: String, parameter: Parameter, elements: Range<Int>)] {

@@ -3,6 +3,8 @@ import XMoECompute
 /// Which slots are kept and in what order: rows of the padding-free buffer x_BH, grouped by global
 /// expert (ascending), slots in increasing order inside an expert.
 public struct PermutePlan: Sendable {
+    /// Tokens routed (T); slot s belongs to token s / topK.
+    public let tokens: Int
     public let topK: Int
     /// Slot (t·K + j) that row b of x_BH carries.
     public let slot_B: [Int]
@@ -10,11 +12,15 @@ public struct PermutePlan: Sendable {
     public let counts_E: [Int]
     /// Slots routed but dropped for capacity.
     public let dropped: Int
+    /// The per-expert capacity this plan was cut to (from this rank's T), nil when dropless.
+    public let capacity: Int?
 
     /// Builds the plan. With a capacity, an over-full expert keeps its `capacity` highest-weight
     /// slots (equal weights: lower slot index first); without, every slot is kept.
     public init(routing r: Routing, capacity: Int?) {
+        tokens = r.tokens
         topK = r.topK
+        self.capacity = capacity
         var byExpert = [[Int]](repeating: [], count: r.experts)
         for (slot, e) in r.expert_TK.enumerated() { byExpert[e].append(slot) }
         var dropped = 0
@@ -33,6 +39,8 @@ public struct PermutePlan: Sendable {
     }
 
     public var rows: Int { slot_B.count }
+    /// The token each kept row carries (what a deduplicating dispatcher groups by).
+    public var token_B: [Int] { slot_B.map { $0 / topK } }
 }
 
 /// The permute stage: x_BH[b] = x_TH[token of slot_B[b]] (backward: scatter-add back).

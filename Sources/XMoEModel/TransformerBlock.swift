@@ -1,6 +1,7 @@
 import XMoECompute
 
-/// Pre-norm block: x + attn(norm1(x)), then h + ffn(norm2(h)), the FFN dense or MoE.
+/// Pre-norm block: x + drop(attn(norm1(x))), then h + drop(ffn(norm2(h))), the FFN dense or MoE
+/// (hidden dropout where Megatron applies it: on each branch's output, before the residual add).
 final class TransformerBlock {
     enum FFN {
         case dense(FeedForward)
@@ -12,12 +13,17 @@ final class TransformerBlock {
     let attention: CausalSelfAttention
     let ffnNorm: Norm
     let ffn: FFN
+    let attnOutDropout: DropoutSite
+    let ffnOutDropout: DropoutSite
 
-    init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher) {
+    init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher,
+         dropout: DropoutControl) {
         backend = store.backend
         let prefix = "layers.\(pad(layer, 2))"
+        attnOutDropout = DropoutSite(dropout, "\(prefix).attn_out")
+        ffnOutDropout = DropoutSite(dropout, "\(prefix).ffn_out")
         attnNorm = Norm(store, "\(prefix).attn_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
-        attention = CausalSelfAttention(store, "\(prefix).attn", config: c, options: o)
+        attention = CausalSelfAttention(store, "\(prefix).attn", config: c, options: o, dropout: dropout)
         ffnNorm = Norm(store, "\(prefix).ffn_norm", kind: c.norm, hidden: c.hidden, eps: o.normEps)
         if layer < c.firstDenseLayers {
             ffn = .dense(FeedForward(store, "\(prefix).ffn", hidden: c.hidden, ffn: c.ffnHidden, activation: c.activation,
@@ -28,32 +34,33 @@ final class TransformerBlock {
         }
     }
 
-    func forward(_ x_TH: Tensor, seqLen: Int) -> Tensor {
+    func forward(_ x_TH: Tensor, seqLen: Int) throws -> Tensor {
         let h_TH = backend.makeTensor(x_TH.shape)
-        backend.add(x_TH, attention.forward(attnNorm.forward(x_TH), seqLen: seqLen), out: h_TH)
+        let hidden = attnOutDropout.control.rates.hidden
+        backend.add(x_TH, attnOutDropout.forward(attention.forward(attnNorm.forward(x_TH), seqLen: seqLen), p: hidden), out: h_TH)
         let normed = ffnNorm.forward(h_TH)
         let f_TH: Tensor
         switch ffn {
         case .dense(let mlp): f_TH = mlp.forward(normed)
-        case .moe(let moe): f_TH = moe.forward(normed)
+        case .moe(let moe): f_TH = try moe.forward(normed)
         }
         let out = backend.makeTensor(x_TH.shape)
-        backend.add(h_TH, f_TH, out: out)
+        backend.add(h_TH, ffnOutDropout.forward(f_TH, p: hidden), out: out)
         return out
     }
 
     /// dX += gradient w.r.t. the block's input.
-    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) {
+    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) throws {
         let dH = backend.makeTensor(dOut_TH.shape)
         backend.copy(from: dOut_TH, to: dH)
         let dNormed = backend.makeTensor(dOut_TH.shape)
         switch ffn {
-        case .dense(let mlp): mlp.backward(dOut_TH, dX: dNormed)
-        case .moe(let moe): moe.backward(dOut_TH, dX: dNormed)
+        case .dense(let mlp): mlp.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
+        case .moe(let moe): try moe.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
         }
         ffnNorm.backward(dNormed, dX: dH)
         let dAttnIn = backend.makeTensor(dOut_TH.shape)
-        attention.backward(dH, dX: dAttnIn, seqLen: seqLen)
+        attention.backward(attnOutDropout.backward(dH), dX: dAttnIn, seqLen: seqLen)
         attnNorm.backward(dAttnIn, dX: dX)
         backend.axpy(alpha: 1, x: dH, y: dX)
     }

@@ -25,6 +25,7 @@ public struct GroupLayout: Sendable, Equatable {
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(dp: Int, tp: Int, ep: Int, ranksPerNode: Int) throws {

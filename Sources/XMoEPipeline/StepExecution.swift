@@ -1,4 +1,5 @@
 import Foundation
+import XMoEBase
 
 /// Where one execution of a step writes: the root its output paths are relative to, and every record
 /// file (with the `cacheEntry` each copy names: the run directory's copy of a shared step names it).
@@ -60,7 +61,7 @@ extension Pipeline {
             try verifyCommitted(produced, step: step.name, root: placement.outputRoot)
             record.outputs = produced
         } catch {
-            failure = "\(error)"
+            failure = readableDescription(of: error)  // never Foundation's bare "error 256"
         }
 
         let duration = monotonicSeconds() - startClock

@@ -21,19 +21,16 @@ struct SpecLoader {
     /// The `sweep:` section of the file loaded first, when `allowsSweep`.
     private(set) var sweep: (key: Node, value: Node, file: String)?
 
-    mutating func load(file path: String, chain: [String] = []) throws {
+    /// `referencedAt` is the `extends` key that named this file (nil for the file given on the command line).
+    mutating func load(file path: String, chain: [String] = [], referencedAt: SpecLocation? = nil) throws {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         if let start = chain.firstIndex(of: absolute) {
             let cycle = (chain[start...] + [absolute]).map(displayPath).joined(separator: " → ")
             throw SpecError("`extends` cycle: \(cycle)", at: .file(path: displayPath(chain.last!), line: 1, column: 1),
                             key: "extends")
         }
-        guard let data = FileManager.default.contents(atPath: absolute) else {
-            throw SpecError("cannot read spec file '\(path)': no such file or not readable")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw SpecError("spec file '\(path)' is not valid UTF-8")
-        }
+        let text = try SpecFileReader.readText(absolute, shown: displayPath(absolute), referencedAt: referencedAt,
+                                           key: referencedAt == nil ? nil : "extends")
         let shown = displayPath(absolute)
         guard let root = try SpecYAML.compose(text, file: shown) else {
             files.append(shown)
@@ -54,7 +51,7 @@ struct SpecLoader {
                 throw SpecError("extends a file that does not exist: '\(s.string)' (looked for \(displayPath(base.path)))",
                                 at: location, key: "extends")
             }
-            try load(file: base.path, chain: chain + [absolute])
+            try load(file: base.path, chain: chain + [absolute], referencedAt: location)
         }
         files.append(shown)
         read(mapping: mapping, file: shown, isRoot: chain.isEmpty)

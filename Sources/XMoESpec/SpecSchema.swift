@@ -54,8 +54,10 @@ public enum SpecSchema {
         SpecKey("model.rope_theta", .float(min: 1, max: .infinity), .float(10000), "RoPE base frequency."),
         SpecKey("model.init_std", .float(min: 0, max: 1, minInclusive: false), .float(0.02),
                 "Std of the normal initialisation (X-MoE scripts: 0.014); output projections get std/√(2·layers), as in Megatron."),
-        SpecKey("model.dropout", .float(min: 0, max: 1), .float(0), "Dropout on hidden states (Megatron default 0.1)."),
-        SpecKey("model.attention_dropout", .float(min: 0, max: 1), .float(0), "Dropout on attention probabilities."),
+        SpecKey("model.dropout", .float(min: 0, max: 1), .float(0),
+                "Hidden dropout: on the embedding output and on each attention and FFN/MoE output before its residual add (Megatron default 0.1). Masks derive from (seed, step, micro-step), so a resume is bit-exact; evaluation runs without."),
+        SpecKey("model.attention_dropout", .float(min: 0, max: 1), .float(0),
+                "Dropout on the attention probabilities (Megatron default 0.1)."),
 
         // moe
         SpecKey("moe.num_experts", .int(min: 1, max: 1 << 16), .int(8), "Routed experts E per MoE layer."),

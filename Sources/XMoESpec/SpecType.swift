@@ -82,6 +82,8 @@ public enum SpecType: Sendable {
             let low = minInclusive ? v < min : v <= min
             return (low || v > max) ? "\(SpecValue.canonicalFloat(v)) is out of range: expected \(allowed)" : nil
         case let (.string(nonEmpty), .string(s)):
+            // Strings name files and directories; a NUL would cut the path short in every system call.
+            if s.unicodeScalars.contains("\u{0}") { return "must not contain a NUL character" }
             return nonEmpty && s.isEmpty ? "must not be empty" : nil
         case let (.choice(options), .string(s)):
             if options.contains(s) { return nil }
@@ -89,6 +91,7 @@ public enum SpecType: Sendable {
             if let near = closestMatch(to: s, among: options) { text += " (did you mean '\(near)'?)" }
             return text
         case let (.stringList(nonEmpty), .list(items)):
+            for case let .string(s) in items where s.unicodeScalars.contains("\u{0}") { return "must not contain a NUL character" }
             return nonEmpty && items.isEmpty ? "must not be empty" : nil
         case let (.floatList(min), .list(items)):
             for case let .float(v) in items where v < min { return "\(v) is out of range: expected \(allowed)" }

@@ -14,6 +14,10 @@ enum SpecValidation {
         }
         func int(_ path: String) -> Int { v.int(path)! }
 
+        if let name = v.string("name"), let problem = runNameProblem(name) {
+            fail(["name"], problem)
+        }
+
         // data
         let hasInput = v.value("data.input") != nil, hasPrefix = v.value("data.prefix") != nil
         if hasInput && hasPrefix {
@@ -85,20 +89,59 @@ enum SpecValidation {
         if v.value("train.warmup_tokens") != nil && int("train.warmup_iters") != 0 {
             fail(["train.warmup_tokens", "train.warmup_iters"], "set either train.warmup_iters or train.warmup_tokens, not both")
         }
+        for magnitude in SpecMagnitudes.problems(v) { fail(magnitude.keys, magnitude.message) }
         return errors
     }
 
-    /// Megatron's split string: 1 to 3 non-negative numbers separated by commas (or slashes), not all zero.
+    /// Megatron's split string: 1 to 3 non-negative weights separated by commas (or slashes), the
+    /// first (train) above zero. megatron-core reads the weights with `re.findall(r"[.0-9]+")`, so only
+    /// plain decimals mean what they say: `1e308` would read as the two weights 1 and 308.
     static func splitProblem(_ split: String) -> String? {
         let separator: Character = split.contains("/") ? "/" : ","
         let parts = split.split(separator: separator, omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard (1...3).contains(parts.count) else { return "'\(split)' must have 1 to 3 weights, like \"98,2,0\"" }
+        for part in parts where part.isEmpty || !part.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) })
+            || part.filter({ $0 == "." }).count > 1 || part == "." {
+            return "'\(split)': '\(part)' is not a plain decimal weight (digits and at most one '.', as Megatron reads them); "
+                + "write non-negative numbers like \"98,2,0\""
+        }
         let weights = parts.compactMap(Double.init)
-        guard weights.count == parts.count, weights.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+        guard weights.count == parts.count else {
             return "'\(split)' must be non-negative numbers separated by commas, like \"98,2,0\""
         }
-        if weights.reduce(0, +) <= 0 { return "'\(split)' weights must not all be zero" }
+        if let huge = parts.first(where: { !(Double($0)?.isFinite ?? false) }) {
+            return "'\(split)': '\(huge.prefix(24))…' is too large a weight; only the ratios matter, write them like \"98,2,0\""
+        }
+        let total = weights.reduce(0, +)
+        guard total.isFinite else { return "'\(split)': the weights are too large to add up; use smaller numbers, like \"98,2,0\"" }
+        if total <= 0 { return "'\(split)' weights must not all be zero" }
+        if weights[0] <= 0 {
+            return "'\(split)' leaves no training documents: the first (train) weight must be above zero, like \"98,2,0\""
+        }
+        return nil
+    }
+
+    /// The longest file name Linux and macOS file systems take (NAME_MAX).
+    static let maximumNameBytes = 255
+
+    /// The run directory is `output.dir/name`: a name must be one directory entry inside `output.dir`.
+    static func runNameProblem(_ name: String) -> String? {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return "the run name is empty after trimming white space; give a name like \"my-run\"" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "the run name \(SpecValue.quoted(name)) holds a control character (NUL, newline, …); use a plain name like \"my-run\""
+        }
+        if name.contains("/") {
+            return "the run name '\(name)' holds a '/': the run directory must be a single name inside output.dir "
+                + "(set output.dir to choose where runs go)"
+        }
+        if trimmed == "." || trimmed == ".." {
+            return "the run name '\(name)' would put the run into output.dir itself or its parent; use a plain name like \"my-run\""
+        }
+        if name.utf8.count > maximumNameBytes {
+            return "the run name is \(name.utf8.count) bytes long; a directory name may have at most \(maximumNameBytes)"
+        }
         return nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XMoEBase
 import XMoEModel
+import XMoEParallel
 import XMoEStore
 
 #if canImport(Glibc)
@@ -9,15 +10,18 @@ import Glibc
 import Darwin
 #endif
 
-/// `checkpoints/step_NNNNNN/rank_00000.h5` under a run directory, layout-independent: parameters and
-/// AdamW moments are stored per global name (experts by global id) as
-/// `/params/<name>`, `/adam_m/<name>`, `/adam_v/<name>`; MoE selection biases (sigmoid_bias gating)
-/// as `/expert_bias/layer_NN`; root attributes `step`, `optimizer_step`, `consumed_samples`, `seed`,
-/// `spec_hash`, `format`. A checkpoint directory is built under a temporary name and renamed into
-/// place; `latest` (written atomically after the rename) names the newest complete one.
+/// `checkpoints/step_NNNNNN/rank_NNNNN.h5` under a run directory: each rank writes what it owns
+/// (see `CheckpointPieces` for the layout-independent naming) — without ZeRO-1 the first replica
+/// of each group writes it whole, with ZeRO-1 every rank writes its shard — plus root attributes
+/// `format`, `step`, `optimizer_step`, `consumed_samples`, `seed`, `spec_hash`, `rank`,
+/// `world_size`; rank 0 adds the sigmoid_bias selection biases as `/expert_bias/layer_NN`.
+/// The step directory is built under a temporary name; once every rank's file is complete
+/// (barrier) rank 0 renames it into place and writes `latest` (atomically).
 public struct CheckpointDirectory {
     public let root: URL
-    public static let format = "xmoe-checkpoint-1"
+    public static let format = "xmoe-checkpoint-2"
+    /// One rank, one dataset per parameter and expert (`/params/layers.01.moe.experts.003.w_in`).
+    public static let legacyFormat = "xmoe-checkpoint-1"
 
     public init(root: URL) { self.root = root }
 
@@ -51,30 +55,42 @@ public struct CheckpointDirectory {
         return names.filter { $0.hasPrefix("step_") }.sorted().map { root.appendingPathComponent($0) }
     }
 
-    /// Writes `step`'s checkpoint (temporary directory, then rename), points `latest` at it and keeps
-    /// the newest `keep` (≥ 1). `extraFiles` are copied in before the rename (metrics.h5 snapshot).
+    /// Writes `step`'s checkpoint, collectively over `groups.world` (every rank calls it): each rank
+    /// its file in a temporary directory, then rank 0 renames it into place, points `latest` at it
+    /// and keeps the newest `keep` (≥ 1). `extraFiles` (rank 0's metrics.h5 snapshot) are copied in
+    /// before the rename.
     public func save(model: MoETransformer, optimizer: Optimizer, state: TrainingState, specHash: String,
-                     keep: Int, extraFiles: [URL] = []) throws {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        removeTemporaries()
+                     keep: Int, extraFiles: [URL] = [], world: (any Communicator)? = nil) throws {
+        let rank = world?.rank ?? 0
         let name = Self.name(step: state.step)
-        let temporary = root.appendingPathComponent(".\(name).tmp-\(getpid())")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-        try Store.writeAtomically(to: temporary.appendingPathComponent(Self.rankFile(0)).path) { file in
-            try Self.write(model: model, optimizer: optimizer, state: state, specHash: specHash, into: file)
+        let temporary = root.appendingPathComponent(".\(name).tmp")
+        if rank == 0 {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            removeTemporaries()
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         }
-        for extra in extraFiles where FileManager.default.fileExists(atPath: extra.path) {
-            try FileManager.default.copyItem(at: extra, to: temporary.appendingPathComponent(extra.lastPathComponent))
+        try world?.barrier()
+        try Store.writeAtomically(to: temporary.appendingPathComponent(Self.rankFile(rank)).path) { file in
+            try Self.write(model: model, optimizer: optimizer, state: state, specHash: specHash,
+                           rank: rank, worldSize: world?.size ?? 1, into: file)
         }
-        let final = root.appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
-        guard rename(temporary.path, final.path) == 0 else {
-            throw TrainError.checkpoint("cannot rename \(temporary.path) to \(final.path): \(String(cString: strerror(errno)))")
+        // `latest` moves only once every rank's file is complete.
+        try world?.barrier()
+        if rank == 0 {
+            for extra in extraFiles where FileManager.default.fileExists(atPath: extra.path) {
+                try FileManager.default.copyItem(at: extra, to: temporary.appendingPathComponent(extra.lastPathComponent))
+            }
+            let final = root.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
+            guard rename(temporary.path, final.path) == 0 else {
+                throw TrainError.checkpoint("cannot rename \(temporary.path) to \(final.path): \(String(cString: strerror(errno)))")
+            }
+            let fd = open(root.path, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            try AtomicWrite.write(name + "\n", to: latestURL)
+            for old in complete().dropLast(max(keep, 1)) { try? FileManager.default.removeItem(at: old) }
         }
-        let fd = open(root.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        try AtomicWrite.write(name + "\n", to: latestURL)
-        for old in complete().dropLast(max(keep, 1)) { try? FileManager.default.removeItem(at: old) }
+        try world?.barrier()
     }
 
     /// Leftovers of a save that was killed before its rename.
@@ -86,26 +102,42 @@ public struct CheckpointDirectory {
     }
 
     static func write(model: MoETransformer, optimizer: Optimizer, state: TrainingState, specHash: String,
-                      into file: StoreFile) throws {
+                      rank: Int, worldSize: Int, into file: StoreFile) throws {
         let backend = model.backend
-        let index = Dictionary(uniqueKeysWithValues: model.parameters.parameters.enumerated().map { (ObjectIdentifier($1), $0) })
-        var cache: [ObjectIdentifier: ([Float], [Float], [Float])] = [:]
-        for slice in model.parameters.namedSlices {
-            let id = ObjectIdentifier(slice.parameter)
-            let i = index[id]!
-            if cache[id] == nil {
-                cache[id] = (backend.downloadFloats(slice.parameter.value), backend.downloadFloats(optimizer.m[i]),
-                             backend.downloadFloats(optimizer.v[i]))
+        for (gi, p) in optimizer.placements.enumerated() {
+            // Without ZeRO the replicas are identical: the first one writes the group.
+            let stored = p.sharded ? p.owned : (p.replicas.rank == 0 ? 0..<p.group.count : 0..<0)
+            guard !stored.isEmpty else { continue }
+            let values = backend.downloadFloats(p.group.value.view(offset: stored.lowerBound, shape: [stored.count]))
+            let m = backend.downloadFloats(optimizer.m[gi]), v = backend.downloadFloats(optimizer.v[gi])
+            let momentBase = stored.lowerBound - p.owned.lowerBound
+            for (i, param) in p.group.parameters.enumerated() {
+                let part = p.group.elements(of: i).clamped(to: stored)
+                guard !part.isEmpty else { continue }
+                let local = (part.lowerBound - p.group.offsets[i])..<(part.upperBound - p.group.offsets[i])
+                let start = CheckpointPieces.globalStart(param)
+                let shape = local == 0..<param.value.count ? param.value.shape : [local.count]
+                let inStored = (part.lowerBound - stored.lowerBound)..<(part.upperBound - stored.lowerBound)
+                let sources = [Array(values[inStored]),
+                               Array(m[(momentBase + inStored.lowerBound)..<(momentBase + inStored.upperBound)]),
+                               Array(v[(momentBase + inStored.lowerBound)..<(momentBase + inStored.upperBound)])]
+                for (kind, data) in zip(CheckpointPieces.kinds, sources) {
+                    let dataset = try writeTensor(file, "/\(kind)/\(CheckpointPieces.globalName(param))", data, shape: shape)
+                    let a = dataset.attributes
+                    try a.set("elements", .int64s([Int64(start + local.lowerBound), Int64(start + local.upperBound)]))
+                    if param.experts != nil {
+                        let per = CheckpointPieces.perExpert(param)
+                        let ids = ((start + local.lowerBound) / per)...((start + local.upperBound - 1) / per)
+                        try a.set("experts", .int64s(ids.map { Int64($0) }))
+                    }
+                }
             }
-            let (value, m, v) = cache[id]!
-            let shape = sliceShape(slice.parameter)
-            try file.write("/params/\(slice.name)", Array(value[slice.elements]), shape: shape)
-            try file.write("/adam_m/\(slice.name)", Array(m[slice.elements]), shape: shape)
-            try file.write("/adam_v/\(slice.name)", Array(v[slice.elements]), shape: shape)
         }
-        for layer in 0..<model.config.layers where layer >= model.config.firstDenseLayers {
-            let bias = model.expertBias(layer: layer)
-            if !bias.isEmpty { try file.write(biasPath(layer), bias, shape: [bias.count]) }
+        if rank == 0 {
+            for layer in 0..<model.config.layers where layer >= model.config.firstDenseLayers {
+                let bias = model.expertBias(layer: layer)
+                if !bias.isEmpty { try writeTensor(file, biasPath(layer), bias, shape: [bias.count]) }
+            }
         }
         let a = file.attributes
         try a.set("format", .string(format))
@@ -114,46 +146,48 @@ public struct CheckpointDirectory {
         try a.set("consumed_samples", .int64(Int64(state.consumedSamples)))
         try a.set("seed", .int64(Int64(bitPattern: model.options.seed)))
         try a.set("spec_hash", .string(specHash))
+        try a.set("rank", .int64(Int64(rank)))
+        try a.set("world_size", .int64(Int64(worldSize)))
+        try CheckpointIntegrity.sealState(file)
     }
 
-    /// Restores parameters, moments and biases bit-exactly and returns the saved state. Throws when
-    /// the checkpoint lacks a parameter this model has or stores it with another size.
-    public static func load(from directory: URL, model: MoETransformer, optimizer: Optimizer) throws -> TrainingState {
-        let path = directory.appendingPathComponent(rankFile(0)).path
-        let file = try StoreFile.open(at: path)
-        defer { try? file.close() }
+    /// Restores this rank's parameters, the moments of what it owns and the biases bit-exactly from
+    /// a checkpoint written by ANY layout (or the one-rank format 1), and returns the saved state.
+    /// Throws, naming it, when a parameter or expert is missing or stored twice, or has another size.
+    /// With `globalBatch`, the counters are checked against it (see `CheckpointIntegrity.validateState`).
+    public static func load(from directory: URL, model: MoETransformer, optimizer: Optimizer,
+                            globalBatch: Int? = nil) throws -> TrainingState {
+        let reader = try CheckpointReader(directory: directory, model: model)
+        defer { reader.close() }
+        for file in reader.files {
+            try CheckpointIntegrity.validateState(file, directoryName: directory.lastPathComponent, globalBatch: globalBatch)
+        }
         let backend = model.backend
-        for (i, p) in model.parameters.parameters.enumerated() {
-            var value = backend.downloadFloats(p.value), m = backend.downloadFloats(optimizer.m[i]),
-                v = backend.downloadFloats(optimizer.v[i])
-            for slice in p.slices {
-                for (group, target) in [("params", 0), ("adam_m", 1), ("adam_v", 2)] {
-                    let key = "/\(group)/\(slice.name)"
-                    guard try file.exists(key) else {
-                        throw TrainError.checkpoint("\(path): no dataset \(key); the checkpoint was written for another model")
-                    }
-                    let stored = try file.read(key, as: Float.self).values
-                    guard stored.count == slice.elements.count else {
-                        throw TrainError.checkpoint("\(path): \(key) holds \(stored.count) values, the model's "
-                            + "\(slice.name) has \(slice.elements.count); the checkpoint was written for another model")
-                    }
-                    switch target {
-                    case 0: value.replaceSubrange(slice.elements, with: stored)
-                    case 1: m.replaceSubrange(slice.elements, with: stored)
-                    default: v.replaceSubrange(slice.elements, with: stored)
-                    }
+        for (gi, p) in optimizer.placements.enumerated() {
+            var values = backend.downloadFloats(p.group.value)
+            var moments = [backend.downloadFloats(optimizer.m[gi]), backend.downloadFloats(optimizer.v[gi])]
+            for (i, param) in p.group.parameters.enumerated() {
+                let elements = p.group.elements(of: i)
+                values.replaceSubrange(elements, with: try reader.assemble("params", param))
+                let owned = elements.clamped(to: p.owned)
+                guard !owned.isEmpty else { continue }
+                for k in 0..<2 {
+                    let whole = try reader.assemble(CheckpointPieces.kinds[k + 1], param)
+                    moments[k].replaceSubrange((owned.lowerBound - p.owned.lowerBound)..<(owned.upperBound - p.owned.lowerBound),
+                                               with: whole[(owned.lowerBound - elements.lowerBound)..<(owned.upperBound - elements.lowerBound)])
                 }
             }
-            backend.upload(value, to: p.value)
-            backend.upload(m, to: optimizer.m[i])
-            backend.upload(v, to: optimizer.v[i])
+            backend.upload(values, to: p.group.value)
+            backend.upload(moments[0], to: optimizer.m[gi])
+            backend.upload(moments[1], to: optimizer.v[gi])
         }
+        let first = reader.files[0]
         for layer in 0..<model.config.layers where layer >= model.config.firstDenseLayers {
-            if try file.exists(biasPath(layer)) {
-                model.setExpertBias(layer: layer, try file.read(biasPath(layer), as: Float.self).values)
+            if try first.exists(biasPath(layer)) {
+                model.setExpertBias(layer: layer, try readTensor(first, biasPath(layer)))
             }
         }
-        let a = file.attributes
+        let a = first.attributes
         optimizer.step = Int(try a.int64("optimizer_step"))
         return TrainingState(step: Int(try a.int64("step")), consumedSamples: Int(try a.int64("consumed_samples")))
     }
@@ -162,8 +196,16 @@ public struct CheckpointDirectory {
         "/expert_bias" + MetricsWriter.moeGroup(layer).dropFirst("/moe".count)
     }
 
-    /// One global slice's shape: a stacked expert tensor without its leading expert dimension.
-    static func sliceShape(_ p: Parameter) -> [Int] {
-        p.experts == nil ? p.value.shape : Array(p.value.shape.dropFirst())
+    /// Every tensor a checkpoint writes goes through here: with its checksum.
+    @discardableResult
+    static func writeTensor(_ file: StoreFile, _ path: String, _ values: [Float], shape: [Int]) throws -> StoreDataset {
+        try CheckpointIntegrity.writeVerified(file, path, values, shape: shape)
+    }
+
+    /// Every tensor a checkpoint reads goes through here: checksum and finiteness verified. Files
+    /// written before checksums existed carry no state seal; their tensors are accepted unverified.
+    static func readTensor(_ file: StoreFile, _ path: String) throws -> [Float] {
+        let sealed = try file.attributes.contains(CheckpointIntegrity.stateChecksumAttribute)
+        return try CheckpointIntegrity.readVerified(file, path, requireChecksum: sealed)
     }
 }

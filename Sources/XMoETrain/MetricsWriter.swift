@@ -42,6 +42,7 @@ public final class MetricsWriter {
             try declare("\(Self.moeGroup(layer))/dropped_fraction", Double.self, width: nil, units: "1",
                         meaning: "row per step: share of routed slots dropped by the capacity limit")
         }
+        try CommMetrics.declare(in: file)
         try file.flush()
     }
 
@@ -70,6 +71,7 @@ public final class MetricsWriter {
             try file.series("\(Self.moeGroup(layer))/dropped_fraction", of: Double.self)
                 .append(i < r.droppedFraction.count ? r.droppedFraction[i] : 0)
         }
+        try CommMetrics.append(r, to: file)
         if let e = r.eval {
             try file.series("/eval/step", of: Double.self).append(Double(e.step))
             try file.series("/eval/loss", of: Double.self).append(e.loss)
@@ -86,6 +88,7 @@ public final class MetricsWriter {
             try file.series("\(Self.moeGroup(layer))/tokens_per_expert", of: Int64.self).truncate(toCount: trainRows)
             try file.series("\(Self.moeGroup(layer))/dropped_fraction", of: Double.self).truncate(toCount: trainRows)
         }
+        try CommMetrics.truncate(file, toCount: trainRows)
         let evalRows = try file.series("/eval/step", of: Double.self).readAll().values.filter { $0 <= Double(step) }.count
         for name in ["step", "loss", "perplexity"] {
             try file.series("/eval/\(name)", of: Double.self).truncate(toCount: evalRows)

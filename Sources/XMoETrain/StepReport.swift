@@ -1,4 +1,5 @@
 import Foundation
+import XMoEParallel
 
 /// What one training step did, for the progress display and metrics.h5.
 public struct StepReport: Sendable, Equatable {
@@ -21,6 +22,8 @@ public struct StepReport: Sendable, Equatable {
     public var droppedFraction: [Double]
     /// Set on steps that ran an evaluation.
     public var eval: EvalReport?
+    /// Bytes and time of the step's dispatch, combine and gradient sync (with ZeRO-1's all-gather).
+    public var communication = StepCommunication.zero
 }
 
 public struct EvalReport: Sendable, Equatable {

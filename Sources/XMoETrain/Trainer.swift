@@ -1,8 +1,15 @@
 import Foundation
 import XMoEModel
+import XMoEParallel
 
-/// The step loop for one rank: accumulate `accumulationSteps` micro-batches, average, clip, AdamW
-/// at the scheduled rate, evaluate, write metrics.h5 and checkpoints under `runDirectory`.
+/// The step loop for one rank: accumulate its micro-batches, synchronise gradients over the ranks
+/// that replicate them, clip, AdamW at the scheduled rate, evaluate, write metrics.h5 (rank 0) and
+/// checkpoints (every rank its part) under `runDirectory`.
+///
+/// Data parallelism: the rank with data-parallel index d reads samples [p + d·G/dp, p + (d+1)·G/dp)
+/// of the global batch at position p, in micro-batches, so what a step trains on does not depend
+/// on the layout. Losses, token counts and per-expert loads are reduced over the data-parallel
+/// group, so every rank reports (and decides on) the same numbers.
 ///
 /// Determinism: data comes from a position (`state.consumedSamples`), all reductions have a fixed
 /// order, and a checkpoint holds all mutable state, so a resumed run repeats the uninterrupted
@@ -15,7 +22,10 @@ public final class Trainer {
     public let validationData: BatchSource?
     public let runDirectory: URL
     public let specHash: String
+    public let groups: ProcessGroups
     public private(set) var state = TrainingState()
+    /// What `resume()` had to tell the user: damaged checkpoints passed over, the one used instead.
+    public private(set) var resumeNotices: [String] = []
     public let checkpoints: CheckpointDirectory
     private var metrics: MetricsWriter?
     private let flopsPerToken: Double
@@ -23,8 +33,16 @@ public final class Trainer {
     public var metricsURL: URL { runDirectory.appendingPathComponent("metrics.h5") }
 
     public init(model: MoETransformer, settings: TrainerSettings, trainData: BatchSource,
-                validationData: BatchSource? = nil, runDirectory: URL, specHash: String) throws {
+                validationData: BatchSource? = nil, runDirectory: URL, specHash: String,
+                groups: ProcessGroups? = nil, zeroStage: Int = 0) throws {
         try settings.validate()
+        let groups = try groups ?? ProcessGroups.single()
+        let dp = groups.layout.dp
+        guard settings.globalBatchSize % (settings.microBatchSize * dp) == 0 else {
+            throw TrainError.settings("training: global batch size \(settings.globalBatchSize) must be a multiple of "
+                + "micro-batch size × data-parallel ranks (\(settings.microBatchSize) × \(dp)); change train.global_batch, "
+                + "train.micro_batch or parallel.dp")
+        }
         guard trainData.seqLen == model.config.seqLength else {
             throw TrainError.settings("training data has sequences of \(trainData.seqLen) tokens, the model's "
                 + "seq_length is \(model.config.seqLength); prepare the data with the model's sequence length")
@@ -35,21 +53,43 @@ public final class Trainer {
         self.validationData = validationData
         self.runDirectory = runDirectory
         self.specHash = specHash
-        optimizer = Optimizer(store: model.parameters, settings: settings.adamw)
+        self.groups = groups
+        optimizer = Optimizer(store: model.parameters, settings: settings.adamw, groups: groups, zeroStage: zeroStage)
         checkpoints = CheckpointDirectory(root: runDirectory.appendingPathComponent("checkpoints"))
         flopsPerToken = ModelSize(model.config).trainingFLOPsPerToken
     }
 
     var moeLayers: [Int] { Array(model.config.firstDenseLayers..<model.config.layers) }
+    /// Rank 0 alone writes metrics.
+    var writesMetrics: Bool { groups.rank == 0 }
+    /// Micro-batches each rank runs per step.
+    public var accumulationSteps: Int { settings.globalBatchSize / (settings.microBatchSize * groups.layout.dp) }
 
     /// Continues from the checkpoint `latest` names, if any: restores weights, moments, biases,
     /// step and data position, and drops metrics rows written after that step. Returns the step
     /// resumed from (nil: no checkpoint, a fresh start).
     @discardableResult
     public func resume() throws -> Int? {
-        checkpoints.removeTemporaries()
-        guard let directory = try checkpoints.latest() else { return nil }
-        state = try CheckpointDirectory.load(from: directory, model: model, optimizer: optimizer)
+        if groups.rank == 0 { checkpoints.removeTemporaries() }
+        try groups.world.barrier()
+        let load = { (directory: URL) in
+            try CheckpointDirectory.load(from: directory, model: self.model, optimizer: self.optimizer,
+                                         globalBatch: self.settings.globalBatchSize)
+        }
+        guard let newest = try checkpoints.loadNewestGood(notice: { resumeNotices.append($0) }, load: load) else { return nil }
+        var directory = newest.directory
+        state = newest.state
+        if groups.world.size > 1 {
+            // A rank that had to fall back to an older checkpoint takes every rank with it.
+            var oldest = [state.step]
+            try groups.world.allReduce(&oldest, op: .min)
+            if oldest[0] != state.step {
+                directory = checkpoints.root.appendingPathComponent(CheckpointDirectory.name(step: oldest[0]))
+                state = try load(directory)
+                resumeNotices.append("another rank fell back to \(CheckpointDirectory.name(step: oldest[0])); resuming from it")
+            }
+        }
+        guard writesMetrics else { return state.step }
         try metrics?.close()
         metrics = nil
         do {
@@ -79,15 +119,15 @@ public final class Trainer {
 
     /// Trains to `settings.trainSteps`, calling `onStep` after each step; metrics.h5 is closed on return.
     public func run(onStep: (StepReport) -> Void = { _ in }) throws {
-        if metrics == nil && state.step == 0 {
+        if writesMetrics && metrics == nil && state.step == 0 {
             // A fresh start: rows in an existing metrics.h5 belong to a run that never checkpointed.
             try? FileManager.default.removeItem(at: metricsURL)
         }
-        let writer = try openMetrics()
-        try writer.truncate(toStep: state.step)
+        let writer = writesMetrics ? try openMetrics() : nil
+        try writer?.truncate(toStep: state.step)
         while state.step < settings.trainSteps {
             let report = try trainStep()
-            try writer.append(report)
+            try writer?.append(report)
             if settings.checkpointInterval > 0
                 && (state.step % settings.checkpointInterval == 0 || state.step == settings.trainSteps) {
                 try saveCheckpoint()
@@ -95,31 +135,38 @@ public final class Trainer {
             onStep(report)
         }
         // Release metrics.h5: HDF5 locks a file open for writing against other readers.
-        try writer.close()
+        try writer?.close()
         metrics = nil
     }
 
+    /// Collective: every rank writes its part.
     public func saveCheckpoint() throws {
-        try openMetrics().flush()
+        if writesMetrics { try openMetrics().flush() }
         try checkpoints.save(model: model, optimizer: optimizer, state: state, specHash: specHash,
-                             keep: settings.keepCheckpoints, extraFiles: [metricsURL])
+                             keep: settings.keepCheckpoints, extraFiles: writesMetrics ? [metricsURL] : [],
+                             world: groups.world.size > 1 ? groups.world : nil)
     }
 
     /// One optimizer step over the next global batch.
     public func trainStep() throws -> StepReport {
         let started = Date()
         let step = state.step + 1
-        let accumulation = settings.accumulationSteps
+        let accumulation = accumulationSteps
+        let dp = groups.layout.dp
         let tokensPerStep = settings.globalBatchSize * model.config.seqLength
+        let first = state.consumedSamples + groups.layout.dpIndex(of: groups.rank) * (settings.globalBatchSize / dp)
         model.zeroGrads()
+        _ = model.dispatcher.meter.take()  // drop the last evaluation's traffic
         var loss: Double = 0, lm: Double = 0, aux: Double = 0
         var routed = moeLayers.map { _ in [Int](repeating: 0, count: model.config.numExperts) }
         var dropped = [Int](repeating: 0, count: moeLayers.count)
         for micro in 0..<accumulation {
-            let batch = try trainData.microBatch(at: state.consumedSamples + micro * settings.microBatchSize,
+            let batch = try trainData.microBatch(at: first + micro * settings.microBatchSize,
                                                  samples: settings.microBatchSize)
+            // Masks from (seed, step, global micro-batch index): the same samples get the same masks in any layout.
+            model.dropoutStream = DropoutStream(step: step, microStep: groups.layout.dpIndex(of: groups.rank) * accumulation + micro)
             let parts = try model.forward(tokens: batch.tokens, targets: batch.targets)
-            model.backward()
+            try model.backward()
             loss += Double(parts.total)
             lm += Double(parts.lm)
             aux += Double(parts.aux)
@@ -128,24 +175,38 @@ public final class Trainer {
                 dropped[i] += stats.dropped
             }
         }
-        let n = Double(accumulation)
+        if dp > 1 {
+            var sums = [loss, lm, aux]
+            try groups.dp.allReduce(&sums, op: .sum)
+            (loss, lm, aux) = (sums[0], sums[1], sums[2])
+            var counts = routed.flatMap { $0 } + dropped
+            try groups.dp.allReduce(&counts, op: .sum)
+            let e = model.config.numExperts
+            routed = routed.indices.map { Array(counts[($0 * e)..<(($0 + 1) * e)]) }
+            dropped = Array(counts[(routed.count * e)...])
+        }
+        let n = Double(accumulation * dp)
         (loss, lm, aux) = (loss / n, lm / n, aux / n)
-        if accumulation > 1 { optimizer.scaleGradients(by: 1 / Float(accumulation)) }
+        try optimizer.synchronizeGradients(scale: accumulation * dp > 1 ? 1 / Float(accumulation * dp) : 1)
         state.consumedSamples += settings.globalBatchSize
 
-        let gradNorm = optimizer.gradientNorm()
+        let gradNorm = try optimizer.gradientNorm()
         let lr = settings.schedule.lr(completedUpdates: optimizer.step, tokensPerUpdate: tokensPerStep)
-        let finite = loss.isFinite && gradNorm.isFinite
+        var finite = loss.isFinite && gradNorm.isFinite
         if !finite && settings.nonFinite == .stop {
             throw TrainError.nonFinite(step: step, what: loss.isFinite ? "the gradient norm (\(gradNorm))" : "the loss (\(loss))")
         }
         if finite {
             if let clip = settings.clipGrad, clip > 0 { optimizer.clipGradients(norm: gradNorm, maxNorm: clip) }
-            optimizer.apply(lr: Float(lr))
-            if settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
+            finite = try optimizer.applyChecked(lr: Float(lr), gradNorm: gradNorm, clipGrad: settings.clipGrad,
+                                                policy: settings.nonFinite, step: step)
+            if finite && settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
         }
         state.step = step
 
+        // Before evaluation, whose forwards also dispatch: /comm/* is the training step's traffic, job-wide.
+        var communication = StepCommunication.take(from: model.dispatcher.meter, gradSync: optimizer.syncTraffic)
+        if groups.world.size > 1 { communication = try communication.reduced(over: groups.world) }
         var eval: EvalReport?
         if settings.evalInterval > 0, step % settings.evalInterval == 0, validationData != nil {
             eval = EvalReport(step: step, loss: try evaluate())
@@ -159,13 +220,15 @@ public final class Trainer {
                               let total = r.reduce(0, +)
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
-                          eval: eval)
+                          eval: eval,
+                          communication: communication)
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).
     public func evaluate() throws -> Double {
         guard let validationData else { throw TrainError.settings("evaluation requested without validation data") }
         var sum: Double = 0
+        model.dropoutStream = nil  // evaluation runs without dropout
         for i in 0..<settings.evalIterations {
             let batch = try validationData.microBatch(at: i * settings.microBatchSize, samples: settings.microBatchSize)
             sum += Double(try model.forward(tokens: batch.tokens, targets: batch.targets).lm)

@@ -6,8 +6,8 @@ public enum NonFinitePolicy: String, Sendable, CaseIterable {
     case stop
 }
 
-/// The training-loop values a spec sets (one rank, no data parallelism: the global batch is
-/// `globalBatchSize / microBatchSize` accumulated micro-batches).
+/// The training-loop values a spec sets. The global batch is split over the data-parallel ranks,
+/// each accumulating `globalBatchSize / (microBatchSize · dp)` micro-batches (`Trainer.accumulationSteps`).
 public struct TrainerSettings: Sendable, Equatable {
     /// Samples (sequences) per micro-batch.
     public var microBatchSize: Int
@@ -49,6 +49,7 @@ public struct TrainerSettings: Sendable, Equatable {
         self.expertBiasRate = expertBiasRate
     }
 
+    /// Micro-batches per step summed over all data-parallel ranks.
     public var accumulationSteps: Int { globalBatchSize / microBatchSize }
 
     func validate() throws {

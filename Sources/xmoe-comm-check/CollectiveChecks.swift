@@ -14,6 +14,7 @@ struct CollectiveChecks {
         try checkBroadcast(&recorder)
         try checkAllReduce(&recorder)
         try checkAllGather(&recorder)
+        try checkReduceScatter(&recorder)
         try checkAllToAll(&recorder)
         try checkAllToAllV(&recorder)
     }
@@ -63,6 +64,37 @@ struct CollectiveChecks {
         var nothing: [Float] = []
         try comm.allReduce(&nothing, op: .sum)
         recorder.expectEqual("allReduce of an empty buffer", nothing, [])
+    }
+
+    /// Uneven shards (rank 0's is empty), as ZeRO-1 cuts a flat buffer that does not divide evenly;
+    /// then the all-gather that puts the shards back together.
+    private func checkReduceScatter(_ recorder: inout CheckRecorder) throws {
+        let counts = ranks.map { ($0 % 3) * scale + ($0 == 0 ? 0 : 1) }
+        let total = counts.reduce(0, +)
+        // Quarters: exact sums, whatever order MPI reduces in.
+        let valueAt = { (r: Int, i: Int) in Float(r) * 0.25 + Float(i % 64) }
+        let mine = try comm.reduceScatter((0..<total).map { valueAt(rank, $0) }, recvCounts: counts, op: .sum)
+        let start = counts[..<rank].reduce(0, +)
+        let expected = (start..<(start + counts[rank])).map { i in ranks.reduce(Float(0)) { $0 + valueAt($1, i) } }
+        recorder.expectEqual("reduceScatter sum Float (uneven shards)", mine, expected)
+        let (whole, gatheredCounts) = try comm.allGatherV(mine)
+        recorder.expectEqual("allGatherV of reduceScatter shards", whole,
+                             (0..<total).map { i in ranks.reduce(Float(0)) { $0 + valueAt($1, i) } })
+        recorder.expectEqual("allGatherV shard counts", gatheredCounts, counts)
+
+        var maxima = try comm.reduceScatter(ranks.flatMap { d in (0..<2).map { Int64(rank * 10 + d + $0) } },
+                                            recvCounts: ranks.map { _ in 2 }, op: .max)
+        recorder.expectEqual("reduceScatter max Int64", maxima, (0..<2).map { Int64((size - 1) * 10 + rank + $0) })
+        maxima = try comm.reduceScatter([Int64](), recvCounts: ranks.map { _ in 0 }, op: .sum)
+        recorder.expectEqual("reduceScatter of an empty buffer", maxima, [])
+
+        // Every rank passes the same wrong counts, so all refuse together before communicating.
+        do {
+            _ = try comm.reduceScatter([Float](repeating: 1, count: 3), recvCounts: ranks.map { _ in 2 }, op: .sum)
+            recorder.expect("reduceScatter with counts not summing to the buffer throws", false)
+        } catch let error as CommError {
+            recorder.expect("reduceScatter wrong counts is invalidArgument", error.kind == .invalidArgument, "\(error)")
+        }
     }
 
     private func checkAllGather(_ recorder: inout CheckRecorder) throws {

@@ -6,7 +6,7 @@ import XMoEParallel
 
 let usage = """
     usage: mpirun -np N xmoe-comm-check [--scale K] [--quiet]
-      Checks broadcast, all-reduce, all-gather, all-to-all and uneven all-to-all-v, and
+      Checks broadcast, all-reduce, all-gather, reduce-scatter, all-to-all and uneven all-to-all-v, and
       communicator splits, across N MPI ranks. Prints `comm-check: OK (size N)` and exits 0
       when every rank agrees; names the failing ranks and checks and exits 1 otherwise.
       --scale K   multiply message lengths by K (default 1; e.g. 10000 for large messages)

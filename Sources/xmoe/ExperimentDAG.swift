@@ -25,7 +25,7 @@ struct ExperimentDAG {
             steps.append(PrepareDataStep.step(spec))
             upstream = "prepare-data"
         }
-        steps.append(TrainStep.step(spec, upstream: upstream))
+        steps.append(RankRole.collective(TrainStep.step(spec, upstream: upstream)))
         return steps
     }
 }

@@ -16,15 +16,16 @@ enum Format {
     }
 
     /// Bytes in binary units: "41.3 GiB".
-    static func bytes(_ n: Int) -> String {
-        let x = Double(n)
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    static func bytes(_ n: Int) -> String { bytes(Double(n)) }
+
+    static func bytes(_ x: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
         var value = x, unit = 0
         while value >= 1024 && unit < units.count - 1 {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(Int(x)) B" : String(format: "%.1f %@", value, units[unit])
     }
 
     static func flops(_ x: Double) -> String {

@@ -23,6 +23,10 @@ struct LayoutReport {
             lines.append("  MoE block: \(tokens) tokens per rank, dropless")
         }
         lines.append("  dispatcher \(spec.values.string("moe.dispatcher")!), ZeRO stage \(s.zeroStage)")
+        lines += groupLines.map { "  " + $0 }
+        if let reason = RankEnvironment.unsupportedReason(spec) {
+            lines += reason.split(separator: "\n").map { "  cannot run: \($0)" }
+        }
         lines.append("")
         lines.append("Model")
         lines.append("  parameters \(Format.count(size.totalParameters)) (\(size.totalParameters)): experts \(Format.count(size.expertParameters)), other \(Format.count(size.nonExpertParameters))")
@@ -36,8 +40,19 @@ struct LayoutReport {
         lines.append("  weights + grads + AdamW moments \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
         lines.append("  activations per micro-batch \(Format.bytes(p.activationBytesPerRank))")
         lines.append("  total \(Format.bytes(p.totalBytesPerRank))")
+        lines.append("  sample index at least \(Format.bytes(sampleIndexBytes)) (\(samplesText) samples × 24 bytes)")
         if let verdict = memoryVerdict { lines.append("  " + verdict.text) }
         return lines.joined(separator: "\n")
+    }
+
+    /// The process groups as lists of world ranks (Megatron order), e.g. "ep groups: [0 1] [2 3]".
+    var groupLines: [String] {
+        let s = plan.sizes
+        guard let layout = try? GroupLayout(dp: s.dp, tp: s.tp, ep: s.ep, ranksPerNode: s.ranksPerNode) else { return [] }
+        var kinds: [(String, GroupLayout.Kind)] = [("dp", .dp)]
+        if s.tp > 1 { kinds.append(("tp", .tp)) }
+        kinds += [("ep", .ep), ("expert-dp", .expertDP), ("node", .node)]
+        return kinds.map { "\($0.0) groups: \(layout.describeGroups($0.1))" }
     }
 
     struct MemoryVerdict {
@@ -45,16 +60,35 @@ struct LayoutReport {
         var text: String
     }
 
+    /// Samples the run's sample indices hold: every training step's global batch, and one evaluation's.
+    var sampleCount: Double {
+        let v = spec.values
+        let evaluation = v.int("train.eval_interval")! > 0 ? Double(v.int("train.eval_iters")!) * Double(v.int("train.micro_batch")!) : 0
+        return Double(v.int("train.iters")!) * Double(v.int("train.global_batch")!) + evaluation
+    }
+
+    var samplesText: String { sampleCount < 1e9 ? "\(Int(sampleCount))" : String(format: "%.3g", sampleCount) }
+
+    /// Megatron's sample index kept in memory by every rank: an int64 (document, offset) pair and an
+    /// int64 shuffle entry per sample. A lower bound: the document index adds 4 bytes per document
+    /// and epoch, which depends on the data.
+    var sampleIndexBytes: Double { 24 * sampleCount }
+
     /// Whether the ranks this machine would host fit in its available memory.
     var memoryVerdict: MemoryVerdict? {
         guard let available = availableMemoryBytes() else { return nil }
         let p = plan
         let localRanks = min(p.sizes.ranksPerNode, p.worldSize)
-        let need = p.totalBytesPerRank * localRanks
-        if need <= available {
-            return MemoryVerdict(fits: true, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) of \(Format.bytes(available)) available: fits")
+        // In floating point: a million ranks of many TiB each would overflow an Int.
+        let need = (Double(p.totalBytesPerRank) + sampleIndexBytes) * Double(localRanks)
+        let ranks = "\(localRanks) rank\(localRanks == 1 ? "" : "s")"
+        if need <= Double(available) {
+            return MemoryVerdict(fits: true, text: "this machine: \(ranks) need \(Format.bytes(need)) of \(Format.bytes(available)) available: fits")
         }
-        return MemoryVerdict(fits: false, text: "this machine: \(localRanks) rank\(localRanks == 1 ? "" : "s") need \(Format.bytes(need)) but \(Format.bytes(available)) is available: does not fit")
+        // A long run on a small model is refused for its sample index, not its model: say which.
+        let why = sampleIndexBytes > Double(p.totalBytesPerRank)
+            ? " (mostly the sample index of \(samplesText) samples: lower train.iters or train.global_batch)" : ""
+        return MemoryVerdict(fits: false, text: "this machine: \(ranks) need \(Format.bytes(need)) but \(Format.bytes(available)) is available: does not fit\(why)")
     }
 }
 

@@ -19,6 +19,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let spec = try arguments.load()
+        if try RankLauncher.takeOver(spec: spec) { return }  // multi-rank: launch mpirun, or follow rank 0
+        defer { RankLauncher.finish() }
         let dag = try ExperimentDAG(spec: spec)
         let unknown = (forced + onlySteps).filter { name in !dag.pipeline.steps.contains { $0.name == name } }
         if !unknown.isEmpty {

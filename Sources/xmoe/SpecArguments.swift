@@ -11,9 +11,15 @@ struct SpecArguments: ParsableArguments {
     var overrides: [String] = []
 
     /// Loads and validates the spec; on any mistake prints every error and exits with status 2,
-    /// before anything is written.
+    /// before anything is written. A layout the engine cannot train yet is refused here too, so that
+    /// `config`, `plan` and `run` say so up front rather than after the data is prepared.
     func load() throws -> ExperimentSpec {
-        try exitingOnSpecErrors(in: "spec") { try ExperimentSpec.load(file: spec, overrides: overrides) }
+        try exitingOnSpecErrors(in: "spec") {
+            let loaded = try ExperimentSpec.load(file: spec, overrides: overrides)
+            let unsupported = loaded.unsupportedLayoutErrors(RankEnvironment.unsupportedReasons(loaded))
+            if !unsupported.isEmpty { throw SpecErrors(unsupported) }
+            return loaded
+        }
     }
 }
 

@@ -32,25 +32,24 @@ enum TrainStep {
 
     static func train(spec: ExperimentSpec, context: StepContext, inputsHash: String) throws {
         let v = spec.values
-        if v.int("parallel.world_size")! > 1 {
-            throw Unsupported(description: "parallel.world_size = \(v.int("parallel.world_size")!): multi-rank training is not in this version yet; run with parallel.dp=1 parallel.tp=1 parallel.ep=1")
-        }
-        if v.float("model.dropout")! > 0 || v.float("model.attention_dropout")! > 0 {
-            throw Unsupported(description: "model.dropout and model.attention_dropout must be 0: the CPU engine has no dropout yet")
-        }
+        // The commands refuse unsupported layouts up front (SpecArguments.load); TrainLayout.make
+        // refuses them again for a spec that reaches here another way.
+        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
+        let backend = CPUBackend(threads: threads)
+        let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
         let keyFile = root.appendingPathComponent("checkpoints/INPUTS_SHA256")
         let previousKey = try? String(contentsOf: keyFile, encoding: .utf8)
-        if previousKey != inputsHash {
+        if layout.groups.rank == 0 && previousKey != inputsHash {
             // Checkpoints of another model or schedule must not be resumed: start afresh.
             try? FileManager.default.removeItem(at: root.appendingPathComponent("checkpoints"))
             try? FileManager.default.removeItem(at: root.appendingPathComponent("metrics.h5"))
             try AtomicWrite.write(inputsHash, to: keyFile)
         }
 
+        try layout.groups.world.barrier()
         let data = try TrainingData(spec: spec, context: context)
         let config = spec.modelConfig
-        let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
         let dropping = v.bool("moe.drop_tokens")!
         let options = MoEOptions(
             gating: Gating(rawValue: v.string("moe.gating")!)!,
@@ -59,7 +58,9 @@ enum TrainStep {
             auxLossCoeff: Float(v.float("moe.aux_loss_coeff")!), zLossCoeff: Float(v.float("moe.z_loss_coeff")!),
             ropeTheta: Float(v.float("model.rope_theta")!), normEps: Float(v.float("model.norm_eps")!),
             initStd: v.float("model.init_std")!, seed: UInt64(v.int("seed")!))
-        let model = MoETransformer(config: config, options: options, backend: CPUBackend(threads: threads))
+        let model = MoETransformer(config: config, options: options, backend: backend,
+                                   dispatcher: layout.dispatcher)
+        model.dropout = DropoutRates(hidden: v.float("model.dropout")!, attention: v.float("model.attention_dropout")!)
         let iters = v.int("train.iters")!
         let global = v.int("train.global_batch")!
         let tokensPerStep = global * config.seqLength
@@ -83,8 +84,11 @@ enum TrainStep {
             keepCheckpoints: v.int("output.keep_checkpoints")! > 0 ? v.int("output.keep_checkpoints")! : Int.max,
             expertBiasRate: v.string("moe.gating") == "sigmoid_bias" ? Float(v.float("moe.bias_update_rate")!) : 0)
         let trainer = try Trainer(model: model, settings: settings, trainData: data.train, validationData: data.validation,
-                                  runDirectory: root, specHash: spec.hash)
-        if let step = try trainer.resume() {
+                                  runDirectory: root, specHash: spec.hash, groups: layout.groups,
+                                  zeroStage: layout.zeroStage)
+        let resumed = try trainer.resume()
+        trainer.resumeNotices.forEach(trainNotice)
+        if let step = resumed {
             context.progress(Double(step) / Double(iters), "resumed from the checkpoint of step \(step)")
         }
         let started = Date()
@@ -129,6 +133,8 @@ struct TrainingData {
             prefix = try context.upstreamRoot(step: "prepare-data").appendingPathComponent(relative).path
         }
         let dataset = try IndexedDataset(prefix: prefix)
+        try DataIdentity.verify(prefix: prefix, runRoot: context.runDirectory.root, source: v.string("data.input"))
+        try dataset.validateTokenIDs(vocabularySize: v.int("model.vocab_size")!)
         let ranges = try SplitRanges.ranges(split: v.string("data.split")!, sequenceCount: dataset.sequenceCount)
         let seq = v.int("model.seq_length")!
         let cache = SampleIndexCache(directory: context.runDirectory.root.appendingPathComponent("cache/sample-index").path)
@@ -138,12 +144,14 @@ struct TrainingData {
         }
         let trainSamples = v.int("train.iters")! * v.int("train.global_batch")!
         let trainIndex = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: trainRange,
-                                               config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples))
+                                               config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: trainSamples),
+                                               notice: trainNotice)
         train = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: trainIndex), seqLen: seq)
         if ranges.count > 1, let validRange = ranges[1], !validRange.isEmpty, v.int("train.eval_interval")! > 0 {
             let samples = v.int("train.eval_iters")! * v.int("train.micro_batch")!
             let index = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: validRange,
-                                              config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: samples))
+                                              config: GPTSampleIndexConfig(sequenceLength: seq, seed: seed, sampleCount: samples),
+                                              notice: trainNotice)
             validation = GPTBatchSource(samples: GPTDatasetSamples(dataset: dataset, index: index), seqLen: seq)
         } else {
             validation = nil

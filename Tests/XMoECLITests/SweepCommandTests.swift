@@ -107,8 +107,9 @@ import Testing
     }
 
     @Test func aFailingPointIsReportedWhileTheOthersComplete() throws {
-        // A split that leaves no training documents is valid as text but fails when training starts.
-        let dir = try setUp(grid: "data.split: [\"90,10,0\", \"0,1,0\"]", extra: "")
+        // A split whose train share rounds to no document of this small corpus is valid as text but fails
+        // when training starts (a zero train weight, "0,1,0", is refused with the spec instead).
+        let dir = try setUp(grid: "data.split: [\"90,10,0\", \"1,1000000,0\"]", extra: "")
         defer { dir.cleanup() }
         try dir.write("grid.yaml", try String(contentsOf: dir.url.appendingPathComponent("grid.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "\"e{moe.num_experts}-k{moe.top_k}\"", with: "\"split{index}\""))
@@ -164,9 +165,10 @@ import Testing
                 + "\(XMoEBinary.path) run \(points)/\(name).yaml"
         }
         #expect(lines == expected, "\(lines)")
-        // Each task's spec file is a loadable spec with its point's values.
-        let config = try XMoEBinary.run(["config", "runs/grid/points/dp2-k1.yaml"], in: dir.url)
-        #expect(config.stdout.contains("  dp: 2") && config.stdout.contains("  top_k: 1") && config.stdout.contains("name: \"dp2-k1\""),
+        // Each task's spec file is a loadable spec with its point's values (a one-rank point: `xmoe config`
+        // refuses multi-rank layouts until the engine trains them, ExperimentSpec.unsupportedLayoutReason).
+        let config = try XMoEBinary.run(["config", "runs/grid/points/dp1-k2.yaml"], in: dir.url)
+        #expect(config.stdout.contains("  dp: 1") && config.stdout.contains("  top_k: 2") && config.stdout.contains("name: \"dp1-k2\""),
                 "\(config.stdout)")
     }
 }

@@ -26,7 +26,7 @@ import XMoECompute
         let (tokens, targets) = TinyModels.batch(vocab: 37)
         model.zeroGrads()
         _ = try model.forward(tokens: tokens, targets: targets)
-        model.backward()
+        try model.backward()
         let base = TinyModels.reference(model)
         let baseline = base.forward(tokens: tokens, targets: targets, seqLen: 8)
         let step = 1e-5

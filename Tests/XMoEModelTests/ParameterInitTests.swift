@@ -50,10 +50,11 @@ import XMoECompute
     @Test func expertInitFollowsGlobalIdNotLayout() {
         final class SecondHalf: TokenDispatcher {
             let localExperts = 2..<4
-            func dispatch(_ x_BH: Tensor, counts_E: [Int]) -> (rows: Tensor, counts_L: [Int]) { fatalError("not run") }
-            func combine(_ y: Tensor) -> Tensor { y }
-            func combineBackward(_ dY_BH: Tensor) -> Tensor { dY_BH }
-            func dispatchBackward(_ dRows: Tensor) -> Tensor { dRows }
+            let meter = DispatchMeter()
+            func dispatch(_ x_BH: Tensor, plan: PermutePlan) -> any DispatchContext { fatalError("not run") }
+            func combine(_ y: Tensor, context: any DispatchContext) -> Tensor { y }
+            func combineBackward(_ dY_BH: Tensor, context: any DispatchContext) -> Tensor { dY_BH }
+            func dispatchBackward(_ dRows: Tensor, context: any DispatchContext) -> Tensor { dRows }
         }
         let c = TinyModels.config(.xmoePaper)
         let full = MoETransformer(config: c, options: MoEOptions(), backend: CPUBackend())

@@ -27,6 +27,15 @@ struct InvalidArgumentCase: Sendable, CustomStringConvertible {
         .init(call: "allToAllV", reasonFragment: "sendCounts sum to 1 but the buffer holds 2 elements") {
             _ = try $0.allToAllV(send: [Int64(1), 2], sendCounts: [1])
         },
+        .init(call: "reduceScatter", reasonFragment: "recvCounts has 2 entries but the communicator has 1 ranks") {
+            _ = try $0.reduceScatter([Float(1), 2], recvCounts: [1, 1], op: .sum)
+        },
+        .init(call: "reduceScatter", reasonFragment: "recvCounts sum to 1 but the buffer holds 2 elements") {
+            _ = try $0.reduceScatter([Float(1), 2], recvCounts: [1], op: .sum)
+        },
+        .init(call: "reduceScatter", reasonFragment: "recvCounts[0] = -1 is negative") {
+            _ = try $0.reduceScatter([Int64](), recvCounts: [-1], op: .max)
+        },
         .init(call: "exchangeCounts", reasonFragment: "sendCounts has 3 entries") {
             _ = try $0.exchangeCounts([1, 2, 3])
         },

@@ -48,6 +48,16 @@ import XMoEParallel
         #expect(bytes == [250, 3])
     }
 
+    @Test(arguments: ReduceOp.allCases)
+    func reduceScatterOverOneRankIsTheIdentity(op: ReduceOp) throws {
+        let world = try MPICommunicator.world()
+        let floats: [Float] = [1.5, -2, 1e-30]
+        let mine = try world.reduceScatter(floats, recvCounts: [3], op: op)
+        #expect(mine == floats)
+        let nothing = try world.reduceScatter([Int64](), recvCounts: [0], op: op)
+        #expect(nothing.isEmpty)
+    }
+
     @Test func broadcastDeliversLengthAndValues() throws {
         let world = try MPICommunicator.world()
         var buffer: [Int32] = [5, 6, 7]

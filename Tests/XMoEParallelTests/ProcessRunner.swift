@@ -72,6 +72,7 @@ enum ProcessRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
         posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        closeInheritedDescriptors(&actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -87,6 +88,24 @@ enum ProcessRunner {
         let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard code == 0 else { throw SpawnError(description: "cannot start \(path): \(String(cString: strerror(code)))") }
         return pid
+    }
+
+    /// The child gets stdin/stdout/stderr only. Otherwise it (and mpirun's ranks and daemons, which
+    /// can outlive a test) inherits whatever the test process has open — an HDF5 file another test is
+    /// writing keeps its lock in the child, and that test can no longer reopen its own file.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        // glibc ≥ 2.34 has posix_spawn_file_actions_addclosefrom_np, but Swift's Glibc module does not
+        // declare it (it needs _GNU_SOURCE).
+        #if os(Linux)
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        #endif
+        // Elsewhere: close what is open now (a close of an fd that went away meanwhile is ignored).
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init) where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
     }
 
     /// The first executable named `name` on PATH.

@@ -40,6 +40,12 @@ import XMoEParallel
         #expect(buffer == [4, -2, 9])
     }
 
+    @Test(arguments: ReduceOp.allCases)
+    func reduceScatterOverOneRankIsTheIdentity(op: ReduceOp) throws {
+        let mine = try comm.reduceScatter([Int32(4), -2, 9], recvCounts: [3], op: op)
+        #expect(mine == [4, -2, 9])
+    }
+
     @Test func broadcastFromTheOnlyRankKeepsTheBuffer() throws {
         var buffer: [Double] = [1, 2, 3]
         try comm.broadcast(&buffer, root: 0)

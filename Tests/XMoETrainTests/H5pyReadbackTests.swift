@@ -35,9 +35,10 @@ struct H5pyReadbackTests {
             import sys, h5py
             f = h5py.File(sys.argv[1], 'r')
             names = sorted(f['params'].keys())
-            print(len([n for n in names if '.experts.' in n and n.endswith('.w_in')]), f.attrs['step'],
+            experts = [n for n in names if '.experts.' in n and n.endswith('.w_in')]
+            print(len(experts), f['params'][experts[0]].shape[0], list(f['params'][experts[0]].attrs['experts']), f.attrs['step'],
                   f.attrs['spec_hash'], sorted(f['adam_m'].keys()) == names == sorted(f['adam_v'].keys()))
             """, [dir.url.appendingPathComponent("checkpoints/step_000004/rank_00000.h5").path])
-        #expect(checkpoint == "4 4 hash-1 True")
+        #expect(checkpoint == "1 4 [0, 1, 2, 3] 4 hash-1 True")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XMoEModel
 import XMoEStore
 import XMoETrain
 
@@ -17,7 +18,10 @@ struct ResumeTests {
     static func trainer(_ dir: URL, steps runSteps: Int = steps) throws -> Trainer {
         var settings = Tiny.settings(steps: runSteps, checkpointEvery: 3, keep: 2)
         settings.schedule = LRSchedule(maxLR: 0.01, minLR: 0.001, warmup: 2, decayEnd: steps, decay: .cosine)
-        return try Trainer(model: Tiny.model(), settings: settings, trainData: Tiny.randomData(),
+        // Dropout on: its masks derive from (seed, step, micro-step), so the resume stays bit-exact.
+        let model = Tiny.model()
+        model.dropout = DropoutRates(hidden: 0.1, attention: 0.1)
+        return try Trainer(model: model, settings: settings, trainData: Tiny.randomData(),
                            validationData: Tiny.randomData(salt: 9), runDirectory: dir, specHash: "spec")
     }
 

@@ -87,8 +87,8 @@ for c in cases {
     func step() throws {
         m.zeroGrads()
         _ = try m.forward(tokens: tokens, targets: targets)
-        m.backward()
-        optimizer.apply(lr: 1e-4)
+        try m.backward()
+        try optimizer.apply(lr: 1e-4)
     }
     try step()
     let start = now()

@@ -11,9 +11,9 @@ public final class IndexedDataset: Sendable {
     /// Whether the optional megatron-core multimodal modes array is present.
     public let hasModes: Bool
 
-    private let index: MappedFile
-    private let data: MappedFile
-    private let header: IndexFileHeader
+    let index: MappedFile
+    let data: MappedFile
+    let header: IndexFileHeader
 
     public var indexPath: String { index.path }
     public var dataPath: String { data.path }
@@ -32,9 +32,15 @@ public final class IndexedDataset: Sendable {
         try validateArrays()
     }
 
+    /// Megatron's writers (megatron-core `_IndexWriter`, Megatron-DeepSpeed's builder, and their
+    /// merges) lay sequences end to end from byte 0 and nothing else into the `.bin`, so each pointer
+    /// must be where the previous sequence ends and the last one must end at the `.bin`'s length.
+    /// That catches a changed dtype code (another width), a changed length and a truncated or
+    /// extended `.bin`, none of which bounds checks alone would notice.
     private func validateArrays() throws {
         let itemSize = Int64(dtype.byteWidth)
         let binLength = Int64(data.count)
+        var expected: Int64 = 0
         for i in 0..<sequenceCount {
             let size = Int64(sequenceLength(i))
             let pointer = Int64(index.load(at: header.pointersOffset + 8 * i, as: Int64.self))
@@ -46,6 +52,18 @@ public final class IndexedDataset: Sendable {
             guard pointer >= 0, !overflow, end <= binLength else {
                 throw IndexedDatasetError(path: index.path, problem: "sequence \(i) (pointer \(pointer), \(size) tokens of \(itemSize) bytes) lies outside \(data.path), which has \(binLength) bytes")
             }
+            guard pointer == expected else {
+                throw IndexedDatasetError(path: index.path, problem: "sequence \(i) starts at byte \(pointer) of \(data.path), "
+                    + "but the sequences before it end at byte \(expected) (\(itemSize)-byte tokens, dtype code \(dtype.rawValue)): "
+                    + "the sequence lengths, pointers or dtype code are not those the data was written with")
+            }
+            expected = end
+        }
+        guard expected == binLength else {
+            throw IndexedDatasetError(path: data.path, problem: "holds \(binLength) bytes, but \(index.path) describes "
+                + "\(sequenceCount) sequences of \(itemSize)-byte tokens ending at byte \(expected): "
+                + (expected < binLength ? "the index and data do not belong together (or a length or dtype code changed)"
+                                        : "the file is truncated"))
         }
         var previous: Int64 = 0
         for j in 0..<header.documentIndexCount {

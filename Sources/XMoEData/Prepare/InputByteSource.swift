@@ -20,17 +20,33 @@ final class InputByteSource {
     init(url: URL, chunkSize: Int = 4 << 20) throws {
         path = url.path
         self.chunkSize = chunkSize
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw PrepareDataError.cannotRead(file: url.path, reason: "it is a directory; data.input must be a JSON-lines file (.jsonl or .jsonl.gz)")
+        }
         do {
             handle = try FileHandle(forReadingFrom: url)
             let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-            totalBytes = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            // A FIFO or device has no size: progress then counts bytes without a total.
+            totalBytes = attributes[.type] as? FileAttributeType == .typeRegular ? (attributes[.size] as? NSNumber)?.intValue ?? 0 : 0
         } catch {
-            throw PrepareDataError.cannotRead(file: url.path, reason: error.localizedDescription)
+            throw PrepareDataError.cannotRead(file: url.path, reason: fileErrorReason(error))
         }
-        let head = try Self.read(handle, upTo: 2, path: path)
-        try handle.seek(toOffset: 0)
+        // The first bytes are kept rather than re-read after a seek: a FIFO cannot seek.
+        head = try Self.read(handle, upTo: 2, path: path)
         isGzip = head == Data([0x1f, 0x8b])
         if isGzip { inflater = try GzipInflater(path: path) }
+    }
+
+    /// The bytes read to detect gzip, delivered before the rest of the file.
+    private var head: Data
+
+    private func nextRead() throws -> Data {
+        if !head.isEmpty {
+            defer { head = Data() }
+            return head + (try Self.read(handle, upTo: chunkSize, path: path))
+        }
+        return try Self.read(handle, upTo: chunkSize, path: path)
     }
 
     deinit { try? handle.close() }
@@ -39,7 +55,7 @@ final class InputByteSource {
     func readChunk(into buffer: inout [UInt8]) throws -> Bool {
         guard let inflater else {
             if fileAtEnd { return false }
-            let data = try Self.read(handle, upTo: chunkSize, path: path)
+            let data = try nextRead()
             if data.isEmpty { fileAtEnd = true; return false }
             bytesRead += data.count
             buffer.append(contentsOf: data)
@@ -47,7 +63,7 @@ final class InputByteSource {
         }
         while true {
             if inflater.needsInput && !fileAtEnd {
-                let data = try Self.read(handle, upTo: chunkSize, path: path)
+                let data = try nextRead()
                 if data.isEmpty { fileAtEnd = true } else { bytesRead += data.count; inflater.supply(data) }
             }
             let produced = try inflater.inflate(into: &buffer, maximum: chunkSize * 4)
@@ -61,8 +77,33 @@ final class InputByteSource {
 
     private static func read(_ handle: FileHandle, upTo count: Int, path: String) throws -> Data {
         do { return try handle.read(upToCount: count) ?? Data() } catch {
-            throw PrepareDataError.cannotRead(file: path, reason: error.localizedDescription)
+            throw PrepareDataError.cannotRead(file: path, reason: fileErrorReason(error))
         }
+    }
+}
+
+/// The reason of a Foundation file error in words (its POSIX cause when there is one), never
+/// Foundation's bare "The operation could not be completed. (NSCocoaErrorDomain error 256.)".
+func fileErrorReason(_ error: Error) -> String {
+    let ns = error as NSError
+    var code: Int32?
+    if ns.domain == NSPOSIXErrorDomain { code = Int32(ns.code) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        code = Int32(underlying.code)
+    }
+    if let code {
+        switch code {
+        case ENOENT: return "no such file or directory"
+        case EISDIR: return "it is a directory, not a file"
+        case EACCES, EPERM: return "permission denied"
+        default: return String(cString: strerror(code))
+        }
+    }
+    switch ns.code {
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or directory"
+    case NSFileReadNoPermissionError: return "permission denied"
+    case NSFileReadUnknownError: return "it cannot be read (is it a directory?)"
+    default: return ns.domain == NSCocoaErrorDomain ? "file error \(ns.code)" : "\(error)"
     }
 }
 

@@ -20,15 +20,22 @@ public struct JSONLinesBatch: Sendable {
 /// as in an editor. UTF-8 is checked per line by `JSONLineFields.extract`, so that the check runs
 /// on the worker threads; `nextLine()` checks it itself.
 public final class JSONLinesReader {
+    /// The longest line accepted (64 MiB; documented in the README). A corpus line is one document;
+    /// without a bound, a FIFO or `/dev/zero` given as input would grow the buffer until memory runs out.
+    public static let defaultMaximumLineBytes = 64 << 20
+
     public let path: String
+    /// A line longer than this many bytes fails the read (`PrepareDataError.cannotRead`).
+    public let maximumLineBytes: Int
     private let source: InputByteSource
     private var buffer: [UInt8] = []
     private var scanStart = 0
     private var sourceAtEnd = false
     private var nextLineNumber = 1
 
-    public init(url: URL, chunkSize: Int = 4 << 20) throws {
+    public init(url: URL, chunkSize: Int = 4 << 20, maximumLineBytes: Int = JSONLinesReader.defaultMaximumLineBytes) throws {
         path = url.path
+        self.maximumLineBytes = maximumLineBytes
         source = try InputByteSource(url: url, chunkSize: chunkSize)
     }
 
@@ -67,6 +74,7 @@ public final class JSONLinesReader {
                     break
                 }
                 if !starts.isEmpty && buffer.count - batchStart >= targetBytes { break }
+                if buffer.count - lineStart > maximumLineBytes { throw lineTooLong(number: nextLineNumber + starts.count) }
                 try refill(&batchStart, &position, &lineStart, &starts, &ends)
                 continue
             }
@@ -78,6 +86,7 @@ public final class JSONLinesReader {
                 try refill(&batchStart, &position, &lineStart, &starts, &ends)
                 continue
             }
+            if position - lineStart > maximumLineBytes { throw lineTooLong(number: nextLineNumber + starts.count) }
             starts.append(lineStart)
             ends.append(position)
             position += (byte == 0x0D && position + 1 < buffer.count && buffer[position + 1] == 0x0A) ? 2 : 1
@@ -91,6 +100,12 @@ public final class JSONLinesReader {
         nextLineNumber += starts.count
         scanStart = lineStart
         return batch
+    }
+
+    private func lineTooLong(number: Int) -> PrepareDataError {
+        // Not a skippable bad line: reading past it would need the unbounded memory the limit prevents.
+        .cannotRead(file: path, reason: "line \(number) is longer than \(maximumLineBytes >> 20) MiB, the limit for one "
+                    + "document (is the input a JSON-lines file? a FIFO or device may never end)")
     }
 
     /// Index of the first `\n` or `\r` at or after `start`, or `bytes.count`.

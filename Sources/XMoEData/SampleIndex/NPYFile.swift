@@ -75,11 +75,19 @@ public enum NPYFile {
             throw fail("no shape in header")
         }
         let shape = try header[open.upperBound..<close].split(separator: ",").map { piece -> Int in
-            guard let n = Int(piece.trimmingCharacters(in: .whitespaces)) else { throw fail("bad shape '\(piece)'") }
+            guard let n = Int(piece.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw fail("bad shape '\(piece)'") }
             return n
         }
-        let count = shape.reduce(1, *)
+        // A damaged header can claim any shape: multiply with overflow checks before comparing.
         let start = 10 + headerLength
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow, product <= bytes.count else {
+                throw fail("shape \(shape) of \(dtype.rawValue) is larger than the file (\(bytes.count) bytes)")
+            }
+            count = product
+        }
         guard bytes.count == start + count * dtype.byteWidth else {
             throw fail("data is \(bytes.count - start) bytes, shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteWidth)")
         }

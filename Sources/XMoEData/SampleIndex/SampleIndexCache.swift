@@ -16,13 +16,20 @@ public struct SampleIndexCache: Sendable {
         self.directory = directory
     }
 
-    /// Returns the cached index for these inputs, or builds and stores it.
-    public func loadOrBuild(sizes: [Int32], sequences: Range<Int>, config: GPTSampleIndexConfig) throws -> GPTSampleIndex {
+    /// Returns the cached index for these inputs, or builds and stores it. A cache entry that is
+    /// unreadable or fails validation (`GPTSampleIndex.validated`) is rebuilt, never used, and
+    /// `notice` says which file was wrong and why.
+    public func loadOrBuild(sizes: [Int32], sequences: Range<Int>, config: GPTSampleIndexConfig,
+                            notice: (String) -> Void = { _ in }) throws -> GPTSampleIndex {
         let description = Self.description(sizes: sizes, sequences: sequences, config: config)
         let stem = (directory as NSString).appendingPathComponent(
             String(format: "%016llx", fnv1a64(Array(description.utf8))) + "-GPTSampleIndex")
-        if let cached = try load(stem: stem, description: description, sizes: sizes, sequences: sequences, config: config) {
-            return cached
+        do {
+            if let cached = try load(stem: stem, description: description, sizes: sizes, sequences: sequences, config: config) {
+                return cached
+            }
+        } catch {
+            notice("sample-index cache \(stem)-*.npy is damaged (\(error)); rebuilding it")
         }
         let built = try GPTSampleIndex.build(sizes: sizes, sequences: sequences, config: config)
         try store(built, stem: stem, description: description, maxSize: Int64(sizes.max() ?? 0))
@@ -51,11 +58,13 @@ public struct SampleIndexCache: Sendable {
         let documents = try NPYFile.read(stem + "-document_index.npy")
         let samples = try NPYFile.read(stem + "-sample_index.npy")
         let shuffle = try NPYFile.read(stem + "-shuffle_index.npy")
-        let tokens = sequences.reduce(0) { $0 + Int(sizes[$1]) }
-        let plan = GPTSampleIndex.epochPlan(tokensPerEpoch: tokens, config: config)
-        return GPTSampleIndex(documentIndex: documents.values.map { Int32($0) }, sampleIndex_N2: samples.values,
-                              shuffleIndex: shuffle.values, epochs: plan.epochs,
-                              separateFinalEpoch: plan.separateFinalEpoch)
+        do {
+            return try GPTSampleIndex.validated(documentIndex: documents.values, sampleIndex: (samples.values, samples.shape),
+                                                shuffleIndex: (shuffle.values, shuffle.shape), sizes: sizes,
+                                                sequences: sequences, config: config)
+        } catch let error as SampleIndexError {
+            throw NPYFile.NPYError(path: stem + "-*.npy", problem: error.description)
+        }
     }
 
     private func store(_ index: GPTSampleIndex, stem: String, description: String, maxSize: Int64) throws {

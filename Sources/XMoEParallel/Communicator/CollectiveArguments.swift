@@ -63,6 +63,12 @@ struct CollectiveArguments {
         }
     }
 
+    func checkReduceScatter(sendLength: Int, recvCounts: [Int]) throws {
+        let call = "reduceScatter"
+        try checkPerRankCounts(recvCounts, name: "recvCounts", call: call)
+        try checkTotal(recvCounts, equals: sendLength, name: "recvCounts", call: call)
+    }
+
     /// Returns the block length sent to each rank.
     func checkAllToAll(sendLength: Int) throws -> Int {
         guard sendLength % size == 0 else {

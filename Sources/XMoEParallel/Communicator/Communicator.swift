@@ -27,6 +27,11 @@ public protocol Communicator: AnyObject, Sendable {
     /// Element-wise reduction over all ranks, in place; every rank passes the same length.
     func allReduce<T: CommElement>(_ buffer: inout [T], op: ReduceOp) throws
 
+    /// Element-wise reduction of `send` over all ranks, scattered: rank `r` gets the `recvCounts[r]`
+    /// elements after the first `recvCounts[0..<r]` (MPI_Reduce_scatter). Every rank passes the same
+    /// `recvCounts`, summing to `send.count`; zero counts are allowed.
+    func reduceScatter<T: CommElement>(_ send: [T], recvCounts: [Int], op: ReduceOp) throws -> [T]
+
     /// Concatenates every rank's `send` in rank order; lengths may differ per rank and are returned.
     func allGatherV<T: CommElement>(_ send: [T]) throws -> (values: [T], counts: [Int])
 

@@ -90,6 +90,20 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    public func reduceScatter<T: CommElement>(_ send: [T], recvCounts: [Int], op: ReduceOp) throws -> [T] {
+        try args.checkReduceScatter(sendLength: send.count, recvCounts: recvCounts)
+        // Every rank passes the same counts, so all skip together.
+        guard !send.isEmpty else { return [] }
+        let datatype = MPIDatatype.of(T.self)
+        let counts32 = recvCounts.map { Int32($0) }
+        return try MPIDatatype.receive(T.self, count: recvCounts[rank]) { recv in
+            try MPIDatatype.withSendPointer(send) { sendPointer in
+                try check(MPI_Reduce_scatter(sendPointer, recv, counts32, datatype, MPIDatatype.op(op), handle),
+                          "MPI_Reduce_scatter")
+            }
+        }
+    }
+
     public func allGatherV<T: CommElement>(_ send: [T]) throws -> (values: [T], counts: [Int]) {
         try args.checkCount(send.count, what: "send", call: "allGatherV")
         var myCount = Int64(send.count)

@@ -25,6 +25,11 @@ public final class SingleProcessCommunicator: Communicator {
         try args.checkCount(buffer.count, what: "buffer", call: "allReduce")
     }
 
+    public func reduceScatter<T: CommElement>(_ send: [T], recvCounts: [Int], op: ReduceOp) throws -> [T] {
+        try args.checkReduceScatter(sendLength: send.count, recvCounts: recvCounts)
+        return send
+    }
+
     public func allGatherV<T: CommElement>(_ send: [T]) throws -> (values: [T], counts: [Int]) {
         try args.checkCount(send.count, what: "send", call: "allGatherV")
         return (send, [send.count])

@@ -31,7 +31,22 @@ struct SweepExpansion {
         self.overrides = overrides
     }
 
+    /// The most points one sweep expands into; a grid beyond it is a typo (or would never finish),
+    /// and its product must not be built in memory (nor overflow while counting).
+    static let maximumPoints = 100_000
+
     mutating func run() {
+        var product = 1
+        for axis in section.axes {
+            let (next, overflow) = product.multipliedReportingOverflow(by: axis.positions.count)
+            if overflow || next > Self.maximumPoints {
+                let sizes = section.axes.map { "\($0.positions.count)" }.joined(separator: "·")
+                errors.append(SpecError("the grid has \(sizes) points, more than the \(Self.maximumPoints) one sweep may hold; "
+                                        + "split it into several sweeps or vary fewer values", at: section.location, key: "sweep.grid"))
+                return
+            }
+            product = next
+        }
         let combinations = sweepProduct(section.axes)
         for (offset, combination) in combinations.enumerated() {
             var values: [(key: String, value: SweepValue)] = []

@@ -63,6 +63,11 @@ public struct SweepSpec: Sendable {
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let base = ExperimentSpec(values: try SpecResolver.resolve(loader.assignments, defaultName: stem),
                                   files: loader.files, overrides: overrides)
+        if let problem = SpecValidation.runNameProblem(SweepNamePattern.directorySafe(base.name)) {
+            // The sweep's directory is its name made directory-safe; only its length can still fail.
+            throw SpecErrors([SpecError(problem.replacingOccurrences(of: "run name", with: "sweep name"),
+                                        at: base.values.location("name"), key: "name")])
+        }
         let baseDirectory = base.values.string("output.dir")!
         let directory = (baseDirectory.hasSuffix("/") ? baseDirectory : baseDirectory + "/")
             + SweepNamePattern.directorySafe(base.name)

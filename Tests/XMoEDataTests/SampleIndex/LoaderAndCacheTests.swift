@@ -83,13 +83,16 @@ import Testing
         let theirs = try Data(contentsOf: URL(fileURLWithPath: MegatronFixtures.root + "/gpt/single_epoch-train-sample_index.npy"))
         #expect(ours == theirs)
 
-        // Corrupt the cached shuffle index: the reload must report it, not return wrong data.
+        // Corrupt the cached shuffle index: the reload must say so and rebuild, not return wrong data.
         let loaded = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: 0..<59, config: config)
         #expect(loaded == built)
         let shuffleFile = try #require(files.first { $0.hasSuffix("-shuffle_index.npy") })
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir.file("cache/" + shuffleFile)))
-        #expect(throws: NPYFile.NPYError.self) {
-            try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: 0..<59, config: config)
+        var notices: [String] = []
+        let rebuilt = try cache.loadOrBuild(sizes: dataset.sequenceLengths, sequences: 0..<59, config: config) {
+            notices.append($0)
         }
+        #expect(rebuilt == built)
+        #expect(notices.count == 1 && notices[0].contains(shuffleFile) && notices[0].contains("rebuilding"), "\(notices)")
     }
 }

@@ -38,7 +38,7 @@ import XMoEModel
 
         model.zeroGrads()
         let losses = try model.forward(tokens: golden.tokens, targets: golden.targets)
-        model.backward()
+        try model.backward()
 
         let ref = golden.losses
         var report = "\(caseName):"
