@@ -51,7 +51,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard let storage = tensor.storage as? DeviceStorage else {
             fatalError("tensor \(tensor.shape) is not in device memory; the CUDA backend was handed a host tensor")
         }
-        return storage.pointer + elementOffset * 4
+        return storage.pointer + tensor.byteOffset + elementOffset * 4
     }
 
     func ptr(_ tensor: Tensor, _ elementOffset: Int = 0) -> KernelArgument {

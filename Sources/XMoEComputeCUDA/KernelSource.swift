@@ -12,6 +12,7 @@ public enum KernelSource {
     /// Every kernel the backend launches; the test checks each is defined in `source`.
     public static let kernelNames = [
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_sum_rows",
+        "xmoe_dropout_fwd", "xmoe_dropout_bwd",
         "xmoe_gelu_fwd", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
@@ -68,6 +69,14 @@ public enum KernelSource {
         extern "C" __global__ void xmoe_axpy(float alpha, const float* x, float* y, i64 n) { GRID_LOOP(i, n) y[i] += alpha * x[i]; }
         extern "C" __global__ void xmoe_add_bias(float* out, const float* bias, i64 row0, i64 rows, i64 cols) {
             GRID_LOOP(i, rows * cols) out[row0 * cols + i] += bias[i % cols];
+        }
+        // Dropout: a product with the caller's mask (0 or 1/(1-p)). __fmul_rn/__fadd_rn are never
+        // contracted into an FMA, so the backward's dX += dOut * mask rounds twice like the CPU's.
+        extern "C" __global__ void xmoe_dropout_fwd(const float* x, const float* mask, float* out, i64 n) {
+            GRID_LOOP(i, n) out[i] = __fmul_rn(x[i], mask[i]);
+        }
+        extern "C" __global__ void xmoe_dropout_bwd(const float* dOut, const float* mask, float* dX, i64 n) {
+            GRID_LOOP(i, n) dX[i] = __fadd_rn(dX[i], __fmul_rn(dOut[i], mask[i]));
         }
         // One thread per column walks the rows in order: the CPU's summation order.
         extern "C" __global__ void xmoe_sum_rows(const float* x, i64 row0, i64 rows, i64 cols, float* out) {

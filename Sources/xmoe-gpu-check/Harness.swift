@@ -7,6 +7,8 @@ enum Fill {
     case normal(scale: Float)
     case uniform(Float, Float)
     case ints([Int32])
+    /// Given floats (e.g. a dropout mask of 0 and 1/(1−p)).
+    case values([Float])
     case poison
 }
 
@@ -78,6 +80,9 @@ struct CaseRunner {
             case .ints(let values):
                 precondition(values.count == count, "\(c.name): \(spec.name) has \(values.count) ints for shape \(spec.shape)")
                 hostValues[spec.name] = .ints(values)
+            case .values(let values):
+                precondition(values.count == count, "\(c.name): \(spec.name) has \(values.count) floats for shape \(spec.shape)")
+                hostValues[spec.name] = .floats(values)
             case .poison: hostValues[spec.name] = .floats([Float](repeating: .nan, count: count))
             }
         }

@@ -110,6 +110,54 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         })
     }
 
+    // MARK: dropout (a product with the caller's mask: bit-identical to the CPU, tolerance 0)
+    for (shape, p) in [([1, 1], 0.5), ([37, 129], 0.1), ([1000, 1003], 0.3)] {
+        let count = shape.reduce(1, *), keep = Float(1 / (1 - p))
+        let mask = (0..<count).map { _ in random.uniform() < p ? Float(0) : keep }
+        cases.append(OpCase(name: "dropout fwd (copy and in place)+bwd \(shape) p \(p)",
+                            tensors: [t("x", shape), t("mask", shape, .values(mask)), t("out", shape, .poison), t("inplace", shape),
+                                      t("d", shape), t("dx", shape)],
+                            outputs: ["out", "inplace", "dx"], tolerance: 0) { be, x in
+            be.dropoutForward(x["x"]!, mask: x["mask"]!, out: x["out"]!)
+            be.dropoutForward(x["inplace"]!, mask: x["mask"]!, out: x["inplace"]!)
+            be.dropoutBackward(dOut: x["d"]!, mask: x["mask"]!, dX: x["dx"]!)
+        })
+    }
+
+    // MARK: views at non-zero offsets into one buffer (as flat parameter groups hold parameters):
+    // every address must honour the view's byte offset, and nothing outside the views may change
+    // (the whole buffer is compared, and its untouched stretches must equal their inputs).
+    do {
+        let (r, h) = (7, 33), n = r * h
+        let offsets = (x: 5, w: 5 + n + 3, out: 5 + n + 3 + h + 1, d: 2 * n + h + 20, dx: 3 * n + h + 31, mask: 4 * n + h + 40)
+        let total = 5 * n + h + 47
+        let maskValues = (0..<n).map { _ in random.uniform() < 0.25 ? Float(0) : Float(1 / 0.75) }
+        cases.append(OpCase(name: "views at offsets: add, scale, axpy, dropout, rmsNorm, softmax, copy, gemm, adamw",
+                            tensors: [t("buf", [total]), t("rstd", [r], .poison), t("m", [n + 9], .uniform(-0.1, 0.1)),
+                                      t("v", [n + 9], .uniform(0, 0.01)), t("maskbuf", [n + 2], .values([0, 0] + maskValues))],
+                            outputs: ["buf", "rstd", "m", "v"], tolerance: fp32Tolerance) { be, x in
+            let buf = x["buf"]!
+            let xv = buf.view(offset: offsets.x, shape: [r, h]), w = buf.view(offset: offsets.w, shape: [h])
+            let out = buf.view(offset: offsets.out, shape: [r, h]), d = buf.view(offset: offsets.d, shape: [r, h])
+            let dx = buf.view(offset: offsets.dx, shape: [r, h]), mask = x["maskbuf"]!.view(offset: 2, shape: [r, h])
+            be.rmsNormForward(x: xv, weight: w, eps: 1e-6, out: out, rstd: x["rstd"]!)
+            be.dropoutForward(out, mask: mask, out: out)
+            be.add(out, d, out: out)
+            be.axpy(alpha: 0.5, x: d, y: dx)
+            be.dropoutBackward(dOut: d, mask: mask, dX: dx)
+            be.softmaxForward(logits: dx.reshaped([r, h]), probs: d)
+            be.scale(buf.view(offset: offsets.mask, shape: [h + 2]), by: 3)
+            be.copy(from: xv.view(offset: h, shape: [h]), to: buf.view(offset: offsets.mask + h + 3, shape: [h]))
+            // A view of a view: offsets add up.
+            let tail = buf.view(offset: offsets.d, shape: [total - offsets.d])
+            be.gemm(transA: false, transB: true, m: r, n: 3, k: h, alpha: 1, a: xv, aOffset: 0, lda: h,
+                    b: tail, bOffset: n, ldb: h, beta: 1, c: tail.view(offset: 2 * n, shape: [r * 3]), cOffset: 0, ldc: 3)
+            be.adamwUpdate(param: buf.view(offset: offsets.out, shape: [n]), grad: buf.view(offset: offsets.dx, shape: [n]),
+                           m: x["m"]!.view(offset: 9, shape: [n]), v: x["v"]!.view(offset: 9, shape: [n]), step: 3,
+                           lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+        })
+    }
+
     // MARK: softmax and norms
     for shape in [[1, 1], [7, 1000], [3, 50304]] {
         cases.append(OpCase(name: "softmax fwd+bwd \(shape)",

@@ -80,6 +80,19 @@ import Glibc
         #expect(ok, "\(result.output)")
     }
 
+    /// The dropout checks (caller's masks of 0 and 1/(1−p), tolerance 0) and the case of views at
+    /// non-zero offsets into one buffer run on two CPU backends: every view lies inside its buffer
+    /// (a precondition stops the process otherwise) and the whole buffer, untouched stretches
+    /// included, agrees bit for bit.
+    @Test func dropoutAndViewChecksRun() throws {
+        for (fragment, expected) in [("dropout fwd", 3), ("views at offsets", 1)] {
+            let result = try run(["--cpu-only", "--seed", "7", "--no-training", "--only", fragment])
+            #expect(result.status == 0, "\(result.output)\(result.error)")
+            let ok = result.output.contains("gpu-check: OK (\(expected) op check")
+            #expect(ok, "\(result.output)")
+        }
+    }
+
     /// The CPU's sequential fp32 sum over 50 304 logits is ~8e-5 off float64, over the 1e-5
     /// threshold: the checker must catch it and exit 1.
     @Test func aRealErrorFails() throws {
