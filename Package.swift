@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "xmoe", targets: ["xmoe"]),
         .executable(name: "xmoe-comm-check", targets: ["xmoe-comm-check"]),
+        .executable(name: "xmoe-gpu-check", targets: ["xmoe-gpu-check"]),
         .executable(name: "xmoe-dispatch-check", targets: ["xmoe-dispatch-check"]),
         .executable(name: "xmoe-train-check", targets: ["xmoe-train-check"]),
     ],
@@ -34,6 +35,10 @@ let package = Package(
         .target(name: "XMoEStore", dependencies: ["CHDF5"]),
         .target(name: "XMoECompute", dependencies: ["COpenBLAS"]),
         .target(name: "XMoEModel", dependencies: ["XMoECompute"]),
+        // The CUDA backend: CUDA libraries are dlopen'ed at run time, so nothing CUDA links here.
+        .target(name: "XMoEComputeCUDA", dependencies: ["XMoECompute", "XMoEBase"]),
+        // Checks every CUDA op against the CPU backend on a GPU machine: `xmoe-gpu-check`.
+        .executableTarget(name: "xmoe-gpu-check", dependencies: ["XMoEComputeCUDA", "XMoECompute", "XMoEModel"]),
         .target(name: "XMoEParallel", dependencies: ["CMPIShim", "XMoEModel"]),
         .target(name: "XMoEData", dependencies: ["CZlib", "XMoEBase"]),
         // Checks MPI collectives across real ranks: `mpirun -np 4 xmoe-comm-check`.
@@ -66,6 +71,7 @@ let package = Package(
         .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
+        .testTarget(name: "XMoEComputeCUDATests", dependencies: ["XMoEComputeCUDA", "XMoECompute", "xmoe-gpu-check"]),
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"],
                     exclude: ["Golden/golden.h5", "Golden/golden.bin", "Golden/golden.json"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),

@@ -1,0 +1,140 @@
+import XMoECompute
+
+// Element-wise ops, activations, softmax and the norms: one kernel launch each.
+extension CUDABackend {
+    private func n(_ t: Tensor) -> KernelArgument { .int64(Int64(t.count)) }
+    private func i64(_ v: Int) -> KernelArgument { .int64(Int64(v)) }
+
+    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
+        precondition(b.count == a.count && out.count == a.count, "add: \(a.shape) + \(b.shape) into \(out.shape)")
+        context.launch("xmoe_add", .elementwise(count: a.count), [ptr(a), ptr(b), ptr(out), n(a)])
+    }
+
+    public func scale(_ x: Tensor, by alpha: Float) {
+        context.launch("xmoe_scale", .elementwise(count: x.count), [ptr(x), n(x), .float(alpha)])
+    }
+
+    public func axpy(alpha: Float, x: Tensor, y: Tensor) {
+        precondition(y.count == x.count, "axpy: x \(x.shape), y \(y.shape)")
+        context.launch("xmoe_axpy", .elementwise(count: x.count), [.float(alpha), ptr(x), ptr(y), n(x)])
+    }
+
+    public func addBias(_ out: Tensor, bias: Tensor, biasOffset: Int, rows: Range<Int>) {
+        let cols = out.columns
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= out.rows, "addBias: rows \(rows) outside \(out.shape)")
+        precondition(biasOffset >= 0 && biasOffset + cols <= bias.count, "addBias: bias \(bias.shape) too small at offset \(biasOffset)")
+        context.launch("xmoe_add_bias", .elementwise(count: rows.count * cols),
+                       [ptr(out), ptr(bias, biasOffset), i64(rows.lowerBound), i64(rows.count), i64(cols)])
+    }
+
+    public func sumRows(_ x: Tensor, rows: Range<Int>, into out: Tensor, outOffset: Int) {
+        let cols = x.columns
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= x.rows, "sumRows: rows \(rows) outside \(x.shape)")
+        precondition(outOffset >= 0 && outOffset + cols <= out.count, "sumRows: out \(out.shape) too small at offset \(outOffset)")
+        guard !rows.isEmpty else { return }
+        context.launch("xmoe_sum_rows", .elementwise(count: cols),
+                       [ptr(x), i64(rows.lowerBound), i64(rows.count), i64(cols), ptr(out, outOffset)])
+    }
+
+    public func geluForward(_ x: Tensor, out: Tensor) {
+        precondition(out.count == x.count, "geluForward: out \(out.shape), x \(x.shape)")
+        context.launch("xmoe_gelu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
+    }
+
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+        precondition(dOut.count == x.count && dX.count == x.count, "geluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
+        context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
+    }
+
+    public func siluForward(_ x: Tensor, out: Tensor) {
+        precondition(out.count == x.count, "siluForward: out \(out.shape), x \(x.shape)")
+        context.launch("xmoe_silu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
+    }
+
+    public func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+        precondition(dOut.count == x.count && dX.count == x.count, "siluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
+        context.launch("xmoe_silu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
+    }
+
+    public func swigluForward(gateUp: Tensor, out: Tensor) {
+        let (rows, f) = (out.rows, out.columns)
+        precondition(gateUp.count == rows * 2 * f, "swigluForward: gateUp \(gateUp.shape) is not rows × 2F for out \(out.shape)")
+        context.launch("xmoe_swiglu_fwd", .elementwise(count: rows * f), [ptr(gateUp), ptr(out), i64(rows), i64(f)])
+    }
+
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
+        let (rows, f) = (dOut.rows, dOut.columns)
+        precondition(gateUp.count == rows * 2 * f && dGateUp.count == rows * 2 * f, "swigluBackward: gateUp \(gateUp.shape), dOut \(dOut.shape)")
+        context.launch("xmoe_swiglu_bwd", .elementwise(count: rows * f), [ptr(gateUp), ptr(dOut), ptr(dGateUp), i64(rows), i64(f)])
+    }
+
+    public func softmaxForward(logits: Tensor, probs: Tensor) {
+        precondition(probs.shape == logits.shape, "softmaxForward: probs \(probs.shape), logits \(logits.shape)")
+        guard logits.columns > 0 else { return }
+        context.launch("xmoe_softmax_fwd", .perRow(rows: logits.rows), [ptr(logits), ptr(probs), i64(logits.columns)])
+    }
+
+    public func softmaxBackward(probs: Tensor, dProbs: Tensor, dLogits: Tensor) {
+        precondition(dProbs.shape == probs.shape && dLogits.shape == probs.shape, "softmaxBackward: shapes differ")
+        guard probs.columns > 0 else { return }
+        context.launch("xmoe_softmax_bwd", .perRow(rows: probs.rows), [ptr(probs), ptr(dProbs), ptr(dLogits), i64(probs.columns)])
+    }
+
+    public func layerNormForward(
+        x: Tensor, weight: Tensor, bias: Tensor, eps: Float, out: Tensor, mean: Tensor, rstd: Tensor
+    ) {
+        let (rows, h) = (x.rows, x.columns)
+        precondition(weight.count == h && bias.count == h && out.shape == x.shape && mean.count == rows && rstd.count == rows,
+                     "layerNormForward: x \(x.shape), weight \(weight.shape), bias \(bias.shape), out \(out.shape)")
+        context.launch("xmoe_layernorm_fwd", .perRow(rows: rows),
+                       [ptr(x), ptr(weight), ptr(bias), .float(eps), ptr(out), ptr(mean), ptr(rstd), i64(h)])
+    }
+
+    public func layerNormBackward(
+        dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor,
+        dX: Tensor, dWeight: Tensor, dBias: Tensor
+    ) {
+        let (rows, h) = (x.rows, x.columns)
+        precondition(dOut.shape == x.shape && dX.shape == x.shape && dWeight.count == h && dBias.count == h,
+                     "layerNormBackward: x \(x.shape), dOut \(dOut.shape), dX \(dX.shape)")
+        context.launch("xmoe_layernorm_bwd_dx", .perRow(rows: rows),
+                       [ptr(dOut), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dX), i64(h)])
+        context.launch("xmoe_layernorm_bwd_dwdb", .elementwise(count: h),
+                       [ptr(dOut), ptr(x), ptr(mean), ptr(rstd), ptr(dWeight), ptr(dBias), i64(rows), i64(h)])
+    }
+
+    public func rmsNormForward(x: Tensor, weight: Tensor, eps: Float, out: Tensor, rstd: Tensor) {
+        let (rows, h) = (x.rows, x.columns)
+        precondition(weight.count == h && out.shape == x.shape && rstd.count == rows, "rmsNormForward: x \(x.shape), weight \(weight.shape)")
+        context.launch("xmoe_rmsnorm_fwd", .perRow(rows: rows), [ptr(x), ptr(weight), .float(eps), ptr(out), ptr(rstd), i64(h)])
+    }
+
+    public func rmsNormBackward(
+        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor
+    ) {
+        let (rows, h) = (x.rows, x.columns)
+        precondition(dOut.shape == x.shape && dX.shape == x.shape && dWeight.count == h, "rmsNormBackward: x \(x.shape), dOut \(dOut.shape)")
+        context.launch("xmoe_rmsnorm_bwd_dx", .perRow(rows: rows), [ptr(dOut), ptr(x), ptr(weight), ptr(rstd), ptr(dX), i64(h)])
+        context.launch("xmoe_rmsnorm_bwd_dw", .elementwise(count: h), [ptr(dOut), ptr(x), ptr(rstd), ptr(dWeight), i64(rows), i64(h)])
+    }
+
+    public func adamwUpdate(
+        param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    ) {
+        precondition(step >= 1, "adamwUpdate: step \(step) must be 1-based")
+        precondition(grad.count == param.count && m.count == param.count && v.count == param.count, "adamwUpdate: shapes differ")
+        // Bias corrections in Double on the host, as the CPU backend computes them.
+        let c1 = Float(1 - pow(Double(beta1), Double(step)))
+        let c2 = Float(1 - pow(Double(beta2), Double(step)))
+        context.launch("xmoe_adamw", .elementwise(count: param.count),
+                       [ptr(param), ptr(grad), ptr(m), ptr(v), n(param), .float(lr), .float(beta1), .float(beta2),
+                        .float(eps), .float(weightDecay), .float(c1), .float(c2)])
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

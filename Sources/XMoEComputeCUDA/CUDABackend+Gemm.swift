@@ -1,0 +1,138 @@
+import XMoECompute
+
+/// One row-major product C = alpha · op(A) · op(B) + beta · C, with device addresses.
+struct RowMajorGemm {
+    var transA: Bool, transB: Bool
+    var m: Int, n: Int, k: Int
+    var a: UnsafeMutableRawPointer, lda: Int
+    var b: UnsafeMutableRawPointer, ldb: Int
+    var c: UnsafeMutableRawPointer, ldc: Int
+}
+
+/// The same product as cuBLAS (column-major) sees it. A row-major matrix with leading dimension
+/// ld is its transpose in column-major terms with the same ld, so row-major C = op(A)·op(B) is
+/// column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the operands and m with n, keep each operand's own
+/// transpose flag.
+struct ColumnMajorGemm: Equatable {
+    var opFirst: Int32, opSecond: Int32
+    var m: Int32, n: Int32, k: Int32
+    var first: UnsafeMutableRawPointer, ldFirst: Int32
+    var second: UnsafeMutableRawPointer, ldSecond: Int32
+    var c: UnsafeMutableRawPointer, ldc: Int32
+
+    init(_ p: RowMajorGemm) {
+        opFirst = p.transB ? CUBLASAPI.opT : CUBLASAPI.opN
+        opSecond = p.transA ? CUBLASAPI.opT : CUBLASAPI.opN
+        (m, n, k) = (Int32(p.n), Int32(p.m), Int32(p.k))
+        (first, ldFirst) = (p.b, Int32(p.ldb))
+        (second, ldSecond) = (p.a, Int32(p.lda))
+        (c, ldc) = (p.c, Int32(p.ldc))
+    }
+}
+
+// Every product goes to cuBLAS through ColumnMajorGemm.
+extension CUDABackend {
+    public func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: Tensor, aOffset: Int, lda: Int, b: Tensor, bOffset: Int, ldb: Int,
+        beta: Float, c: Tensor, cOffset: Int, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        run(RowMajorGemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                         a: devicePointer(a, elementOffset: aOffset), lda: lda,
+                         b: devicePointer(b, elementOffset: bOffset), ldb: ldb,
+                         c: devicePointer(c, elementOffset: cOffset), ldc: ldc), alpha: alpha, beta: beta)
+    }
+
+    public func batchedGemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: Tensor, aOffset: Int, lda: Int, strideA: Int,
+        b: Tensor, bOffset: Int, ldb: Int, strideB: Int,
+        beta: Float, c: Tensor, cOffset: Int, ldc: Int, strideC: Int, batchCount: Int
+    ) {
+        if m == 0 || n == 0 || batchCount == 0 { return }
+        if k == 0 {
+            for i in 0..<batchCount {
+                gemm(transA: transA, transB: transB, m: m, n: n, k: 0, alpha: alpha, a: a, aOffset: aOffset, lda: lda,
+                     b: b, bOffset: bOffset, ldb: ldb, beta: beta, c: c, cOffset: cOffset + i * strideC, ldc: ldc)
+            }
+            return
+        }
+        var (alpha, beta) = (alpha, beta)
+        let q = ColumnMajorGemm(RowMajorGemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                                             a: devicePointer(a, elementOffset: aOffset), lda: lda,
+                                             b: devicePointer(b, elementOffset: bOffset), ldb: ldb,
+                                             c: devicePointer(c, elementOffset: cOffset), ldc: ldc))
+        context.checkBlas(context.cublas.sgemmStridedBatched(
+            context.blas, q.opFirst, q.opSecond, q.m, q.n, q.k, &alpha, q.first, q.ldFirst, Int64(strideB),
+            q.second, q.ldSecond, Int64(strideA), &beta, q.c, q.ldc, Int64(strideC), Int32(batchCount)),
+            "cublasSgemmStridedBatched(m \(m), n \(n), k \(k), batch \(batchCount))")
+    }
+
+    public func groupedGemm(
+        transB: Bool, k: Int, n: Int, alpha: Float, a: Tensor, w: Tensor, beta: Float, c: Tensor,
+        rowOffsets: [Int], rowCounts: [Int]
+    ) {
+        precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
+        precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
+        guard n > 0 else { return }
+        let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
+        let problems = plan.groups.indices.map { i in
+            RowMajorGemm(transA: false, transB: transB, m: plan.rowCounts[i], n: n, k: k,
+                         a: devicePointer(a, elementOffset: plan.rowOffsets[i] * k), lda: k,
+                         b: devicePointer(w, elementOffset: plan.groups[i] * k * n), ldb: transB ? k : n,
+                         c: devicePointer(c, elementOffset: plan.rowOffsets[i] * n), ldc: n)
+        }
+        runGrouped(problems, alpha: alpha, beta: beta)
+    }
+
+    public func groupedGemmWeightGrad(
+        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]
+    ) {
+        precondition(a.columns == k && dC.columns == n, "groupedGemmWeightGrad: a \(a.shape), dC \(dC.shape), expected k=\(k), n=\(n) columns")
+        precondition(dW.count == rowCounts.count * k * n, "groupedGemmWeightGrad: dW \(dW.shape) is not \(rowCounts.count)×\(k)×\(n)")
+        guard k > 0, n > 0 else { return }
+        let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
+        let problems = plan.groups.indices.map { i in
+            RowMajorGemm(transA: true, transB: false, m: k, n: n, k: plan.rowCounts[i],
+                         a: devicePointer(a, elementOffset: plan.rowOffsets[i] * k), lda: k,
+                         b: devicePointer(dC, elementOffset: plan.rowOffsets[i] * n), ldb: n,
+                         c: devicePointer(dW, elementOffset: plan.groups[i] * k * n), ldc: n)
+        }
+        runGrouped(problems, alpha: 1, beta: 1)
+    }
+
+    func run(_ p: RowMajorGemm, alpha: Float, beta: Float) {
+        if p.k == 0 {
+            // BLAS semantics (C = beta · C) without relying on how a cuBLAS version treats k = 0.
+            if beta != 1 {
+                context.launch("xmoe_scale_matrix", .elementwise(count: p.m * p.n),
+                               [.pointer(p.c), .int64(Int64(p.m)), .int64(Int64(p.n)), .int64(Int64(p.ldc)), .float(beta)])
+            }
+            return
+        }
+        var (alpha, beta) = (alpha, beta)
+        let q = ColumnMajorGemm(p)
+        context.checkBlas(context.cublas.sgemm(context.blas, q.opFirst, q.opSecond, q.m, q.n, q.k, &alpha, q.first, q.ldFirst,
+                                               q.second, q.ldSecond, &beta, q.c, q.ldc),
+                          "cublasSgemm(m \(p.m), n \(p.n), k \(p.k))")
+    }
+
+    /// All problems in one cublasSgemmGroupedBatched call (problems of one shape share a group), or
+    /// one cublasSgemm each where cuBLAS is older than 12.5 (or for the degenerate k = 0).
+    func runGrouped(_ problems: [RowMajorGemm], alpha: Float, beta: Float) {
+        guard !problems.isEmpty else { return }
+        guard let grouped = context.cublas.sgemmGroupedBatched, problems.allSatisfy({ $0.k > 0 }) else {
+            for p in problems { run(p, alpha: alpha, beta: beta) }
+            return
+        }
+        let call = GroupedGemmCall(problems.map(ColumnMajorGemm.init))
+        let device = uploadPointers(call)
+        let g = call.groupCount
+        let alphas = [Float](repeating: alpha, count: g), betas = [Float](repeating: beta, count: g)
+        context.checkBlas(grouped(
+            context.blas, call.opFirst, call.opSecond, call.m, call.n, call.k, alphas, device.first, call.ldFirst,
+            device.second, call.ldSecond, betas, device.c, call.ldc, Int32(g), call.groupSizes),
+            "cublasSgemmGroupedBatched(\(call.problemCount) problems in \(g) groups)")
+    }
+}

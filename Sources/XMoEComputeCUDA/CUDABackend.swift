@@ -1,0 +1,143 @@
+import Foundation
+import XMoECompute
+
+/// The CUDA backend (fp32 for now): GEMMs through cuBLAS, every other op a kernel of
+/// `KernelSource` compiled by NVRTC for the device's own architecture. Work is queued on one
+/// stream; downloads and `synchronize` are the points where the host waits.
+///
+/// Construction loads the CUDA libraries with dlopen and throws `CUDAError` naming whatever is
+/// missing, so the same binary runs on machines without CUDA (using the CPU backend instead).
+public final class CUDABackend: Backend, @unchecked Sendable {
+    let context: CUDAContext
+    let allocator: DeviceAllocator
+    /// Device scratch for the grouped GEMM's pointer arrays; reused in stream order.
+    private var pointerScratch: DeviceStorage?
+
+    /// The device's architecture as NVRTC names it (e.g. "sm_90").
+    public var arch: String { context.arch }
+    public var multiprocessorCount: Int { context.multiprocessors }
+    /// Whether the kernels came from the on-disk cubin cache rather than a fresh NVRTC compile.
+    public var kernelsFromCache: Bool { context.kernelsFromCache }
+    public var libraryFiles: [String] {
+        [context.runtime.library.fileName, context.driver.library.fileName, context.cublas.library.fileName, context.nvrtc.library.fileName]
+    }
+    public var hasGroupedGemm: Bool { context.cublas.sgemmGroupedBatched != nil }
+
+    public init(device: Int = 0, kernelCache: KernelDiskCache = KernelDiskCache()) throws {
+        context = try CUDAContext(device: device, cache: kernelCache)
+        allocator = DeviceAllocator(runtime: context.runtime)
+    }
+
+    /// Compiles the kernels for `arch` with NVRTC alone (no GPU or driver needed): checks the kernel
+    /// source on a build machine and fills the disk cache. Returns the cubin's size.
+    public static func compileKernels(arch: String, cache: KernelDiskCache = KernelDiskCache()) throws -> (bytes: Int, fromCache: Bool) {
+        let compiler = NVRTCCompiler(api: try NVRTCAPI(), cache: cache)
+        let (cubin, fromCache) = try compiler.cubin(source: KernelSource.source(), arch: arch)
+        return (cubin.count, fromCache)
+    }
+
+    /// Waits until everything queued so far has run; reports a failed kernel.
+    public func synchronize() { context.synchronize() }
+
+    /// Bytes held in live tensors, in the allocator's cache, and how often cudaMalloc was called.
+    public var memoryStatistics: (inUse: Int, cached: Int, systemAllocations: Int) {
+        let book = allocator.statistics
+        return (book.bytesInUse, book.bytesCached, book.systemAllocations)
+    }
+
+    /// The device address of element `elementOffset` of `tensor`. Every op computes addresses
+    /// here, so a tensor's byte offset into shared storage needs handling in this one place.
+    func devicePointer(_ tensor: Tensor, elementOffset: Int = 0) -> UnsafeMutableRawPointer {
+        guard let storage = tensor.storage as? DeviceStorage else {
+            fatalError("tensor \(tensor.shape) is not in device memory; the CUDA backend was handed a host tensor")
+        }
+        return storage.pointer + tensor.byteOffset + elementOffset * 4
+    }
+
+    func ptr(_ tensor: Tensor, _ elementOffset: Int = 0) -> KernelArgument {
+        .pointer(devicePointer(tensor, elementOffset: elementOffset))
+    }
+
+    /// A device block of at least `bytes` for pointer arrays, kept between calls.
+    func scratch(bytes: Int) -> UnsafeMutableRawPointer {
+        if let pointerScratch, pointerScratch.byteCount >= bytes { return pointerScratch.pointer }
+        let storage = allocateOrDie(bytes: max(bytes, 4096))
+        pointerScratch = storage
+        return storage.pointer
+    }
+
+    func allocateOrDie(bytes: Int) -> DeviceStorage {
+        do { return try allocator.allocate(byteCount: bytes) } catch { fatalError("\(error)") }
+    }
+}
+
+// MARK: memory
+
+extension CUDABackend {
+    public func makeTensor(_ shape: [Int], dtype: DType) -> Tensor {
+        let bytes = shape.reduce(1, *) * 4
+        let storage = allocateOrDie(bytes: bytes)
+        let tensor = Tensor(shape: shape, dtype: dtype, storage: storage)
+        zero(tensor)
+        return tensor
+    }
+
+    public func zero(_ tensor: Tensor) {
+        guard tensor.count > 0 else { return }
+        context.checkRuntime(context.runtime.memsetAsync(devicePointer(tensor), 0, tensor.count * 4, context.stream), "cudaMemsetAsync")
+    }
+
+    public func fill(_ tensor: Tensor, value: Float) {
+        context.launch("xmoe_fill", .elementwise(count: tensor.count), [ptr(tensor), .int64(Int64(tensor.count)), .float(value)])
+    }
+
+    public func copy(from src: Tensor, to dst: Tensor) {
+        precondition(src.dtype == dst.dtype && src.count == dst.count, "copy: \(src.shape) \(src.dtype) into \(dst.shape) \(dst.dtype)")
+        guard src.count > 0 else { return }
+        context.checkRuntime(context.runtime.memcpyAsync(devicePointer(dst), devicePointer(src), src.count * 4,
+                                                         CUDARuntimeAPI.memcpyDeviceToDevice, context.stream), "cudaMemcpyAsync D2D")
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) {
+        precondition(tensor.dtype == .float32 && values.count == tensor.count, "upload: \(values.count) floats into \(tensor.shape) \(tensor.dtype)")
+        uploadBytes(values, to: tensor)
+    }
+
+    public func upload(_ values: [Int32], to tensor: Tensor) {
+        precondition(tensor.dtype == .int32 && values.count == tensor.count, "upload: \(values.count) ints into \(tensor.shape) \(tensor.dtype)")
+        uploadBytes(values, to: tensor)
+    }
+
+    public func downloadFloats(_ tensor: Tensor) -> [Float] {
+        precondition(tensor.dtype == .float32, "downloadFloats: tensor is \(tensor.dtype)")
+        return downloadBytes(tensor, as: Float.self)
+    }
+
+    public func downloadInts(_ tensor: Tensor) -> [Int32] {
+        precondition(tensor.dtype == .int32, "downloadInts: tensor is \(tensor.dtype)")
+        return downloadBytes(tensor, as: Int32.self)
+    }
+
+    /// Host → device. The copy from pageable memory is staged before cudaMemcpyAsync returns, so
+    /// `values` may go away at once.
+    private func uploadBytes<T>(_ values: [T], to tensor: Tensor) {
+        guard !values.isEmpty else { return }
+        values.withUnsafeBytes { bytes in
+            context.checkRuntime(context.runtime.memcpyAsync(devicePointer(tensor), bytes.baseAddress, bytes.count,
+                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync H2D")
+        }
+    }
+
+    /// Device → host: a synchronisation point (waits for all queued work).
+    private func downloadBytes<T>(_ tensor: Tensor, as type: T.Type) -> [T] {
+        var out = [T](unsafeUninitializedCapacity: tensor.count) { _, count in count = tensor.count }
+        if tensor.count > 0 {
+            out.withUnsafeMutableBytes { bytes in
+                context.checkRuntime(context.runtime.memcpyAsync(bytes.baseAddress, devicePointer(tensor), bytes.count,
+                                                                 CUDARuntimeAPI.memcpyDeviceToHost, context.stream), "cudaMemcpyAsync D2H")
+            }
+        }
+        synchronize()
+        return out
+    }
+}

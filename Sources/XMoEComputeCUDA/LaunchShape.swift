@@ -1,0 +1,51 @@
+/// Grid and block sizes of one launch, computed from the problem's shape alone (never from timing),
+/// so a launch is reproducible and CI can check the arithmetic without a GPU.
+public struct LaunchShape: Equatable, Sendable {
+    public var grid: (x: UInt32, y: UInt32, z: UInt32)
+    public var block: (x: UInt32, y: UInt32, z: UInt32)
+
+    public static func == (a: LaunchShape, b: LaunchShape) -> Bool {
+        a.grid == b.grid && a.block == b.block
+    }
+
+    /// Threads per block of the element-wise kernels.
+    public static let elementwiseBlock = 256
+    /// Grid-stride loops stop growing the grid here: enough blocks to fill any current GPU.
+    public static let maxElementwiseBlocks = 65_535
+
+    /// A 1-D grid-stride launch over `count` items; nil when there is nothing to do (a grid of 0
+    /// blocks is an error in CUDA).
+    public static func elementwise(count: Int) -> LaunchShape? {
+        guard count > 0 else { return nil }
+        let blocks = min((count + elementwiseBlock - 1) / elementwiseBlock, maxElementwiseBlocks)
+        return LaunchShape(grid: (UInt32(blocks), 1, 1), block: (UInt32(elementwiseBlock), 1, 1))
+    }
+
+    /// One block of `KernelSource.reductionBlock` threads per row; nil for no rows.
+    public static func perRow(rows: Int) -> LaunchShape? {
+        guard rows > 0 else { return nil }
+        precondition(rows <= Int(Int32.max), "\(rows) rows exceed the grid limit")
+        return LaunchShape(grid: (UInt32(rows), 1, 1), block: (UInt32(KernelSource.reductionBlock), 1, 1))
+    }
+
+    /// A single block of up to 1024 threads (a thread per key, at most).
+    public static func singleBlock(threads: Int) -> LaunchShape {
+        LaunchShape(grid: (1, 1, 1), block: (UInt32(min(max(threads, 32), 1024)), 1, 1))
+    }
+}
+
+/// The row segments of a grouped GEMM that have work: a zero-row expert is skipped (cuBLAS rejects
+/// m = 0 in some versions, and it contributes nothing).
+public struct GroupedGemmPlan: Equatable, Sendable {
+    public var groups: [Int]
+    public var rowOffsets: [Int]
+    public var rowCounts: [Int]
+
+    public init(rowOffsets: [Int], rowCounts: [Int]) {
+        precondition(rowOffsets.count == rowCounts.count, "\(rowOffsets.count) offsets, \(rowCounts.count) counts")
+        let kept = rowCounts.indices.filter { rowCounts[$0] > 0 }
+        groups = kept
+        self.rowOffsets = kept.map { rowOffsets[$0] }
+        self.rowCounts = kept.map { rowCounts[$0] }
+    }
+}
