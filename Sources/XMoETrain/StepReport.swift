@@ -26,6 +26,8 @@ public struct StepReport: Sendable, Equatable {
     public var communication = StepCommunication.zero
     /// Σ_layers router z-loss, unscaled, mean over micro-batches.
     public var zLoss: Double = 0
+    /// Wall-clock seconds of this step's training work (evaluation and checkpointing excluded).
+    public var stepSeconds: Double = 0
     /// Wall-clock seconds of training up to the end of this step, over every session of a resumed run
     /// (set by `Trainer.run`).
     public var elapsedSeconds: Double = 0

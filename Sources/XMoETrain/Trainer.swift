@@ -266,7 +266,7 @@ public final class Trainer {
             eval = EvalReport(step: step, loss: evalLoss, seconds: Date().timeIntervalSince(evalStart))
         }
         let tokensPerSecond = Double(tokensPerStep) / seconds
-        return StepReport(step: step, loss: loss, lmLoss: lm, auxLoss: aux, lr: lr, gradNorm: gradNorm,
+        var report = StepReport(step: step, loss: loss, lmLoss: lm, auxLoss: aux, lr: lr, gradNorm: gradNorm,
                           tokensPerSecond: tokensPerSecond, flopsPerSecond: tokensPerSecond * flopsPerToken,
                           skipped: !finite, tokensPerExpert: routed,
                           droppedFraction: zip(routed, dropped).map { r, d in
@@ -274,6 +274,8 @@ public final class Trainer {
                               return total == 0 ? 0 : Double(d) / Double(total)
                           },
                           eval: eval, communication: communication, zLoss: z / n)
+        report.stepSeconds = seconds
+        return report
     }
 
     /// Mean LM loss over `evalIterations` validation micro-batches from position 0 (no gradients).

@@ -89,8 +89,8 @@ final class RankSession: @unchecked Sendable {
 enum RankRole {
     static func collective(_ step: Step) -> Step {
         let body = step.body
-        return Step(name: step.name, upstream: step.upstream, inputs: step.inputs, formatVersion: step.formatVersion,
-                    shared: step.shared) { context in
+        var wrapped = Step(name: step.name, upstream: step.upstream, inputs: step.inputs, formatVersion: step.formatVersion,
+                           shared: step.shared) { context in
             let session = RankSession.shared
             if session.role == .leader { try session.announce(context) }
             return try session.runCollective {
@@ -98,6 +98,8 @@ enum RankRole {
                 return try body(context)
             }
         }
+        wrapped.planNote = step.planNote
+        return wrapped
     }
 
     struct InjectedFault: Error, CustomStringConvertible {

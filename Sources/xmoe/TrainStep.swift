@@ -119,7 +119,7 @@ enum TrainStep {
             for note in trainer.resumeNotes { context.note(note) }
             if let step = resumed { context.note("resumed from the checkpoint of step \(step)") }
             try identity.write(in: root)
-            try AtomicWrite.write(spec.resolvedDocument, to: root.appendingPathComponent("spec.resolved.yaml"))
+            try AtomicWrite.write(Provenance.yamlComment + spec.resolvedDocument, to: root.appendingPathComponent("spec.resolved.yaml"))
         }
         let started = Date()
         let first = trainer.state.step

@@ -139,7 +139,7 @@ import Glibc
         let run = try XMoEBinary.run(["run", "exp.yaml", "data.input=corpus.d"], in: dir.url)
         #expect(run.status == 1)
         let output = run.stdout + run.stderr
-        #expect(output.contains("it is a directory; data.input must be a JSON-lines file"), "\(output)")
+        #expect(output.contains("corpus.d is a directory"), "\(output)")
         #expect(!output.contains("NSCocoaErrorDomain"), "\(output)")
     }
 

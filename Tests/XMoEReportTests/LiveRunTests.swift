@@ -21,7 +21,10 @@ struct LiveRunTests {
         writer.standardOutput = output
         try writer.run()
         defer {
+            // Terminated, not only told by EOF on its stdin: a process another test starts meanwhile
+            // (an MPI singleton's orted) can inherit the pipe's write end and keep EOF from arriving.
             try? input.fileHandleForWriting.close()
+            writer.terminate()
             writer.waitUntilExit()
         }
         let line = String(decoding: output.fileHandleForReading.availableDataOrLine(), as: UTF8.self)

@@ -1,4 +1,5 @@
 import XMoEBase
+import XMoEParallel
 
 /// The scalars a step shows in TensorBoard, tagged as in metrics.h5 (`train/loss` ↔ `/train/loss`).
 /// Adding a scalar is one line in `scalars`.
@@ -15,6 +16,9 @@ public enum TensorBoardScalars {
             ("train/tokens_per_s", r.tokensPerSecond),
         ]
         if let eval = r.eval { out.append(("eval/loss", eval.loss)) }
+        // The share of the step's wall time the slowest rank spent in dispatch, combine and gradient sync.
+        let communication = r.communication.total
+        if r.stepSeconds > 0, communication.seconds > 0 { out.append(("comm/share", communication.seconds / r.stepSeconds)) }
         for (i, layer) in moeLayers.enumerated() where i < r.tokensPerExpert.count {
             let group = String(MetricsWriter.moeGroup(layer).dropFirst())
             let load = ExpertLoad(counts_E: r.tokensPerExpert[i])
