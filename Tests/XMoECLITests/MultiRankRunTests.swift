@@ -124,12 +124,17 @@ import Testing
     @Test func planListsTheGroupsAndRefusals() throws {
         let dir = try setUp()
         defer { dir.cleanup() }
-        let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml", "parallel.dp=4", "parallel.ep=2", "parallel.ranks_per_node=2",
-                                       "moe.dispatcher=rbd"], in: dir.url)
-        for line in ["ep groups: [0 1] [2 3]", "expert-dp groups: [0 2] [1 3]", "node groups: [0 1] [2 3]",
-                     "cannot run: moe.dispatcher 'rbd'"] {
+        let layout = ["parallel.dp=4", "parallel.ep=2", "parallel.ranks_per_node=2", "moe.dispatcher=pft"]
+        let plan = try XMoEBinary.run(["plan", "--brief", "exp.yaml"] + layout, in: dir.url)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        for line in ["ep groups: [0 1] [2 3]", "expert-dp groups: [0 2] [1 3]", "node groups: [0 1] [2 3]"] {
             #expect(plan.stdout.contains(line), "no '\(line)' in:\n\(plan.stdout)")
         }
+        // A layout this version cannot run is refused by plan itself, located at the key that asks for it.
+        let refused = try XMoEBinary.run(["plan", "--brief", "exp.yaml"] + layout.dropLast() + ["moe.dispatcher=rbd"], in: dir.url)
+        #expect(refused.status == 2)
+        let located = refused.stderr.contains("'moe.dispatcher=rbd': error: moe.dispatcher: moe.dispatcher 'rbd'")
+        #expect(located, "\(refused.stderr)")
     }
 
     /// rbd is not in this version: refused before anything is written.
