@@ -83,16 +83,16 @@ enum RankLauncher {
         process.executableURL = mpirun
         process.arguments = mpirunArguments(ranks: ranks, executable: selfExecutable(), arguments: Array(arguments.dropFirst()))
         process.environment = environment
-        // Ctrl-C reaches mpirun and the ranks through the terminal; a SIGTERM sent to this process
-        // alone (a sweep stopping its child) is passed on to mpirun, which ends the ranks.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let forward = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        forward.setEventHandler { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
-        forward.resume()
         try process.run()
-        process.waitUntilExit()
-        forward.cancel()
+        // mpirun runs in a process group of its own, so Ctrl-C at the terminal reaches only this
+        // process: every signal (SIGINT, SIGTERM, SIGHUP) goes on to mpirun as SIGTERM, which passes
+        // it to the ranks; they stop together at the next step boundary and mpirun's exit status
+        // becomes ours. A second signal still ends this process at once (InterruptHandler).
+        let pid = process.processIdentifier
+        InterruptHandler.onSignal { _ in kill(pid, SIGTERM) }
+        InterruptHandler.cooperating(graceSeconds: 60) { process.waitUntilExit() }
+        // Stopped on request: say so in the exit status (130, 143, 129), as a one-rank run does.
+        if InterruptHandler.pendingSignal != nil { InterruptHandler.exitInterrupted() }
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         if status != 0 { throw ExitCode(status) }
     }
