@@ -83,10 +83,9 @@ import Testing
         #expect(status == (rank == 0 ? "failed" : "interrupted"), "train step recorded \(status)")
     }
 
-    /// SIGKILL one rank mid-training: mpirun ends the others, within the 10 s DESIGN promises.
-    @Test func aKilledRankEndsEveryRank() throws {
-        let dir = try setUp()
-        defer { dir.cleanup() }
+    /// Starts a 200-step 2-rank `xmoe run` with its output in log.txt and returns once step 2 has
+    /// been reported (or the launcher ended): the ranks are then deep in training.
+    func startTrainingPastStep2(in dir: TemporaryDirectory) throws -> (Process, URL) {
         let log = dir.url.appendingPathComponent("log.txt")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
@@ -100,13 +99,20 @@ import Testing
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        // Mid-step: after the second step has been reported, the ranks are deep in training.
         let started = Date()
         while process.isRunning, Date().timeIntervalSince(started) < 300,
               !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("step 2/200") {
             usleep(50_000)
         }
+        return (process, log)
+    }
+
+    /// SIGKILL one rank mid-training: mpirun ends the others, within the 10 s DESIGN promises.
+    @Test func aKilledRankEndsEveryRank() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let (process, _) = try startTrainingPastStep2(in: dir)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let ranks = JobProcesses.ranks(under: process.processIdentifier)
         let victim = try #require(ranks[1], "no rank 1 found under pid \(process.processIdentifier): \(ranks)")
         kill(victim, SIGKILL)
@@ -126,25 +132,8 @@ import Testing
     @Test func anInterruptOfTheLauncherStopsEveryRank() throws {
         let dir = try setUp()
         defer { dir.cleanup() }
-        let log = dir.url.appendingPathComponent("log.txt")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: XMoEBinary.path)
-        process.arguments = ["run", "exp.yaml", "train.iters=200", "train.save_interval=200", "train.log_interval=1"] + Self.overrides
-        process.currentDirectoryURL = dir.url
-        var environment = ProcessInfo.processInfo.environment
-        environment["XMOE_PROGRESS_INTERVAL"] = "0"
-        process.environment = environment
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let (process, log) = try startTrainingPastStep2(in: dir)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let started = Date()
-        while process.isRunning, Date().timeIntervalSince(started) < 300,
-              !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("step 2/200") {
-            usleep(50_000)
-        }
         let ranks = JobProcesses.ranks(under: process.processIdentifier)
         #expect(ranks.count == 2, "ranks under pid \(process.processIdentifier): \(ranks)")
         kill(process.processIdentifier, SIGINT)
