@@ -16,6 +16,7 @@
 ///
 /// Ops (file → functions):
 /// - Memory: `makeTensor`, `zero`, `fill`, `copy`, `upload`, `downloadFloats`, `downloadInts`
+/// - Ops/Convert: `convert` (float32 ↔ bfloat16), `converted`
 /// - Ops/Gemm: `gemm`, `batchedGemm`, `groupedGemm`, `groupedGemmWeightGrad` (primitives)
 /// - Ops/Linear: `linearForward/Backward`, `groupedLinearForward/Backward` (experts)
 /// - Ops/Elementwise: `add`, `scale`, `axpy`, `addBias`, `sumRows`
@@ -45,7 +46,21 @@ public protocol Backend: AnyObject, Sendable {
     func downloadFloats(_ tensor: Tensor) -> [Float]
     func downloadInts(_ tensor: Tensor) -> [Int32]
 
+    // MARK: precision
+
+    /// The dtype the model's large GEMMs run in: `.float32`, or `.bfloat16` (DESIGN "Numerics":
+    /// bf16 operands, fp32 accumulation and outputs; master weights, router, norms, softmax and
+    /// loss stay fp32). The model keeps a compute copy of its weights in this dtype.
+    var computeDType: DType { get }
+
+    /// dst = src converted element-wise (same count): float32 → bfloat16 rounds to nearest even
+    /// (NaN stays NaN), bfloat16 → float32 is exact; equal dtypes copy.
+    func convert(_ src: Tensor, to dst: Tensor)
+
     // MARK: matrix products (BLAS semantics; offsets and leading dimensions in elements)
+    //
+    // dtypes: A and B (a and w, a and dC) share one dtype, float32 or bfloat16; C is float32 and
+    // accumulates in fp32 whatever the operands are.
 
     /// C = alpha · op(A) · op(B) + beta · C, op(A) is m×k, op(B) is k×n, C is m×n.
     func gemm(

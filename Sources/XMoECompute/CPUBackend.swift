@@ -10,10 +10,17 @@ import Dispatch
 public final class CPUBackend: Backend {
     /// Threads for all loops, gemm row blocks included.
     public let threads: Int
+    /// `.float32` (the default) or `.bfloat16`: with bf16 the model hands the GEMMs bf16 weights and
+    /// activations, which this backend widens and multiplies in fp32 — it EMULATES the CUDA
+    /// backend's bf16 numerics, as the reference the GPU path is checked against.
+    public let computeDType: DType
 
-    public init(threads: Int = 1) {
+    public init(threads: Int = 1, computeDType: DType = .float32) {
         precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
+        precondition(computeDType == .float32 || computeDType == .bfloat16,
+                     "CPUBackend computes in float32 or bfloat16, not \(computeDType)")
         self.threads = threads
+        self.computeDType = computeDType
         openblas_set_num_threads(1)
     }
 
@@ -47,4 +54,12 @@ func expectShape(_ tensor: Tensor, _ shape: [Int], _ name: String, file: StaticS
 @inline(__always)
 func expectCount(_ tensor: Tensor, _ count: Int, _ name: String, file: StaticString = #file, line: UInt = #line) {
     precondition(tensor.count == count, "\(name): \(tensor.count) elements (shape \(tensor.shape)), expected \(count)", file: file, line: line)
+}
+
+/// GEMM dtype rule: A and B float32, or both the same 16-bit type; C float32.
+@inline(__always)
+func checkGemmDTypes(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ name: String) {
+    precondition(a.dtype == b.dtype && (a.dtype == .float32 || a.dtype == .bfloat16 || a.dtype == .float16),
+                 "\(name): operands \(a.dtype) and \(b.dtype); both must be float32 or both bfloat16")
+    precondition(c.dtype == .float32, "\(name): output is \(c.dtype); it must be float32 (fp32 accumulation)")
 }

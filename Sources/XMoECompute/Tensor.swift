@@ -1,7 +1,18 @@
-/// Element type of a tensor. Both are 4 bytes, so a buffer can be reinterpreted by a backend.
+/// Element type of a tensor. The 16-bit float types are storage formats: host memory holds their
+/// raw bit patterns, and ops that accept them (gemm operands, `convert`) widen to fp32 to compute.
 public enum DType: Sendable, Equatable {
     case float32
     case int32
+    case bfloat16
+    case float16
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .float32, .int32: 4
+        case .bfloat16, .float16: 2
+        }
+    }
 }
 
 /// Memory that holds a tensor's elements. The CPU backend uses `HostStorage`; a GPU backend adds
@@ -42,8 +53,9 @@ public final class Tensor: @unchecked Sendable {
     public init(shape: [Int], dtype: DType, storage: TensorStorage, byteOffset: Int = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         let count = shape.reduce(1, *)
-        precondition(byteOffset >= 0 && byteOffset % 4 == 0, "byte offset \(byteOffset) is not a non-negative multiple of 4")
-        precondition(storage.byteCount >= byteOffset + count * 4,
+        precondition(byteOffset >= 0 && byteOffset % dtype.byteSize == 0,
+                     "byte offset \(byteOffset) is not a non-negative multiple of \(dtype.byteSize) (\(dtype))")
+        precondition(storage.byteCount >= byteOffset + count * dtype.byteSize,
                      "storage of \(storage.byteCount) bytes is too small for shape \(shape) at byte offset \(byteOffset)")
         self.shape = shape
         self.dtype = dtype
@@ -54,7 +66,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A zero-filled host tensor (what `CPUBackend.makeTensor` returns).
     public convenience init(hostShape shape: [Int], dtype: DType = .float32) {
-        self.init(shape: shape, dtype: dtype, storage: HostStorage(byteCount: shape.reduce(1, *) * 4))
+        self.init(shape: shape, dtype: dtype, storage: HostStorage(byteCount: shape.reduce(1, *) * dtype.byteSize))
     }
 
     public var rank: Int { shape.count }
@@ -79,8 +91,11 @@ public final class Tensor: @unchecked Sendable {
     public func view(offset: Int, shape newShape: [Int]) -> Tensor {
         let n = newShape.reduce(1, *)
         precondition(offset >= 0 && offset + n <= count, "view of \(newShape) at element \(offset) exceeds tensor \(shape)")
-        return Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset + offset * 4)
+        return Tensor(shape: newShape, dtype: dtype, storage: storage, byteOffset: byteOffset + offset * dtype.byteSize)
     }
+
+    /// Bytes of the elements: count · element size.
+    public var byteCount: Int { count * dtype.byteSize }
 
     /// Host float elements, for CPU kernels. Invariant: the tensor lives in host memory.
     public var floats: UnsafeMutableBufferPointer<Float> {
@@ -92,6 +107,17 @@ public final class Tensor: @unchecked Sendable {
     public var ints: UnsafeMutableBufferPointer<Int32> {
         precondition(dtype == .int32, "tensor \(shape) is \(dtype), expected int32")
         return UnsafeMutableBufferPointer(start: (host.raw + byteOffset).bindMemory(to: Int32.self, capacity: count), count: count)
+    }
+
+    /// Host 16-bit patterns of a bfloat16 or float16 tensor, for CPU kernels. Invariant: host memory.
+    public var halves: UnsafeMutableBufferPointer<UInt16> {
+        precondition(dtype.byteSize == 2, "tensor \(shape) is \(dtype), expected a 16-bit float type")
+        return UnsafeMutableBufferPointer(start: (host.raw + byteOffset).bindMemory(to: UInt16.self, capacity: count), count: count)
+    }
+
+    /// Host bytes of the elements, whatever the dtype. Invariant: host memory.
+    public var hostBytes: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: host.raw + byteOffset, count: byteCount)
     }
 
     private var host: HostStorage {

@@ -9,14 +9,6 @@ public final class BF16Buffer: @unchecked Sendable {
     var pointer: UnsafeMutableRawPointer { storage.pointer }
 }
 
-/// Round-to-nearest-even fp32 → bf16 on the host, bit for bit what `xmoe_f32_to_bf16` does (for
-/// references and tests).
-public func roundToBFloat16(_ x: Float) -> Float {
-    let b = x.bitPattern
-    if (b & 0x7fff_ffff) > 0x7f80_0000 { return Float(bitPattern: (b | 0x0040_0000) & 0xffff_0000) }
-    return Float(bitPattern: (b &+ 0x7fff &+ ((b >> 16) & 1)) & 0xffff_0000)
-}
-
 // bf16 GEMMs with fp32 accumulation (cublasGemmEx, cublasGemmGroupedBatchedEx), the path the
 // issue's bf16 training takes. Inputs and outputs bf16, alpha and beta fp32.
 extension CUDABackend {
@@ -83,5 +75,101 @@ extension CUDABackend {
             context.blas, call.opFirst, call.opSecond, call.m, call.n, call.k, alphas, device.first, bf16, call.ldFirst,
             device.second, bf16, call.ldSecond, betas, device.c, bf16, call.ldc, Int32(g), call.groupSizes, CUBLASAPI.compute32F),
             "cublasGemmGroupedBatchedEx bf16 (\(call.problemCount) problems in \(g) groups)")
+    }
+}
+
+// bf16 tensors (DType.bfloat16): `convert`, and the gemm family's bf16-operand path — A and B bf16,
+// C fp32, CUBLAS_COMPUTE_32F (fp32 accumulation), the numerics CPUBackend(computeDType: .bfloat16)
+// emulates.
+extension CUDABackend {
+    public func convert(_ src: Tensor, to dst: Tensor) {
+        precondition(src.count == dst.count, "convert: \(src.shape) \(src.dtype) into \(dst.shape) \(dst.dtype)")
+        switch (src.dtype, dst.dtype) {
+        case (.float32, .bfloat16):
+            context.launch("xmoe_f32_to_bf16", .elementwise(count: src.count), [ptr(src), ptr(dst), .int64(Int64(src.count))])
+        case (.bfloat16, .float32):
+            context.launch("xmoe_bf16_to_f32", .elementwise(count: src.count), [ptr(src), ptr(dst), .int64(Int64(src.count))])
+        case let (a, b) where a == b:
+            copy(from: src, to: dst)
+        default:
+            preconditionFailure("convert: \(src.dtype) → \(dst.dtype) is not supported on the GPU (float32 ↔ bfloat16 only)")
+        }
+    }
+
+    /// How grouped GEMMs with bf16 operands run (for reports).
+    public var bf16GroupedGemmPath: String {
+        context.cublas.gemmGroupedBatchedEx == nil || groupedBF16Refused
+            ? "one cublasGemmEx per expert" : "cublasGemmGroupedBatchedEx (bf16 in, fp32 out)"
+    }
+
+    /// Checks the gemm dtype rule (A, B one dtype, float32 or bfloat16; C float32) and says whether
+    /// the operands are bf16.
+    func bf16Operands(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ name: String) -> Bool {
+        precondition(a.dtype == b.dtype && (a.dtype == .float32 || a.dtype == .bfloat16),
+                     "\(name): operands \(a.dtype) and \(b.dtype); both must be float32 or both bfloat16")
+        precondition(c.dtype == .float32, "\(name): output is \(c.dtype); it must be float32")
+        return a.dtype == .bfloat16
+    }
+
+    private var gemmExOrDie: CUBLASAPI.GemmEx {
+        guard let gemmEx = context.cublas.gemmEx else { fatalError("CUDA backend: this cuBLAS has no cublasGemmEx (bf16 GEMMs)") }
+        return gemmEx
+    }
+
+    /// One product with bf16 A and B, fp32 C.
+    func runBF16(_ p: RowMajorGemm, alpha: Float, beta: Float) {
+        if p.k == 0 { return run(p, alpha: alpha, beta: beta) }  // touches C only
+        var (alpha, beta) = (alpha, beta)
+        let q = ColumnMajorGemm(p), bf16 = CUBLASAPI.dataBFloat16
+        context.checkBlas(gemmExOrDie(context.blas, q.opFirst, q.opSecond, q.m, q.n, q.k, &alpha, q.first, bf16, q.ldFirst,
+                                      q.second, bf16, q.ldSecond, &beta, q.c, CUBLASAPI.dataFloat32, q.ldc,
+                                      CUBLASAPI.compute32F, CUBLASAPI.gemmDefaultAlgorithm),
+                          "cublasGemmEx bf16→fp32 (m \(p.m), n \(p.n), k \(p.k))")
+    }
+
+    /// `batchCount` products with bf16 A and B, fp32 C, matrix i at + i · stride (elements).
+    func runStridedBF16(_ p: RowMajorGemm, strideA: Int, strideB: Int, strideC: Int, batchCount: Int, alpha: Float, beta: Float) {
+        guard let strided = context.cublas.gemmStridedBatchedEx, p.k > 0 else {
+            for i in 0..<batchCount {
+                var pi = p
+                (pi.a, pi.b, pi.c) = (p.a + 2 * i * strideA, p.b + 2 * i * strideB, p.c + 4 * i * strideC)
+                runBF16(pi, alpha: alpha, beta: beta)
+            }
+            return
+        }
+        var (alpha, beta) = (alpha, beta)
+        let q = ColumnMajorGemm(p), bf16 = CUBLASAPI.dataBFloat16
+        context.checkBlas(strided(context.blas, q.opFirst, q.opSecond, q.m, q.n, q.k, &alpha, q.first, bf16, q.ldFirst, Int64(strideB),
+                                  q.second, bf16, q.ldSecond, Int64(strideA), &beta, q.c, CUBLASAPI.dataFloat32, q.ldc, Int64(strideC),
+                                  Int32(batchCount), CUBLASAPI.compute32F, CUBLASAPI.gemmDefaultAlgorithm),
+                          "cublasGemmStridedBatchedEx bf16→fp32 (m \(p.m), n \(p.n), k \(p.k), batch \(batchCount))")
+    }
+
+    /// THE grouped GEMM with bf16 operands and fp32 outputs (experts forward, input gradient and
+    /// weight gradient all come here): one cublasGemmGroupedBatchedEx call, or one cublasGemmEx per
+    /// problem where cuBLAS is older than 12.5 or refuses the bf16→fp32 type combination (it is
+    /// asked once; a refusal is remembered). A faster grouped kernel replaces the body of this one
+    /// function.
+    func runGroupedBF16(_ problems: [RowMajorGemm], alpha: Float, beta: Float) {
+        guard !problems.isEmpty else { return }
+        guard let grouped = context.cublas.gemmGroupedBatchedEx, !groupedBF16Refused, problems.allSatisfy({ $0.k > 0 }) else {
+            for p in problems { runBF16(p, alpha: alpha, beta: beta) }
+            return
+        }
+        let call = GroupedGemmCall(problems.map(ColumnMajorGemm.init))
+        let device = uploadPointers(call)
+        let g = call.groupCount
+        let alphas = [Float](repeating: alpha, count: g), betas = [Float](repeating: beta, count: g)
+        let status = grouped(
+            context.blas, call.opFirst, call.opSecond, call.m, call.n, call.k, alphas, device.first, CUBLASAPI.dataBFloat16,
+            call.ldFirst, device.second, CUBLASAPI.dataBFloat16, call.ldSecond, betas, device.c, CUBLASAPI.dataFloat32,
+            call.ldc, Int32(g), call.groupSizes, CUBLASAPI.compute32F)
+        // CUBLAS_STATUS_INVALID_VALUE (7) / NOT_SUPPORTED (15): this type combination is not offered.
+        if status == 7 || status == 15 {
+            groupedBF16Refused = true
+            for p in problems { runBF16(p, alpha: alpha, beta: beta) }
+            return
+        }
+        context.checkBlas(status, "cublasGemmGroupedBatchedEx bf16→fp32 (\(call.problemCount) problems in \(g) groups)")
     }
 }

@@ -37,11 +37,13 @@ extension CUDABackend {
         a: Tensor, aOffset: Int, lda: Int, b: Tensor, bOffset: Int, ldb: Int,
         beta: Float, c: Tensor, cOffset: Int, ldc: Int
     ) {
+        let bf16 = bf16Operands(a, b, c, "gemm")
         if m == 0 || n == 0 { return }
-        run(RowMajorGemm(transA: transA, transB: transB, m: m, n: n, k: k,
-                         a: devicePointer(a, elementOffset: aOffset), lda: lda,
-                         b: devicePointer(b, elementOffset: bOffset), ldb: ldb,
-                         c: devicePointer(c, elementOffset: cOffset), ldc: ldc), alpha: alpha, beta: beta)
+        let p = RowMajorGemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                             a: devicePointer(a, elementOffset: aOffset), lda: lda,
+                             b: devicePointer(b, elementOffset: bOffset), ldb: ldb,
+                             c: devicePointer(c, elementOffset: cOffset), ldc: ldc)
+        if bf16 { runBF16(p, alpha: alpha, beta: beta) } else { run(p, alpha: alpha, beta: beta) }
     }
 
     public func batchedGemm(
@@ -50,7 +52,16 @@ extension CUDABackend {
         b: Tensor, bOffset: Int, ldb: Int, strideB: Int,
         beta: Float, c: Tensor, cOffset: Int, ldc: Int, strideC: Int, batchCount: Int
     ) {
+        let bf16 = bf16Operands(a, b, c, "batchedGemm")
         if m == 0 || n == 0 || batchCount == 0 { return }
+        if bf16 {
+            let p = RowMajorGemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                                 a: devicePointer(a, elementOffset: aOffset), lda: lda,
+                                 b: devicePointer(b, elementOffset: bOffset), ldb: ldb,
+                                 c: devicePointer(c, elementOffset: cOffset), ldc: ldc)
+            return runStridedBF16(p, strideA: strideA, strideB: strideB, strideC: strideC, batchCount: batchCount,
+                                  alpha: alpha, beta: beta)
+        }
         if k == 0 {
             for i in 0..<batchCount {
                 gemm(transA: transA, transB: transB, m: m, n: n, k: 0, alpha: alpha, a: a, aOffset: aOffset, lda: lda,
@@ -75,6 +86,7 @@ extension CUDABackend {
     ) {
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
+        let bf16 = bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
         let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
         let problems = plan.groups.indices.map { i in
@@ -83,7 +95,7 @@ extension CUDABackend {
                          b: devicePointer(w, elementOffset: plan.groups[i] * k * n), ldb: transB ? k : n,
                          c: devicePointer(c, elementOffset: plan.rowOffsets[i] * n), ldc: n)
         }
-        runGrouped(problems, alpha: alpha, beta: beta)
+        if bf16 { runGroupedBF16(problems, alpha: alpha, beta: beta) } else { runGrouped(problems, alpha: alpha, beta: beta) }
     }
 
     public func groupedGemmWeightGrad(
@@ -91,6 +103,7 @@ extension CUDABackend {
     ) {
         precondition(a.columns == k && dC.columns == n, "groupedGemmWeightGrad: a \(a.shape), dC \(dC.shape), expected k=\(k), n=\(n) columns")
         precondition(dW.count == rowCounts.count * k * n, "groupedGemmWeightGrad: dW \(dW.shape) is not \(rowCounts.count)×\(k)×\(n)")
+        let bf16 = bf16Operands(a, dC, dW, "groupedGemmWeightGrad")
         guard k > 0, n > 0 else { return }
         let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
         let problems = plan.groups.indices.map { i in
@@ -99,7 +112,7 @@ extension CUDABackend {
                          b: devicePointer(dC, elementOffset: plan.rowOffsets[i] * n), ldb: n,
                          c: devicePointer(dW, elementOffset: plan.groups[i] * k * n), ldc: n)
         }
-        runGrouped(problems, alpha: 1, beta: 1)
+        if bf16 { runGroupedBF16(problems, alpha: 1, beta: 1) } else { runGrouped(problems, alpha: 1, beta: 1) }
     }
 
     func run(_ p: RowMajorGemm, alpha: Float, beta: Float) {

@@ -12,6 +12,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let allocator: DeviceAllocator
     /// Device scratch for the grouped GEMM's pointer arrays; reused in stream order.
     private var pointerScratch: DeviceStorage?
+    /// Set when cuBLAS refused a grouped GEMM with bf16 operands and an fp32 output; such GEMMs
+    /// then run as one cublasGemmEx per problem (see `runGroupedBF16`).
+    var groupedBF16Refused = false
 
     /// The device's architecture as NVRTC names it (e.g. "sm_90").
     public var arch: String { context.arch }
@@ -22,10 +25,20 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         [context.runtime.library.fileName, context.driver.library.fileName, context.cublas.library.fileName, context.nvrtc.library.fileName]
     }
     public var hasGroupedGemm: Bool { context.cublas.sgemmGroupedBatched != nil }
+    /// `.float32` (default for now) or `.bfloat16`: the model then runs its large GEMMs on bf16
+    /// weights and activations (cublasGemmEx family, fp32 accumulation and outputs).
+    public let computeDType: DType
 
-    public init(device: Int = 0, kernelCache: KernelDiskCache = KernelDiskCache()) throws {
+    public init(device: Int = 0, kernelCache: KernelDiskCache = KernelDiskCache(), computeDType: DType = .float32) throws {
+        precondition(computeDType == .float32 || computeDType == .bfloat16,
+                     "CUDABackend computes in float32 or bfloat16, not \(computeDType)")
         context = try CUDAContext(device: device, cache: kernelCache)
         allocator = DeviceAllocator(runtime: context.runtime)
+        self.computeDType = computeDType
+        if computeDType == .bfloat16, context.cublas.gemmEx == nil {
+            throw CUDAError.symbolMissing(library: context.cublas.library.fileName, symbol: "cublasGemmEx",
+                                          dlerror: "bf16 compute needs it; use computeDType float32")
+        }
     }
 
     /// Compiles the kernels for `arch` with NVRTC alone (no GPU or driver needed): checks the kernel
@@ -51,7 +64,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         guard let storage = tensor.storage as? DeviceStorage else {
             fatalError("tensor \(tensor.shape) is not in device memory; the CUDA backend was handed a host tensor")
         }
-        return storage.pointer + tensor.byteOffset + elementOffset * 4
+        return storage.pointer + tensor.byteOffset + elementOffset * tensor.dtype.byteSize
     }
 
     func ptr(_ tensor: Tensor, _ elementOffset: Int = 0) -> KernelArgument {
@@ -75,7 +88,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
 extension CUDABackend {
     public func makeTensor(_ shape: [Int], dtype: DType) -> Tensor {
-        let bytes = shape.reduce(1, *) * 4
+        let bytes = shape.reduce(1, *) * dtype.byteSize
         let storage = allocateOrDie(bytes: bytes)
         let tensor = Tensor(shape: shape, dtype: dtype, storage: storage)
         zero(tensor)
@@ -84,22 +97,30 @@ extension CUDABackend {
 
     public func zero(_ tensor: Tensor) {
         guard tensor.count > 0 else { return }
-        context.checkRuntime(context.runtime.memsetAsync(devicePointer(tensor), 0, tensor.count * 4, context.stream), "cudaMemsetAsync")
+        context.checkRuntime(context.runtime.memsetAsync(devicePointer(tensor), 0, tensor.byteCount, context.stream), "cudaMemsetAsync")
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
+        if tensor.dtype == .bfloat16 {
+            uploadBytes([UInt16](repeating: BFloat16.bits(value), count: tensor.count), to: tensor)
+            return
+        }
+        precondition(tensor.dtype == .float32, "fill: \(tensor.dtype) tensors are not supported")
         context.launch("xmoe_fill", .elementwise(count: tensor.count), [ptr(tensor), .int64(Int64(tensor.count)), .float(value)])
     }
 
     public func copy(from src: Tensor, to dst: Tensor) {
         precondition(src.dtype == dst.dtype && src.count == dst.count, "copy: \(src.shape) \(src.dtype) into \(dst.shape) \(dst.dtype)")
         guard src.count > 0 else { return }
-        context.checkRuntime(context.runtime.memcpyAsync(devicePointer(dst), devicePointer(src), src.count * 4,
+        context.checkRuntime(context.runtime.memcpyAsync(devicePointer(dst), devicePointer(src), src.byteCount,
                                                          CUDARuntimeAPI.memcpyDeviceToDevice, context.stream), "cudaMemcpyAsync D2D")
     }
 
+    /// Into a bfloat16 tensor, values are rounded to nearest even on the host (half the bytes move).
     public func upload(_ values: [Float], to tensor: Tensor) {
-        precondition(tensor.dtype == .float32 && values.count == tensor.count, "upload: \(values.count) floats into \(tensor.shape) \(tensor.dtype)")
+        precondition((tensor.dtype == .float32 || tensor.dtype == .bfloat16) && values.count == tensor.count,
+                     "upload: \(values.count) floats into \(tensor.shape) \(tensor.dtype)")
+        if tensor.dtype == .bfloat16 { return uploadBytes(values.map(BFloat16.bits), to: tensor) }
         uploadBytes(values, to: tensor)
     }
 
@@ -108,7 +129,9 @@ extension CUDABackend {
         uploadBytes(values, to: tensor)
     }
 
+    /// A bfloat16 tensor comes back widened to Float (exactly).
     public func downloadFloats(_ tensor: Tensor) -> [Float] {
+        if tensor.dtype == .bfloat16 { return downloadBytes(tensor, as: UInt16.self).map(BFloat16.float) }
         precondition(tensor.dtype == .float32, "downloadFloats: tensor is \(tensor.dtype)")
         return downloadBytes(tensor, as: Float.self)
     }

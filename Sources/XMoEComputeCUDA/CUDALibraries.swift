@@ -115,6 +115,11 @@ struct CUBLASAPI: @unchecked Sendable {
     typealias GemmEx = @convention(c) (
         Handle, Int32, Int32, Int32, Int32, Int32, UnsafeRawPointer, UnsafeRawPointer?, Int32, Int32,
         UnsafeRawPointer?, Int32, Int32, UnsafeRawPointer, RawPointer?, Int32, Int32, Int32, Int32) -> Int32
+    /// cublasGemmStridedBatchedEx: GemmEx over a strided batch.
+    typealias GemmStridedBatchedEx = @convention(c) (
+        Handle, Int32, Int32, Int32, Int32, Int32, UnsafeRawPointer, UnsafeRawPointer?, Int32, Int32, Int64,
+        UnsafeRawPointer?, Int32, Int32, Int64, UnsafeRawPointer, RawPointer?, Int32, Int32, Int64, Int32,
+        Int32, Int32) -> Int32
     /// cublasGemmGroupedBatchedEx (cuBLAS ≥ 12.5): the dtype-generic grouped GEMM.
     typealias GemmGroupedBatchedEx = @convention(c) (
         Handle, UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>, UnsafePointer<Int32>,
@@ -131,6 +136,7 @@ struct CUBLASAPI: @unchecked Sendable {
     let sgemmGroupedBatched: SgemmGroupedBatched?
     let gemmEx: GemmEx?
     let gemmGroupedBatchedEx: GemmGroupedBatchedEx?
+    let gemmStridedBatchedEx: GemmStridedBatchedEx?
 
     static let opN: Int32 = 0
     static let opT: Int32 = 1
@@ -152,6 +158,7 @@ struct CUBLASAPI: @unchecked Sendable {
         sgemmGroupedBatched = lib.optionalFunction("cublasSgemmGroupedBatched")
         gemmEx = lib.optionalFunction("cublasGemmEx")
         gemmGroupedBatchedEx = lib.optionalFunction("cublasGemmGroupedBatchedEx")
+        gemmStridedBatchedEx = lib.optionalFunction("cublasGemmStridedBatchedEx")
     }
 
     func check(_ code: Int32, _ call: @autoclosure () -> String) throws {

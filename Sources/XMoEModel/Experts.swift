@@ -2,6 +2,8 @@ import XMoECompute
 
 /// The routed experts this rank holds, stacked: w_in [L, H, F] (SwiGLU: [L, H, 2F], gate | up),
 /// w_out [L, F, H], optional biases. Each runs on its contiguous rows (grouped GEMM).
+/// With bf16 compute copies of the weights, both grouped GEMMs take bf16 rows (converted here) and
+/// bf16 weights and give fp32 outputs; the saved GEMM inputs are the bf16 ones.
 final class Experts {
     let backend: Backend
     let activation: ModelConfig.Activation
@@ -30,25 +32,47 @@ final class Experts {
         for c in counts_L { offsets.append(next); next += c }
         segments = (offsets, counts_L)
         let pre = backend.makeTensor([rows.rows, wIn.value.dim(2)])
-        backend.groupedLinearForward(x: rows, w: wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
-        let act = activate(backend, activation, pre)
+        let x = lowered(rows)
+        backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
+        let act = lowered(activate(backend, activation, pre))
         let out = backend.makeTensor([rows.rows, wOut.value.dim(2)])
-        backend.groupedLinearForward(x: act, w: wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
-        (x, self.pre, self.act) = (rows, pre, act)
+        backend.groupedLinearForward(x: act, w: wOut.compute ?? wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
+        (self.x, self.pre, self.act) = (x, pre, act)
         return out
+    }
+
+    /// A GEMM input in the weights' compute dtype (a new bf16 tensor, or `t` itself in fp32).
+    private func lowered(_ t: Tensor) -> Tensor {
+        guard let dtype = wIn.compute?.dtype else { return t }
+        return backend.converted(t, to: dtype)
+    }
+
+    /// dX, dW and dB of one grouped linear map whose saved input `x` may be bf16: then dOut is
+    /// rounded for the GEMMs and the bias gradient sums the fp32 dOut.
+    private func linearBackward(x: Tensor, w: Parameter, b: Parameter?, dOut: Tensor, dX: Tensor) {
+        let (offsets, counts) = segments
+        guard x.dtype != .float32, let w16 = w.compute else {
+            return backend.groupedLinearBackward(x: x, w: w.value, dOut: dOut, rowOffsets: offsets, rowCounts: counts,
+                                                 dX: dX, dW: w.grad, dB: b?.grad)
+        }
+        backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype), rowOffsets: offsets,
+                                      rowCounts: counts, dX: dX, dW: w.grad, dB: nil)
+        guard let b else { return }
+        let o = dOut.columns
+        for g in 0..<counts.count where counts[g] > 0 {
+            backend.sumRows(dOut, rows: offsets[g]..<(offsets[g] + counts[g]), into: b.grad, outOffset: g * o)
+        }
     }
 
     /// Returns the gradient w.r.t. the input rows; weight gradients accumulate.
     func backward(_ dOut: Tensor) -> Tensor {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
         let dAct = backend.makeTensor(act.shape)
-        backend.groupedLinearBackward(x: act, w: wOut.value, dOut: dOut, rowOffsets: segments.offsets,
-                                      rowCounts: segments.counts, dX: dAct, dW: wOut.grad, dB: bOut?.grad)
+        linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
         let dPre = backend.makeTensor(pre.shape)
         activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
         let dX = backend.makeTensor(x.shape)
-        backend.groupedLinearBackward(x: x, w: wIn.value, dOut: dPre, rowOffsets: segments.offsets,
-                                      rowCounts: segments.counts, dX: dX, dW: wIn.grad, dB: bIn?.grad)
+        linearBackward(x: x, w: wIn, b: bIn, dOut: dPre, dX: dX)
         return dX
     }
 }

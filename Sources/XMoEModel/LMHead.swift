@@ -1,6 +1,7 @@
 import XMoECompute
 
 /// logits_TV = x_TH · Wᵀ with W the embedding table [V, H] (tied) or its own lm_head.w [H, V].
+/// With a bf16 compute copy of W, the GEMMs take bf16 x, dLogits and W and give fp32 results.
 final class LMHead {
     let backend: Backend
     let table: Parameter?
@@ -20,11 +21,12 @@ final class LMHead {
 
     func forward(_ x_TH: Tensor) -> Tensor {
         if let head { return head.forward(x_TH) }
-        let w = table!.value, (t, h, v) = (x_TH.rows, x_TH.columns, table!.value.dim(0))
+        let w = table!.compute ?? table!.value, (t, h, v) = (x_TH.rows, x_TH.columns, table!.value.dim(0))
         let logits = backend.makeTensor([t, v])
-        backend.gemm(transA: false, transB: true, m: t, n: v, k: h, alpha: 1, a: x_TH, aOffset: 0, lda: h,
+        let x = backend.converted(x_TH, to: w.dtype)
+        backend.gemm(transA: false, transB: true, m: t, n: v, k: h, alpha: 1, a: x, aOffset: 0, lda: h,
                      b: w, bOffset: 0, ldb: h, beta: 0, c: logits, cOffset: 0, ldc: v)
-        x = x_TH
+        self.x = x
         return logits
     }
 
@@ -32,9 +34,10 @@ final class LMHead {
         if let head { return head.backward(dLogits_TV, dX: dX) }
         guard let x, let table else { fatalError("LMHead: backward before forward") }
         let (t, h, v) = (x.rows, x.columns, table.value.dim(0))
-        backend.gemm(transA: false, transB: false, m: t, n: h, k: v, alpha: 1, a: dLogits_TV, aOffset: 0, lda: v,
-                     b: table.value, bOffset: 0, ldb: h, beta: 1, c: dX, cOffset: 0, ldc: h)
-        backend.gemm(transA: true, transB: false, m: v, n: h, k: t, alpha: 1, a: dLogits_TV, aOffset: 0, lda: v,
+        let w = table.compute ?? table.value, dLogits = backend.converted(dLogits_TV, to: w.dtype)
+        backend.gemm(transA: false, transB: false, m: t, n: h, k: v, alpha: 1, a: dLogits, aOffset: 0, lda: v,
+                     b: w, bOffset: 0, ldb: h, beta: 1, c: dX, cOffset: 0, ldc: h)
+        backend.gemm(transA: true, transB: false, m: v, n: h, k: t, alpha: 1, a: dLogits, aOffset: 0, lda: v,
                      b: x, bOffset: 0, ldb: h, beta: 1, c: table.grad, cOffset: 0, ldc: h)
     }
 }

@@ -13,6 +13,10 @@ public final class Parameter: @unchecked Sendable {
     /// Gradient, same shape; backward passes ADD into it (see `ParameterStore.zeroGrads`). A view into
     /// its group's flat gradient buffer once the store is sealed.
     public internal(set) var grad: Tensor
+    /// The bf16 compute copy of `value` (a view into its group's), when the backend computes in
+    /// bf16 (`Backend.computeDType`); nil in fp32. Refreshed from `value` by
+    /// `ParameterStore.refreshComputeCopy` — never written otherwise.
+    public internal(set) var compute: Tensor?
     /// AdamW decays matrices only, never norm weights or biases.
     public let weightDecay: Bool
     public let experts: Range<Int>?

@@ -5,6 +5,8 @@ import XMoECompute
 /// norms, routers, shared experts) and `experts` (routed experts, replicated over expert-data
 /// parallelism). Every parameter's `value`/`grad` is a view at `offsets[i]`, in registration order,
 /// so gradient reduction, ZeRO shards and the optimizer work on contiguous element ranges.
+/// A backend computing in bf16 also gets `compute`, a bf16 copy of `value` with the same views
+/// (DESIGN item 3), refreshed by one `convert` per group.
 public final class ParameterGroup {
     public enum Kind: String, Sendable, CaseIterable {
         case dense, experts
@@ -17,6 +19,8 @@ public final class ParameterGroup {
     /// Flat [count] buffers.
     public let value: Tensor
     public let grad: Tensor
+    /// Flat bf16 compute copy of `value` when the backend's computeDType is bf16, else nil.
+    public let compute: Tensor?
 
     public var count: Int { value.count }
 
@@ -31,12 +35,20 @@ public final class ParameterGroup {
         self.offsets = offsets
         value = backend.makeTensor([next])
         grad = backend.makeTensor([next])
+        compute = backend.computeDType == .float32 ? nil : backend.makeTensor([next], dtype: backend.computeDType)
         for (p, offset) in zip(parameters, offsets) {
             let view = value.view(offset: offset, shape: p.value.shape)
             backend.copy(from: p.value, to: view)
             p.value = view
             p.grad = grad.view(offset: offset, shape: p.grad.shape)
+            p.compute = compute?.view(offset: offset, shape: p.value.shape)
         }
+        refreshCompute(backend)
+    }
+
+    /// compute = value rounded (one convert of the whole group); nothing in fp32.
+    func refreshCompute(_ backend: Backend) {
+        if let compute { backend.convert(value, to: compute) }
     }
 
     /// The element range of parameter `i` in the flat buffers.

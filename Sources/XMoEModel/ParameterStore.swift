@@ -50,6 +50,13 @@ public final class ParameterStore {
 
     public subscript(name: String) -> Parameter? { index[name].map { parameters[$0] } }
 
+    /// Re-derives every group's bf16 compute copy from the fp32 masters (one convert per group; a
+    /// no-op when the backend computes in fp32). Call it whenever the masters change: after each
+    /// optimizer step and after loading or restoring weights (sealing does it once).
+    public func refreshComputeCopy() {
+        for g in groups { g.refreshCompute(backend) }
+    }
+
     /// Gradients accumulate (every backward adds), so a step starts here.
     public func zeroGrads() {
         for g in groups { backend.zero(g.grad) }

@@ -25,7 +25,7 @@ final class Router {
         self.gating = gating
         self.experts = experts
         self.topK = topK
-        gate = Linear(store, prefix, inputs: hidden, outputs: experts, bias: false, std: std)
+        gate = Linear(store, prefix, inputs: hidden, outputs: experts, bias: false, std: std, lowPrecision: false)  // fp32 router (X-MoE §3.1)
         expertBias = [Float](repeating: 0, count: experts)
     }
 

@@ -81,6 +81,7 @@ public final class Trainer {
                                          globalBatch: self.settings.globalBatchSize)
         }
         guard let newest = try checkpoints.loadNewestGood(notice: { resumeNotices.append($0) }, load: load) else { return nil }
+        defer { model.parameters.refreshComputeCopy() }  // the loaded masters, rounded for bf16 compute
         var directory = newest.directory
         state = newest.state
         if groups.world.size > 1 {
@@ -251,6 +252,8 @@ public final class Trainer {
             finite = try optimizer.applyChecked(lr: Float(lr), gradNorm: gradNorm, clipGrad: settings.clipGrad,
                                                 policy: settings.nonFinite, step: step)
             if finite && settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
+            // The masters moved (or were restored): re-round the bf16 compute copy (no-op in fp32).
+            model.parameters.refreshComputeCopy()
         }
         state.step = step
 

@@ -103,6 +103,9 @@ for c in opCases(random: &random) where only.map({ c.name.contains($0) }) ?? tru
 if let gpu = cuda, only == nil {
     failures += bf16Checks(gpu: gpu, cpu: cpu, random: &random, say: say)
 }
+if only == nil || "bf16 tensors".contains(only!) {
+    failures += bf16TensorChecks(device: device, random: &random, say: say)
+}
 
 if training && only == nil {
     do {
@@ -135,6 +138,10 @@ if training && only == nil {
         say("FAIL training: \(error)")
         failures.append("training")
     }
+}
+
+if training && only == nil {
+    failures += bf16TrainingCheck(cuda: cuda, cpuThreads: cpu.threads, say: say)
 }
 
 if benchmark, let gpu = cuda {

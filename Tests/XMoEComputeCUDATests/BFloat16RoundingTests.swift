@@ -1,5 +1,5 @@
 import Testing
-import XMoEComputeCUDA
+import XMoECompute
 
 /// Host rounding to bf16 (what the device kernel does bit for bit), against the definition: the
 /// nearest value with 8 significant bits, ties to an even last bit.

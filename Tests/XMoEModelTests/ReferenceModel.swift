@@ -21,6 +21,11 @@ struct ReferenceModel {
     var params: [String: [Double]]
     /// sigmoid_bias selection bias per layer index.
     var expertBias: [Int: [Double]] = [:]
+    /// Applied to both inputs of every linear map's and the LM head's product (not the router's):
+    /// bf16 rounding reproduces a model that computes those GEMMs in bf16.
+    var gemmInputRounding: ((Double) -> Double)?
+
+    func rounded(_ v: [Double]) -> [Double] { gemmInputRounding.map { v.map($0) } ?? v }
 
     func p(_ name: String) -> [Double] {
         guard let v = params[name] else { fatalError("reference: no parameter \(name)") }
@@ -52,9 +57,10 @@ struct ReferenceModel {
         let v = c.paddedVocab
         var logits = [Double](repeating: 0, count: t * v)
         if c.tiedEmbeddings {
+            let (n, emb) = (rounded(n), rounded(emb))
             for i in 0..<t { for w in 0..<v { var acc = 0.0; for j in 0..<h { acc += n[i * h + j] * emb[w * h + j] }; logits[i * v + w] = acc } }
         } else {
-            logits = matmul(n, p("lm_head.w"), t, h, v)
+            logits = matmul(rounded(n), rounded(p("lm_head.w")), t, h, v)
         }
         var loss = 0.0, counted = 0
         for i in 0..<t where targets[i] >= 0 {
@@ -93,7 +99,7 @@ struct ReferenceModel {
     }
 
     func linear(_ x: [Double], _ w: String, _ b: String, _ rows: Int, _ i: Int, _ o: Int) -> [Double] {
-        var y = matmul(x, p(w), rows, i, o)
+        var y = matmul(rounded(x), rounded(p(w)), rows, i, o)
         if has(b) { let bias = p(b); for r in 0..<rows { for j in 0..<o { y[r * o + j] += bias[j] } } }
         return y
     }

@@ -5,6 +5,9 @@ import COpenBLAS
 // C into blocks of `gemmRowBlock` rows — a cut fixed by the shape alone — and runs one
 // single-threaded cblas_sgemm per block on our threads, so every element's bits are the same for
 // any thread count.
+//
+// bf16 (or f16) operands are widened to fp32 exactly and multiplied in fp32: the CPU reference of
+// the GPU's bf16 GEMMs (see `withFloatOperand`).
 extension CPUBackend {
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -12,11 +15,15 @@ extension CPUBackend {
         beta: Float, c: Tensor, cOffset: Int, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
-        checkBounds(a, offset: aOffset, rows: transA ? k : m, cols: transA ? m : k, ld: lda, "gemm A")
-        checkBounds(b, offset: bOffset, rows: transB ? n : k, cols: transB ? k : n, ld: ldb, "gemm B")
+        checkGemmDTypes(a, b, c, "gemm")
+        let aSpan = checkBounds(a, offset: aOffset, rows: transA ? k : m, cols: transA ? m : k, ld: lda, "gemm A")
+        let bSpan = checkBounds(b, offset: bOffset, rows: transB ? n : k, cols: transB ? k : n, ld: ldb, "gemm B")
         checkBounds(c, offset: cOffset, rows: m, cols: n, ld: ldc, "gemm C")
-        sgemm(transA, transB, m, n, k, alpha, a.floats.baseAddress! + aOffset, lda,
-              b.floats.baseAddress! + bOffset, ldb, beta, c.floats.baseAddress! + cOffset, ldc)
+        withFloatOperand(a, offset: aOffset, span: aSpan) { a in
+            withFloatOperand(b, offset: bOffset, span: bSpan) { b in
+                sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c.floats.baseAddress! + cOffset, ldc)
+            }
+        }
     }
 
     public func batchedGemm(
@@ -38,6 +45,7 @@ extension CPUBackend {
         rowOffsets: [Int], rowCounts: [Int]
     ) {
         precondition(rowOffsets.count == rowCounts.count, "groupedGemm: \(rowOffsets.count) offsets, \(rowCounts.count) counts")
+        checkGemmDTypes(a, w, c, "groupedGemm")
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
         expectCount(w, rowCounts.count * k * n, "groupedGemm weights")
         for g in 0..<rowCounts.count where rowCounts[g] > 0 {
@@ -52,6 +60,7 @@ extension CPUBackend {
         k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]
     ) {
         precondition(rowOffsets.count == rowCounts.count, "groupedGemmWeightGrad: \(rowOffsets.count) offsets, \(rowCounts.count) counts")
+        checkGemmDTypes(a, dC, dW, "groupedGemmWeightGrad")
         precondition(a.columns == k && dC.columns == n, "groupedGemmWeightGrad: a \(a.shape), dC \(dC.shape), expected k=\(k), n=\(n) columns")
         expectCount(dW, rowCounts.count * k * n, "groupedGemmWeightGrad dW")
         for g in 0..<rowCounts.count where rowCounts[g] > 0 {
@@ -92,9 +101,27 @@ extension CPUBackend {
     /// Rows of C per cblas_sgemm call; large enough that packing B once per block costs little.
     var gemmRowBlock: Int { 128 }
 
-    private func checkBounds(_ t: Tensor, offset: Int, rows: Int, cols: Int, ld: Int, _ name: String) {
+    /// Checks that the matrix lies inside `t`; returns how many elements it spans from `offset`.
+    @discardableResult
+    private func checkBounds(_ t: Tensor, offset: Int, rows: Int, cols: Int, ld: Int, _ name: String) -> Int {
         precondition(ld >= max(cols, 1), "\(name): leading dimension \(ld) < \(cols) columns")
-        precondition(offset >= 0 && (rows == 0 || cols == 0 || offset + (rows - 1) * ld + cols <= t.count),
+        let span = rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols
+        precondition(offset >= 0 && offset + span <= t.count,
                      "\(name): \(rows)×\(cols) at offset \(offset), ld \(ld) overruns tensor \(t.shape)")
+        return span
+    }
+
+    /// fp32 elements of an operand from `offset`: the tensor's own memory, or — for bf16/f16 — the
+    /// `span` elements widened (exactly) into a temporary, so the product is fp32 arithmetic on the
+    /// 16-bit values: the GPU's numerics (16-bit operands, fp32 accumulation) up to summation order.
+    private func withFloatOperand(_ t: Tensor, offset: Int, span: Int, _ body: (UnsafePointer<Float>) -> Void) {
+        if t.dtype == .float32 { return body(t.floats.baseAddress! + offset) }
+        let halves = t.halves, dtype = t.dtype
+        let wide = [Float](unsafeUninitializedCapacity: max(span, 1)) { buffer, count in
+            for i in 0..<span { buffer[i] = halfValue(halves[offset + i], dtype) }
+            if span == 0 { buffer[0] = 0 }
+            count = max(span, 1)
+        }
+        wide.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
