@@ -41,7 +41,8 @@ public final class HostStorage: TensorStorage, @unchecked Sendable {
 /// Tensors are reference types on purpose: ops write into tensors the caller passes in, so every
 /// mutation is visible at the call site and nothing is copied behind the caller's back (no
 /// copy-on-write). `reshaped` and `view` share storage; `Backend.copy` is the only way to duplicate data.
-/// CPU kernels reach memory only through `floats`/`ints`, which honour `byteOffset`.
+/// CPU kernels reach memory only through `floats`/`ints`/`halves`/`hostBytes`, which honour
+/// `byteOffset`; offsets and views count elements of the tensor's own dtype.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let dtype: DType

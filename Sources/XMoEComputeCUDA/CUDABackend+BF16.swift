@@ -1,7 +1,8 @@
 import XMoECompute
 
-/// bf16 elements in device memory, 2 bytes each. A stopgap until `DType` gains `bfloat16` (DESIGN
-/// item 1): then these become ordinary tensors and the GEMMs below serve `gemm` for bf16 tensors.
+/// bf16 elements in device memory, 2 bytes each, outside `Tensor`: the first bf16 path (bf16 C as
+/// well), kept for the benchmark and its checks. Model code uses `DType.bfloat16` tensors and the
+/// gemm family's bf16-operand path below instead.
 public final class BF16Buffer: @unchecked Sendable {
     public let count: Int
     let storage: DeviceStorage

@@ -88,6 +88,7 @@ import XMoECompute
         // relative, so an element flips to the neighbouring bf16 value only when it lies that close
         // to a rounding boundary (a few in 10⁴ elements), each flip moving it 2⁻⁸ relative. 2e-4
         // bounds that; bf16 rounding itself moves the loss by more (checked, so the test can fail).
+        // Measured: 5.2e-8 and 2.2e-8 against the rounded reference, 1.3e-3 and 1.1e-3 unrounded.
         #expect(error < 2e-4, "bf16 model \(loss.total) vs rounded float64 reference \(ref.total): \(error)")
         #expect(bf16Effect > 4 * error, "bf16 rounding changes the loss by \(bf16Effect) only")
     }
@@ -121,12 +122,13 @@ import XMoECompute
         let bf16Again = try Self.losses(CPUBackend(threads: 2, computeDType: .bfloat16), steps: steps)
         #expect(bf16 == bf16Again, "bf16 emulation is deterministic for any thread count")
         let worst = zip(fp32, bf16).map { abs($0 - $1) / $0 }.max() ?? 0
-        // Tolerance: bf16 operands carry a relative error of ≤ 2⁻⁹ each; over sums of many
-        // products those errors average out, and the loss of the tiny model at step 1 moves by
-        // ~1e-3 (measured); 12 steps of lr 1e-2 let the two runs drift apart slowly. 2e-2 is ten
-        // times the bf16 effect we see, and far below the loss's own 20 % fall over these steps.
-        #expect(worst < 2e-2, "worst relative loss difference \(worst); fp32 \(fp32), bf16 \(bf16)")
-        let fell = bf16[steps - 1] < 0.9 * bf16[0]
+        // Tolerance: bf16 operands carry a relative error of ≤ 2⁻⁹ each, which moves this tiny
+        // model's step-1 loss by 1.1e-3 (measured); 12 steps of lr 1e-2 on one fixed batch (the loss
+        // falls 4.12 → 0.32) let the runs drift apart: measured worst 1.14e-2 (step 6). 3e-2 leaves
+        // room for another machine's BLAS summing in another order, and is far below the loss's fall.
+        // A compute copy left stale after the updates would keep the bf16 loss from falling.
+        #expect(worst < 3e-2, "worst relative loss difference \(worst); fp32 \(fp32), bf16 \(bf16)")
+        let fell = bf16[steps - 1] < 0.5 * bf16[0]
         #expect(fell, "bf16 training learns: \(bf16.first!) → \(bf16.last!)")
     }
 }
