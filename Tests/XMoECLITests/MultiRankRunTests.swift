@@ -166,6 +166,19 @@ import Testing
         #expect(located, "\(refused.stderr)")
     }
 
+    /// A missing corpus is named once, by the launcher, before mpirun starts any rank.
+    @Test func aMissingInputIsNamedBeforeAnyRankStarts() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let run = try XMoEBinary.run(["run", "exp.yaml"] + Self.overrides + ["data.input=missing.jsonl"], in: dir.url)
+        let named = run.stderr.components(separatedBy: "data.input: missing.jsonl does not exist").count - 1
+        #expect(run.status == 1)
+        #expect(named == 1, "\(run.stderr)")
+        let mpirunStarted = run.stderr.contains("mpirun") || run.stderr.contains("Process name")
+        #expect(!mpirunStarted, "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("runs").path))
+    }
+
     /// rbd is not in this version: refused before anything is written.
     @Test func anUnsupportedLayoutIsRefusedBeforeAnything() throws {
         let dir = try setUp()
