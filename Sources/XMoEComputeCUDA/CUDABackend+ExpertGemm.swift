@@ -20,8 +20,10 @@ extension BF16Buffer {
 extension CUDABackend {
     /// Streams the per-expert GEMMs may use, the backend's own included.
     public static let expertGemmMaxStreams = 4
-    /// The default: a second stream was worth 0–15% on the H200 (NOTES.md, c3 probe); more did not help.
-    public static let expertGemmDefaultStreams = 2
+    /// The defaults measured on the H200 (Benchmarks/gpu/NOTES.md, c3): a second stream is worth
+    /// 8–17% for the row-shaped products (a fourth loses again); the weight gradient, whose fp32
+    /// read-modify-write of dW makes each product memory-heavy, gains most from four.
+    public static func expertGemmDefaultStreams(_ shape: ExpertGemmShape) -> Int { shape == .weightGradient ? 4 : 2 }
 
     /// The device address of an fp32 tensor's first element, for `expertGemmBF16`'s fp32 outputs.
     public func deviceAddress(of tensor: Tensor) -> UnsafeMutableRawPointer { devicePointer(tensor) }
@@ -33,7 +35,7 @@ extension CUDABackend {
         _ shape: ExpertGemmShape, k: Int, n: Int, alpha: Float = 1,
         a: UnsafeMutableRawPointer, b: UnsafeMutableRawPointer, beta: Float,
         c: UnsafeMutableRawPointer, output: ExpertGemmOutput,
-        rowOffsets: [Int], rowCounts: [Int], streams: Int = CUDABackend.expertGemmDefaultStreams
+        rowOffsets: [Int], rowCounts: [Int], streams: Int? = nil
     ) {
         guard let gemmEx = context.cublas.gemmEx else { fatalError("CUDA backend: this cuBLAS has no cublasGemmEx") }
         precondition(k > 0 && n > 0, "expertGemmBF16: k \(k), n \(n) must be positive")
@@ -44,7 +46,8 @@ extension CUDABackend {
                                                rowOffsets: rowOffsets, rowCounts: rowCounts)
         guard !problems.isEmpty else { return }
         let pool = expertStreams
-        let schedule = ExpertStreamSchedule(rowCounts: rowCounts, streams: min(max(streams, 1), pool.count))
+        let wanted = streams ?? Self.expertGemmDefaultStreams(shape)
+        let schedule = ExpertStreamSchedule(rowCounts: rowCounts, streams: min(max(wanted, 1), pool.count))
         let problemOf = Dictionary(uniqueKeysWithValues: problems.enumerated().map { ($1.expert, $0) })
         let used = schedule.experts.lastIndex { !$0.isEmpty }.map { $0 + 1 } ?? 1
         pool.fork(from: context.stream, used: used, context)

@@ -15,7 +15,8 @@ let usage = """
       --only TEXT     run only the op checks whose name contains TEXT
       --no-training   skip the training check
       --benchmark     also time a few ops at X-MoE Small sizes
-      --expert-gemm   only the per-expert bf16 GEMM checks, then their X-MoE Small timings
+      --expert-gemm   only the experts' bf16 GEMM checks (per-expert cuBLAS, the sm_90a kernel), then
+                      their X-MoE Small timings
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
