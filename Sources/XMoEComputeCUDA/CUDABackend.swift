@@ -12,6 +12,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     let allocator: DeviceAllocator
     /// Device scratch for the grouped GEMM's pointer arrays; reused in stream order.
     private var pointerScratch: DeviceStorage?
+    /// Side streams and cuBLAS handles for the per-expert bf16 GEMMs (CUDABackend+ExpertGemm.swift).
+    lazy var expertStreams: ExpertStreamPool = {
+        do { return try ExpertStreamPool(context: context, sideStreams: CUDABackend.expertGemmMaxStreams - 1) } catch { fatalError("\(error)") }
+    }()
+    /// The sm_90a expert GEMM kernel, compiled on first use (CUDABackend+ExpertGemmKernel.swift).
+    lazy var expertKernel: Result<ExpertGemmKernel, any Error> = {
+        do { return .success(try ExpertGemmKernel(context: context, cache: KernelDiskCache())) } catch { return .failure(error) }
+    }()
 
     /// The device's architecture as NVRTC names it (e.g. "sm_90").
     public var arch: String { context.arch }

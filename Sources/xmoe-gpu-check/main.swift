@@ -15,6 +15,8 @@ let usage = """
       --only TEXT     run only the op checks whose name contains TEXT
       --no-training   skip the training check
       --benchmark     also time a few ops at X-MoE Small sizes
+      --expert-gemm   only the experts' bf16 GEMM checks (per-expert cuBLAS, the sm_90a kernel), then
+                      their X-MoE Small timings
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
@@ -26,6 +28,7 @@ var only: String?
 var training = true
 var benchmark = false
 var cpuOnly = false
+var expertGemmOnly = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -43,6 +46,7 @@ while let argument = arguments.popFirst() {
     case "--no-training": training = false
     case "--benchmark": benchmark = true
     case "--cpu-only": cpuOnly = true
+    case "--expert-gemm": expertGemmOnly = true; training = false; only = "expert gemm"
     case "--compile-only":
         guard let arch = arguments.popFirst() else {
             FileHandle.standardError.write(Data("xmoe-gpu-check: --compile-only needs an architecture such as sm_90\n".utf8)); exit(2)
@@ -102,6 +106,17 @@ for c in opCases(random: &random) where only.map({ c.name.contains($0) }) ?? tru
 
 if let gpu = cuda, only == nil {
     failures += bf16Checks(gpu: gpu, cpu: cpu, random: &random, say: say)
+}
+if let gpu = cuda, only == nil || expertGemmOnly {
+    failures += expertGemmChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
+    if expertGemmOnly {
+        for line in expertGemmBenchmark(gpu: gpu) { say("expert-bench: \(line)") }
+    }
+    let kernelFailures = expertGemmKernelChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
+    failures += kernelFailures
+    if expertGemmOnly && kernelFailures.isEmpty {
+        for line in expertGemmKernelBenchmark(gpu: gpu) { say("expert-bench: \(line)") }
+    }
 }
 
 if training && only == nil {
