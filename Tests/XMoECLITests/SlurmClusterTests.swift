@@ -34,7 +34,8 @@ import Testing
         let script = dir.url.appendingPathComponent("runs/grid/slurm/grid.sbatch")
         let text = try String(contentsOf: script, encoding: .utf8)
         #expect(text.contains("RANKS=(1 2)") && text.contains("srun --mpi=pmix --nodes=${NODES[$i]} --ntasks=${RANKS[$i]}"), "\(text)")
-        let submit = try slurm.run("/usr/bin/sbatch", ["--parsable", "--chdir", dir.url.path, script.path])
+        // --oversubscribe: both tasks at once on a small machine (the partition allows sharing cores).
+        let submit = try slurm.run("/usr/bin/sbatch", ["--parsable", "--oversubscribe", "--chdir", dir.url.path, script.path])
         let job = submit.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init) ?? ""
         try #require(submit.status == 0 && Int(job) != nil, "sbatch: \(submit.output)")
 
