@@ -8,7 +8,9 @@ import Testing
     static let overrides = ["model.hidden=32", "model.heads=2", "model.ffn_hidden=64", "model.seq_length=16",
                             "moe.expert_ffn_hidden=32", "train.micro_batch=2", "train.warmup_iters=2",
                             "train.eval_interval=0", "train.threads=1", "data.workers=1", "moe.dispatcher=pft",
-                            "parallel.dp=2", "parallel.ep=2"]
+                            "parallel.dp=2", "parallel.ep=2",
+                            // the quickstart fixes 8 sequences a step; these tiny runs keep micro_batch·dp
+                            "train.global_batch=null"]
     /// One prepared-data cache for the suite: the tests are about ranks, not tokenising.
     static let cache = FileManager.default.temporaryDirectory.appendingPathComponent("xmoe-multirank-cache")
 
