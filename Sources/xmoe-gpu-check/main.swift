@@ -21,7 +21,14 @@ let usage = """
                       checker itself on a machine without a GPU)
       --compile-only ARCH
                       only compile the kernels with NVRTC for ARCH (e.g. sm_90); needs libnvrtc, no GPU
+      --step-benchmark [options]
+                      times training steps of the X-MoE Small model instead (--step-benchmark --help)
     """
+
+// The step benchmark has options of its own (StepBenchmark.swift).
+if CommandLine.arguments.contains("--step-benchmark") {
+    exit(runStepBenchmark(Array(CommandLine.arguments.dropFirst())) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
+}
 
 var seed = UInt64(DispatchTime.now().uptimeNanoseconds % 1_000_000)
 var only: String?
@@ -122,7 +129,14 @@ if let gpu = cuda, only == nil || expertGemmOnly {
 if training && only == nil {
     do {
         let steps = 20
-        let probe = { cuda?.memoryStatistics.systemAllocations ?? 0 }
+        // The allocator's misses by size class after each step of the first GPU run: which
+        // request grew the cache when nothing should have.
+        var misses: [[Int: Int]] = []
+        let probe = { () -> Int in
+            let book = cuda?.allocatorBook
+            if misses.count < steps { misses.append(book?.missesBySizeClass ?? [:]) }
+            return book?.systemAllocations ?? 0
+        }
         let cpuLosses = try trainLosses(backend: cpu, steps: steps).losses
         let (gpuLosses, allocations) = try trainLosses(backend: device, steps: steps, systemAllocations: probe)
         let gpuAgain = try trainLosses(backend: device, steps: steps, systemAllocations: probe).losses
@@ -133,7 +147,11 @@ if training && only == nil {
         let allocationFree = allocations[1] == allocations[steps - 1]
         say("\(allocationFree ? "ok  " : "FAIL") training: cudaMalloc calls after steps 1, 2, 3, \(steps): "
             + "\(allocations[0]), \(allocations[1]), \(allocations[2]), \(allocations[steps - 1]) (none after step 2 allowed)")
-        if !allocationFree { failures.append("allocation-free steps") }
+        if !allocationFree {
+            failures.append("allocation-free steps")
+            let late = misses[steps - 1].compactMap { size, n in n > (misses[1][size] ?? 0) ? "\(n - (misses[1][size] ?? 0)) × \(size) bytes" : nil }
+            say("     cudaMalloc after step 2, by size class: \(late.sorted().joined(separator: ", "))")
+        }
         var worst = 0.0
         for (g, c) in zip(gpuLosses, cpuLosses) {
             let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan
