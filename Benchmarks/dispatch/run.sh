@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bytes moved by the padded (DeepSpeed-MoE) and padding-free (pft) dispatchers on the quickstart
 # model at ep 4: trains ITERS steps with each, dropless and dropping, under `mpirun -np 4`, then
-# reads /comm/* from each run's metrics.h5. See README.md.
+# reads /comm/* from each run's metrics.h5. See README.md. Micro-batches of 8 per rank (the quickstart's
+# own are 2) keep the figures measured there.
 #   usage: Benchmarks/dispatch/run.sh [ITERS] [debug|release]
 set -euo pipefail
 iters=${1:-1}
@@ -18,7 +19,7 @@ for dispatcher in pft padded; do
     echo "== $dispatcher, $mode"
     mpirun "${flags[@]}" -np 4 "$xmoe" run configs/quickstart.yaml \
       parallel.dp=4 parallel.ep=4 moe.dispatcher="$dispatcher" moe.drop_tokens="$drop" \
-      train.iters="$iters" train.warmup_iters=1 train.eval_interval=0 train.save_interval="$iters" train.threads=1 \
+      train.micro_batch=8 train.global_batch=32 train.iters="$iters" train.warmup_iters=1 train.eval_interval=0 train.save_interval="$iters" train.threads=1 \
       output.dir="$work/runs" output.cache_dir="$work/cache" name="bench-$dispatcher-$mode" | tail -1
   done
 done

@@ -15,6 +15,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Set when cuBLAS refused a grouped GEMM with bf16 operands and an fp32 output; such GEMMs
     /// then run as one cublasGemmEx per problem (see `runGroupedBF16`).
     var groupedBF16Refused = false
+    /// Side streams and cuBLAS handles for the per-expert bf16 GEMMs (CUDABackend+ExpertGemm.swift).
+    lazy var expertStreams: ExpertStreamPool = {
+        do { return try ExpertStreamPool(context: context, sideStreams: CUDABackend.expertGemmMaxStreams - 1) } catch { fatalError("\(error)") }
+    }()
+    /// The sm_90a expert GEMM kernel, compiled on first use (CUDABackend+ExpertGemmKernel.swift).
+    lazy var expertKernel: Result<ExpertGemmKernel, any Error> = {
+        do { return .success(try ExpertGemmKernel(context: context, cache: KernelDiskCache())) } catch { return .failure(error) }
+    }()
 
     /// The device's architecture as NVRTC names it (e.g. "sm_90").
     public var arch: String { context.arch }

@@ -68,3 +68,9 @@ final class DeviceAllocator: @unchecked Sendable {
         return book
     }
 }
+
+extension CUDABackend {
+    /// The allocator's bookkeeping now: bytes in use and cached, the peak in use, cudaMalloc calls
+    /// and the misses by size class.
+    public var allocatorBook: BlockCache { allocator.statistics }
+}

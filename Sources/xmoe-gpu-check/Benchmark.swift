@@ -75,7 +75,7 @@ struct Benchmark {
             for (label, transB, rows, starts) in [("equal rows", false, counts, offsets), ("equal rows, transB", true, counts, offsets),
                                                   ("uneven rows", false, uneven, unevenOffsets)] {
                 let g16 = seconds(repeats: 20) {
-                    gpu.groupedGemmBF16(transB: transB, k: h, n: f, a: x16, w: w16, beta: 0, c: y16, rowOffsets: starts, rowCounts: rows)
+                    gpu.groupedGemmBF16CublasGrouped(transB: transB, k: h, n: f, a: x16, w: w16, beta: 0, c: y16, rowOffsets: starts, rowCounts: rows)
                 }
                 lines.append(String(format: "bf16 grouped GEMM 64 experts, %@, %d→%d (cublasGemmGroupedBatchedEx): %.3f ms, %.1f TFLOP/s",
                                     label, h, f, g16 * 1e3, groupedFlops / g16 / 1e12))

@@ -15,17 +15,27 @@ let usage = """
       --only TEXT     run only the op checks whose name contains TEXT
       --no-training   skip the training check
       --benchmark     also time a few ops at X-MoE Small sizes
+      --expert-gemm   only the experts' bf16 GEMM checks (per-expert cuBLAS, the sm_90a kernel), then
+                      their X-MoE Small timings
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
                       only compile the kernels with NVRTC for ARCH (e.g. sm_90); needs libnvrtc, no GPU
+      --step-benchmark [options]
+                      times training steps of the X-MoE Small model instead (--step-benchmark --help)
     """
+
+// The step benchmark has options of its own (StepBenchmark.swift).
+if CommandLine.arguments.contains("--step-benchmark") {
+    exit(runStepBenchmark(Array(CommandLine.arguments.dropFirst())) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
+}
 
 var seed = UInt64(DispatchTime.now().uptimeNanoseconds % 1_000_000)
 var only: String?
 var training = true
 var benchmark = false
 var cpuOnly = false
+var expertGemmOnly = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -43,6 +53,7 @@ while let argument = arguments.popFirst() {
     case "--no-training": training = false
     case "--benchmark": benchmark = true
     case "--cpu-only": cpuOnly = true
+    case "--expert-gemm": expertGemmOnly = true; training = false; only = "expert gemm"
     case "--compile-only":
         guard let arch = arguments.popFirst() else {
             FileHandle.standardError.write(Data("xmoe-gpu-check: --compile-only needs an architecture such as sm_90\n".utf8)); exit(2)
@@ -106,11 +117,29 @@ if let gpu = cuda, only == nil {
 if only == nil || "bf16 tensors".contains(only!) {
     failures += bf16TensorChecks(device: device, random: &random, say: say)
 }
+if let gpu = cuda, only == nil || expertGemmOnly {
+    failures += expertGemmChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
+    if expertGemmOnly {
+        for line in expertGemmBenchmark(gpu: gpu) { say("expert-bench: \(line)") }
+    }
+    let kernelFailures = expertGemmKernelChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
+    failures += kernelFailures
+    if expertGemmOnly && kernelFailures.isEmpty {
+        for line in expertGemmKernelBenchmark(gpu: gpu) { say("expert-bench: \(line)") }
+    }
+}
 
 if training && only == nil {
     do {
         let steps = 20
-        let probe = { cuda?.memoryStatistics.systemAllocations ?? 0 }
+        // The allocator's misses by size class after each step of the first GPU run: which
+        // request grew the cache when nothing should have.
+        var misses: [[Int: Int]] = []
+        let probe = { () -> Int in
+            let book = cuda?.allocatorBook
+            if misses.count < steps { misses.append(book?.missesBySizeClass ?? [:]) }
+            return book?.systemAllocations ?? 0
+        }
         let cpuLosses = try trainLosses(backend: cpu, steps: steps).losses
         let (gpuLosses, allocations) = try trainLosses(backend: device, steps: steps, systemAllocations: probe)
         let gpuAgain = try trainLosses(backend: device, steps: steps, systemAllocations: probe).losses
@@ -121,7 +150,11 @@ if training && only == nil {
         let allocationFree = allocations[1] == allocations[steps - 1]
         say("\(allocationFree ? "ok  " : "FAIL") training: cudaMalloc calls after steps 1, 2, 3, \(steps): "
             + "\(allocations[0]), \(allocations[1]), \(allocations[2]), \(allocations[steps - 1]) (none after step 2 allowed)")
-        if !allocationFree { failures.append("allocation-free steps") }
+        if !allocationFree {
+            failures.append("allocation-free steps")
+            let late = misses[steps - 1].compactMap { size, n in n > (misses[1][size] ?? 0) ? "\(n - (misses[1][size] ?? 0)) × \(size) bytes" : nil }
+            say("     cudaMalloc after step 2, by size class: \(late.sorted().joined(separator: ", "))")
+        }
         var worst = 0.0
         for (g, c) in zip(gpuLosses, cpuLosses) {
             let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan

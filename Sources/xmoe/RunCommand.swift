@@ -22,7 +22,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let spec = try arguments.load()
         // Before mpirun starts N ranks of it on this machine, not after.
-        if spec.values.int("parallel.world_size")! > 1 && MPIRuntime.detectedLauncher == nil { try checkMemory(spec) }
+        if spec.values.int("parallel.world_size")! > 1 && MPIRuntime.detectedLauncher == nil {
+            try checkMemory(spec)
+            // A missing corpus is named here, once, rather than by every rank after mpirun started them.
+            let dag = try ExperimentDAG(spec: spec)
+            try checkInputs(spec, pipeline: onlySteps.isEmpty ? dag.pipeline : try dag.pipeline.restricted(to: onlySteps))
+        }
         if try RankLauncher.takeOver(spec: spec) { return }  // multi-rank: launch mpirun, or follow rank 0
         defer { RankLauncher.finish() }
         var dag = try ExperimentDAG(spec: spec)

@@ -8,7 +8,9 @@ import Testing
     static let overrides = ["model.hidden=32", "model.heads=2", "model.ffn_hidden=64", "model.seq_length=16",
                             "moe.expert_ffn_hidden=32", "train.micro_batch=2", "train.warmup_iters=2",
                             "train.eval_interval=0", "train.threads=1", "data.workers=1", "moe.dispatcher=pft",
-                            "parallel.dp=2", "parallel.ep=2"]
+                            "parallel.dp=2", "parallel.ep=2",
+                            // the quickstart fixes 8 sequences a step; these tiny runs keep micro_batch·dp
+                            "train.global_batch=null"]
     /// One prepared-data cache for the suite: the tests are about ranks, not tokenising.
     static let cache = FileManager.default.temporaryDirectory.appendingPathComponent("xmoe-multirank-cache")
 
@@ -164,6 +166,19 @@ import Testing
         #expect(refused.status == 2)
         let located = refused.stderr.contains("'moe.dispatcher=rbd': error: moe.dispatcher: moe.dispatcher 'rbd'")
         #expect(located, "\(refused.stderr)")
+    }
+
+    /// A missing corpus is named once, by the launcher, before mpirun starts any rank.
+    @Test func aMissingInputIsNamedBeforeAnyRankStarts() throws {
+        let dir = try setUp()
+        defer { dir.cleanup() }
+        let run = try XMoEBinary.run(["run", "exp.yaml"] + Self.overrides + ["data.input=missing.jsonl"], in: dir.url)
+        let named = run.stderr.components(separatedBy: "data.input: missing.jsonl does not exist").count - 1
+        #expect(run.status == 1)
+        #expect(named == 1, "\(run.stderr)")
+        let mpirunStarted = run.stderr.contains("mpirun") || run.stderr.contains("Process name")
+        #expect(!mpirunStarted, "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("runs").path))
     }
 
     /// rbd is not in this version: refused before anything is written.

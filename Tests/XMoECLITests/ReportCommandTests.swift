@@ -16,7 +16,7 @@ import Testing
             data: {input: corpus.jsonl, vocab_file: \(root)/data/gpt2/vocab.json, merge_file: \(root)/data/gpt2/merges.txt, workers: 1, split: "90,10,0"}
             model: {layers: 3, hidden: 32, heads: 2, ffn_hidden: 64, seq_length: 16}
             moe: {expert_ffn_hidden: 32}
-            train: {micro_batch: 2, iters: 8, warmup_iters: 1, eval_interval: 4, eval_iters: 1, save_interval: 8, threads: 1}
+            train: {micro_batch: 2, global_batch: null, iters: 8, warmup_iters: 1, eval_interval: 4, eval_iters: 1, save_interval: 8, threads: 1}
             """)
         return dir
     }

@@ -24,7 +24,7 @@ import Testing
               split: "90,10,0"
             model: {hidden: 32, heads: 2, ffn_hidden: 64, seq_length: 16}
             moe: {expert_ffn_hidden: 32}
-            train: {micro_batch: 2, iters: 6, warmup_iters: 1, eval_interval: 3, eval_iters: 1, save_interval: 3, threads: 1}
+            train: {micro_batch: 2, global_batch: null, iters: 6, warmup_iters: 1, eval_interval: 3, eval_iters: 1, save_interval: 3, threads: 1}
             sweep:
               name: "e{moe.num_experts}-k{moe.top_k}"
               grid:
@@ -161,7 +161,7 @@ import Testing
         }
         let points = dir.url.appendingPathComponent("runs/grid/points").path
         let expected = [("dp1-k1", 1), ("dp1-k2", 1), ("dp2-k1", 2), ("dp2-k2", 2)].map { name, ranks in
-            "srun --nodes=1 --ntasks=\(ranks) --ntasks-per-node=\(ranks) --cpus-per-task=4 --kill-on-bad-exit=1 "
+            "srun --mpi=pmix --nodes=1 --ntasks=\(ranks) --ntasks-per-node=\(ranks) --cpus-per-task=4 --kill-on-bad-exit=1 "
                 + "\(XMoEBinary.path) run \(points)/\(name).yaml"
         }
         #expect(lines == expected, "\(lines)")
@@ -170,5 +170,13 @@ import Testing
         let config = try XMoEBinary.run(["config", "runs/grid/points/dp1-k2.yaml"], in: dir.url)
         #expect(config.stdout.contains("  dp: 1") && config.stdout.contains("  top_k: 2") && config.stdout.contains("name: \"dp1-k2\""),
                 "\(config.stdout)")
+
+        // `--slurm-mpi default` leaves the plugin to the cluster's MpiDefault; another name is passed on.
+        for (choice, srun) in [("default", "srun --nodes="), ("pmi2", "srun --mpi=pmi2 --nodes=")] {
+            let rewrite = try XMoEBinary.run(["sweep", "grid.yaml", "--launcher", "slurm", "--slurm-mpi", choice], in: dir.url)
+            let again = try String(contentsOf: dir.url.appendingPathComponent("runs/grid/slurm/grid.sbatch"), encoding: .utf8)
+            let srunLines = again.split(separator: "\n").filter { $0.hasPrefix("srun ") }
+            #expect(rewrite.status == 0 && srunLines.count == 1 && srunLines[0].hasPrefix(srun), "\(choice): \(srunLines)")
+        }
     }
 }

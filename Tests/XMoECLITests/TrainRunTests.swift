@@ -6,7 +6,9 @@ import Testing
     static let overrides = ["model.hidden=32", "model.heads=2", "model.ffn_hidden=64", "model.seq_length=16",
                             "moe.expert_ffn_hidden=32", "train.micro_batch=2", "train.iters=16", "train.warmup_iters=2",
                             "train.lr=0.01", "train.min_lr=0.001", "train.eval_interval=8", "train.eval_iters=2",
-                            "train.save_interval=4", "train.threads=1", "data.workers=1"]
+                            "train.save_interval=4", "train.threads=1", "data.workers=1",
+                            // the quickstart fixes 8 sequences a step; these tiny runs keep micro_batch·dp
+                            "train.global_batch=null"]
 
     func setUp() throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()

@@ -17,9 +17,13 @@ struct SlurmOptions: ParsableArguments {
     var cpusPerTask: Int = 8
 
     @Option(name: .customLong("slurm-mpi"),
-            help: ArgumentHelp("srun --mpi plugin for the ranks, e.g. pmix (OpenMPI needs it unless the cluster's MpiDefault names it); default: the cluster's MpiDefault.",
+            help: ArgumentHelp("srun --mpi plugin that starts the ranks; `default` leaves it to the cluster's MpiDefault.",
+                               discussion: "xmoe's Open MPI starts under srun only through PMIx (pmi2 and none abort in MPI_Init), so pmix unless the cluster says otherwise.",
                                valueName: "plugin"))
-    var mpi: String?
+    var mpi: String = "pmix"
+
+    /// The `--mpi` value srun gets, or nil to use the cluster's `MpiDefault`.
+    var srunMPI: String? { mpi == "default" ? nil : mpi }
 }
 
 /// An sbatch array script, one task per point: each task `srun`s `xmoe run points/<point>.yaml`
@@ -93,7 +97,7 @@ struct SlurmScript {
             "POINT=${POINTS[$i]}",
             "echo \"xmoe sweep \(sweep.name): point $POINT (task $SLURM_ARRAY_TASK_ID of \(tasks.count))\"",
             "export XMOE_AUTO_THREADS=$SLURM_CPUS_PER_TASK",
-            "srun " + (options.mpi.map { "--mpi=\(shellQuoted($0)) " } ?? "")
+            "srun " + (options.srunMPI.map { "--mpi=\(shellQuoted($0)) " } ?? "")
                 + "--nodes=${NODES[$i]} --ntasks=${RANKS[$i]} --ntasks-per-node=${PER_NODE[$i]} "
                 + "--cpus-per-task=$SLURM_CPUS_PER_TASK --kill-on-bad-exit=1 \\",
             "  \(shellQuoted(executable)) run \(shellQuoted(directory.pointsDirectory.path))/\"$POINT\".yaml",
