@@ -42,10 +42,10 @@ timeout "$(left 60)" "$BIN" --seed 2026 > "$OUT/gpu-check.log" 2>&1; echo "exit:
 grep -E '^FAIL|training|gpu-check:|^device|^kernels' "$OUT/gpu-check.log"
 
 stage "xmoe step benchmark: dropless, profiled"
-timeout "$(left 70)" "$BIN" --step-benchmark $SHAPE --compute fp32 --profile --ceiling "$CEILING" 2>&1 | tee "$OUT/xmoe-dropless.log"
+timeout "$(left 70)" "$BIN" --step-benchmark $SHAPE --compute bf16 --profile --ceiling "$CEILING" 2>&1 | tee "$OUT/xmoe-dropless.log"
 
 stage "xmoe step benchmark: capacity 1.25"
-timeout "$(left 50)" "$BIN" --step-benchmark $SHAPE --compute fp32 --capacity 1.25 --ceiling "$CEILING" 2>&1 | tee "$OUT/xmoe-capacity.log"
+timeout "$(left 50)" "$BIN" --step-benchmark $SHAPE --compute bf16 --capacity 1.25 --ceiling "$CEILING" 2>&1 | tee "$OUT/xmoe-capacity.log"
 
 stage "PyTorch reference: eager then torch.compile, dropless and capacity 1.25"
 timeout "$(left 150)" python3 "$HERE/torch_reference.py" $SHAPE --ceiling "$CEILING" \

@@ -6,7 +6,7 @@ import XMoEModel
 
 let stepBenchmarkUsage = """
     usage: xmoe-gpu-check --step-benchmark [--layers N] [--micro-batch N] [--seq N] [--capacity C]
-                          [--profile] [--steps N] [--ceiling TFLOPS] [--compute fp32] [--tiny] [--cpu-only]
+                          [--profile] [--steps N] [--ceiling TFLOPS] [--compute fp32|bf16] [--tiny] [--cpu-only]
       Trains the X-MoE Small model (hidden 2048, 16 heads, 64 GELU experts of width 1408 with
       biases, top-6, softmax→top-k, LayerNorm, tied embeddings, vocabulary 50304) on the CUDA
       backend with AdamW and prints ms/step, tokens/s, TFLOP/s by the X-MoE formula
@@ -17,7 +17,7 @@ let stepBenchmarkUsage = """
       --seq N           sequence length (2048)   --capacity C      capacity factor (default: dropless)
       --profile         then one more step with every op synchronised and timed by category
       --ceiling T       the measured bf16 GEMM ceiling in TFLOP/s, for MFU
-      --compute fp32    the compute precision (bf16 arrives with the bf16 dtypes)
+      --compute fp32|bf16  the compute precision (bf16: bf16 GEMM operands, fp32 masters and accumulation)
       --tiny            a tiny model of the same family (hidden 64, 4 heads, 8 experts of 32,
                         top-2, vocabulary 512): checks the mode itself, e.g. with --cpu-only
       --cpu-only        the CPU backend instead of CUDA
@@ -126,19 +126,15 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
         FileHandle.standardError.write(Data(((error.description.isEmpty ? "" : "xmoe-gpu-check: \(error)\n") + stepBenchmarkUsage + "\n").utf8))
         return error.description.isEmpty ? 0 : 2
     }
-    if o.compute == "bf16" {
-        // TODO(integrator, after c4's bf16 dtypes): build the model with bf16 compute copies here.
-        FileHandle.standardError.write(Data("xmoe-gpu-check: --compute bf16 needs the bf16 parameter store, not in this build; use --compute fp32\n".utf8))
-        return 2
-    }
+    let computeDType: DType = o.compute == "bf16" ? .bfloat16 : .float32
     let cuda: CUDABackend?
     do {
-        cuda = o.cpuOnly ? nil : try CUDABackend()
+        cuda = o.cpuOnly ? nil : try CUDABackend(computeDType: computeDType)
     } catch {
         FileHandle.standardError.write(Data("xmoe-gpu-check: \(error)\n".utf8))
         return 2
     }
-    let inner: Backend = cuda ?? CPUBackend(threads: max(1, ProcessInfo.processInfo.activeProcessorCount))
+    let inner: Backend = cuda ?? CPUBackend(threads: max(1, ProcessInfo.processInfo.activeProcessorCount), computeDType: computeDType)
     let sync: () -> Void = { cuda?.synchronize() }
     let backend = ProfilingBackend(inner: inner, synchronize: sync)
     backend.enabled = false
@@ -175,6 +171,7 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
                                     step: stepNumber, lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: run.decay ? 0.1 : 0)
             }
         }
+        model.parameters.refreshComputeCopy()  // bf16 compute: the updated masters, rounded (no-op in fp32)
         sync()
         return loss.total
     }
