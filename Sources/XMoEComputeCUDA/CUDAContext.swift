@@ -53,10 +53,15 @@ final class CUDAContext: @unchecked Sendable {
         blas = handle
 
         let compiler = NVRTCCompiler(api: nvrtc, cache: cache)
+        var cubins: [(cubin: [UInt8], names: [String])] = []
         var allFromCache = true
         for (source, names) in Self.modules {
             let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
             allFromCache = allFromCache && fromCache
+            cubins.append((cubin, names))
+        }
+        kernelsFromCache = allFromCache
+        for (cubin, names) in cubins {
             var module: Handle = nil
             try cubin.withUnsafeBytes { try driver.check(driver.moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData(\(arch) cubin)") }
             for name in names {
@@ -65,7 +70,6 @@ final class CUDAContext: @unchecked Sendable {
                 functions[name] = function
             }
         }
-        kernelsFromCache = allFromCache
     }
 
     /// Every kernel module: its CUDA C++ source and the kernels the backend launches from it.
