@@ -29,6 +29,8 @@
 /// - Ops/Attention: `attentionForward/Backward` (causal, multi-head, from qkv_T3H)
 /// - Ops/Gather: `gatherRows` + `gatherRowsBackward`, `scatterAddRows` + `scatterAddRowsBackward`
 /// - Ops/Sort: `stableArgsort` (counting sort of int32 keys, e.g. expert ids)
+/// - Ops/Route: `routeForward/Backward` (scores, top-k, combine weights, aux and z-loss statistics)
+/// - Ops/Permute: `permutePlan`, `permuteTokens`, `unpermute` + `unpermuteBackward`
 /// - Ops/Embedding: `embeddingForward/Backward`
 /// - Ops/CrossEntropy: `crossEntropyForward/Backward` (fused softmax + NLL over logits_TV)
 /// - Ops/AdamW: `adamwUpdate`
@@ -164,6 +166,38 @@ public protocol Backend: AnyObject, Sendable {
     /// Stable argsort of int32 keys in [0, keyCount): order lists positions by key, ties in input
     /// order; counts_keyCount gets how many keys of each value (int32 tensors).
     func stableArgsort(keys: Tensor, keyCount: Int, order: Tensor, counts: Tensor)
+
+    // MARK: routing and permutation (DESIGN item 4; Ops/Route, Ops/Permute)
+
+    /// From the gate's logits_TE: scores_TE (softmax, or sigmoid for `.sigmoidBias`), each token's
+    /// K experts expert_TK (int32; largest selection value first, equal values: lower expert id),
+    /// their combine weights weight_TK, routed_E (int32: slots sent to each expert, before any
+    /// drop) and losses_2 = [aux, z], unscaled (see `RouteGating`). `bias` (E values, selection only)
+    /// is read for `.sigmoidBias` alone. K ≤ 16.
+    func routeForward(
+        logits: Tensor, bias: Tensor?, gating: RouteGating, topK: Int,
+        scores: Tensor, expert: Tensor, weight: Tensor, routed: Tensor, losses: Tensor)
+    /// dLogits_TE = ∂(Σ_slots dWeight·weight + auxCoeff·aux + zCoeff·z) / ∂logits, from what the
+    /// forward wrote. WRITES dLogits (it is a fresh tensor: the gate's backward takes it from there).
+    func routeBackward(
+        logits: Tensor, scores: Tensor, expert: Tensor, weight: Tensor, routed: Tensor, dWeight: Tensor,
+        gating: RouteGating, auxCoeff: Float, zCoeff: Float, dLogits: Tensor)
+
+    /// Where each of the T·K slots goes in x_BH, the kept rows grouped by expert (ascending), slots in
+    /// increasing order inside an expert. With a capacity, an over-full expert keeps its `capacity`
+    /// highest-weight slots (equal weights: lower slot first). Writes kept_E (int32: rows per
+    /// expert) and rowOfSlot_TK (int32: the row of each slot, −1 when dropped).
+    func permutePlan(expert: Tensor, weight: Tensor, experts: Int, capacity: Int?, kept: Tensor, rowOfSlot: Tensor)
+    /// tokenOfRow_B[rowOfSlot[s]] = s / topK for every kept slot (B = Σ kept_E rows).
+    func permuteTokens(rowOfSlot: Tensor, topK: Int, tokenOfRow: Tensor)
+    /// dst_TH[t] += Σ over t's kept slots s, in increasing row order, of (weight[s] ·) src_BH[rowOfSlot[s]]:
+    /// the weighted unpermute (weight_TK) and, without weights, the backward of the permuting gather.
+    /// A gather over the inverse map: no atomics, the same order on every backend.
+    func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor)
+    /// For each kept slot s of token t, row b = rowOfSlot[s]: dSrc[b] += weight[s] · dDst[t];
+    /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing).
+    func unpermuteBackward(
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor)
 
     // MARK: embedding, loss, optimizer
 

@@ -68,7 +68,8 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         case "groupedGemm", "groupedGemmWeightGrad": .groupedGemm
         case "attentionForward", "attentionBackward", "ropeForward", "ropeBackward": .attention
         case "gatherRows", "gatherRowsBackward", "scatterAddRows", "scatterAddRowsBackward", "stableArgsort",
-             "softmaxForward", "softmaxBackward": .routing
+             "softmaxForward", "softmaxBackward", "routeForward", "routeBackward", "permutePlan", "permuteTokens",
+             "unpermute", "unpermuteBackward": .routing
         case "add", "scale", "axpy", "addBias", "sumRows", "geluForward", "geluBackward", "siluForward", "siluBackward",
              "swigluForward", "swigluBackward", "dropoutForward", "dropoutBackward", "layerNormForward",
              "layerNormBackward", "rmsNormForward", "rmsNormBackward", "embeddingForward", "embeddingBackward",
@@ -223,6 +224,42 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
 
     // MARK: routing data movement
 
+    public func routeForward(
+        logits: Tensor, bias: Tensor?, gating: RouteGating, topK: Int,
+        scores: Tensor, expert: Tensor, weight: Tensor, routed: Tensor, losses: Tensor
+    ) {
+        timed("routeForward") {
+            inner.routeForward(logits: logits, bias: bias, gating: gating, topK: topK, scores: scores, expert: expert,
+                               weight: weight, routed: routed, losses: losses)
+        }
+    }
+    public func routeBackward(
+        logits: Tensor, scores: Tensor, expert: Tensor, weight: Tensor, routed: Tensor, dWeight: Tensor,
+        gating: RouteGating, auxCoeff: Float, zCoeff: Float, dLogits: Tensor
+    ) {
+        timed("routeBackward") {
+            inner.routeBackward(logits: logits, scores: scores, expert: expert, weight: weight, routed: routed, dWeight: dWeight,
+                                gating: gating, auxCoeff: auxCoeff, zCoeff: zCoeff, dLogits: dLogits)
+        }
+    }
+    public func permutePlan(expert: Tensor, weight: Tensor, experts: Int, capacity: Int?, kept: Tensor, rowOfSlot: Tensor) {
+        timed("permutePlan") {
+            inner.permutePlan(expert: expert, weight: weight, experts: experts, capacity: capacity, kept: kept, rowOfSlot: rowOfSlot)
+        }
+    }
+    public func permuteTokens(rowOfSlot: Tensor, topK: Int, tokenOfRow: Tensor) {
+        timed("permuteTokens") { inner.permuteTokens(rowOfSlot: rowOfSlot, topK: topK, tokenOfRow: tokenOfRow) }
+    }
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+        timed("unpermute") { inner.unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst) }
+    }
+    public func unpermuteBackward(
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+    ) {
+        timed("unpermuteBackward") {
+            inner.unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight)
+        }
+    }
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) { timed("gatherRows") { inner.gatherRows(src, index: index, into: dst) } }
     public func gatherRowsBackward(dDst: Tensor, index: Tensor, dSrc: Tensor) {
         timed("gatherRowsBackward") { inner.gatherRowsBackward(dDst: dDst, index: index, dSrc: dSrc) }

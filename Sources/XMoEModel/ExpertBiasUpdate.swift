@@ -7,10 +7,12 @@ extension MoETransformer {
         for block in blocks {
             guard let moe = block.moe, let stats = moe.stats else { continue }
             let mean = Float(stats.routed_E.reduce(0, +)) / Float(stats.routed_E.count)
+            var bias = moe.router.expertBias  // one upload per layer, not one per expert
             for (e, load) in stats.routed_E.enumerated() {
                 let gap = mean - Float(load)
-                moe.router.expertBias[e] += gap > 0 ? rate : (gap < 0 ? -rate : 0)
+                bias[e] += gap > 0 ? rate : (gap < 0 ? -rate : 0)
             }
+            moe.router.expertBias = bias
         }
     }
 }

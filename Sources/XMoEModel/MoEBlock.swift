@@ -14,7 +14,9 @@ final class MoEBlock {
     let shared: [FeedForward]
     /// This layer's dispatch, from its forward to its backward (the dispatcher is shared by layers).
     private var context: (any DispatchContext)?
-    private(set) var stats: RoutingStats?
+    private var routing: DeviceRouting?
+    private var kept_E: [Int]?
+    private var cachedStats: RoutingStats?
 
     init(_ store: ParameterStore, layer: Int, config c: ModelConfig, options o: MoEOptions, dispatcher: TokenDispatcher) {
         backend = store.backend
@@ -39,16 +41,27 @@ final class MoEBlock {
     func forward(_ x_TH: Tensor) throws -> Tensor {
         let r = router.forward(x_TH)
         let capacity = options.capacity.capacity(tokens: r.tokens, topK: r.topK, experts: r.experts)
-        let plan = PermutePlan(routing: r, capacity: capacity)
+        let plan = PermutePlan(backend, routing: r, capacity: capacity)
         let x_BH = permute.forward(x_TH, plan: plan)
         let sent = try dispatcher.dispatch(x_BH, plan: plan)
         let y_BH = try dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L), context: sent)
         context = sent
         let y_TH = unpermute.forward(y_BH, plan: plan, weight_TK: r.weight_TK, tokens: r.tokens)
         for expert in shared { backend.add(y_TH, expert.forward(x_TH), out: y_TH) }
-        stats = RoutingStats(layer: layer, routed_E: r.routedPerExpert, kept_E: plan.counts_E,
-                             auxLoss: r.auxLoss, zLoss: r.zLoss)
+        (routing, kept_E, cachedStats) = (r, plan.counts_E, nil)
         return y_TH
+    }
+
+    /// This layer's routing in the last forward, read back from the backend at the first ask (on a
+    /// GPU, a wait: metrics and the loss report ask, the forward itself does not).
+    var stats: RoutingStats? {
+        if let cachedStats { return cachedStats }
+        guard let routing, let kept_E else { return nil }
+        let losses = backend.downloadFloats(routing.losses_2)
+        let s = RoutingStats(layer: layer, routed_E: backend.downloadInts(routing.routed_E).map { Int($0) }, kept_E: kept_E,
+                             auxLoss: losses[0], zLoss: losses[1])
+        cachedStats = s
+        return s
     }
 
     func backward(_ dY_TH: Tensor, dX: Tensor) throws {

@@ -2,20 +2,28 @@ import XMoECompute
 
 /// Which slots are kept and in what order: rows of the padding-free buffer x_BH, grouped by global
 /// expert (ascending), slots in increasing order inside an expert.
+///
+/// The model's plans come from the backend's `permutePlan` and live in its memory (the inverse map
+/// rowOfSlot_TK and the token of each row); only counts_E is read back, because the all-to-all
+/// splits and the grouped GEMM's offsets need it on the host. Host plans (`init(routing:capacity:)`)
+/// list the slots themselves, for tests and references.
 public struct PermutePlan: Sendable {
     /// Tokens routed (T); slot s belongs to token s / topK.
     public let tokens: Int
     public let topK: Int
-    /// Slot (t·K + j) that row b of x_BH carries.
-    public let slot_B: [Int]
     /// Kept rows per global expert.
     public let counts_E: [Int]
-    /// Slots routed but dropped for capacity.
-    public let dropped: Int
     /// The per-expert capacity this plan was cut to (from this rank's T), nil when dropless.
     public let capacity: Int?
+    /// Host plans: the slot (t·K + j) that row b of x_BH carries.
+    public let slot_B: [Int]?
+    /// Backend plans: int32 [T·K], the row of x_BH each slot went to (−1: dropped).
+    public let rowOfSlot_TK: Tensor?
+    /// Backend plans: int32 [B], the token each kept row carries (what the permuting gather reads,
+    /// and what a deduplicating dispatcher groups by).
+    public let tokenOfRow_B: Tensor?
 
-    /// Builds the plan. With a capacity, an over-full expert keeps its `capacity` highest-weight
+    /// Builds a host plan. With a capacity, an over-full expert keeps its `capacity` highest-weight
     /// slots (equal weights: lower slot index first); without, every slot is kept.
     public init(routing r: Routing, capacity: Int?) {
         tokens = r.tokens
@@ -23,50 +31,60 @@ public struct PermutePlan: Sendable {
         self.capacity = capacity
         var byExpert = [[Int]](repeating: [], count: r.experts)
         for (slot, e) in r.expert_TK.enumerated() { byExpert[e].append(slot) }
-        var dropped = 0
         if let capacity {
             for e in 0..<r.experts where byExpert[e].count > capacity {
                 let ranked = byExpert[e].sorted { a, b in
                     r.weight_TK[a] != r.weight_TK[b] ? r.weight_TK[a] > r.weight_TK[b] : a < b
                 }
-                dropped += byExpert[e].count - capacity
                 byExpert[e] = ranked.prefix(capacity).sorted()
             }
         }
         slot_B = byExpert.flatMap { $0 }
         counts_E = byExpert.map(\.count)
-        self.dropped = dropped
+        (rowOfSlot_TK, tokenOfRow_B) = (nil, nil)
     }
 
-    public var rows: Int { slot_B.count }
-    /// The token each kept row carries (what a deduplicating dispatcher groups by).
-    public var token_B: [Int] { slot_B.map { $0 / topK } }
+    /// Plans the routing `r` on its backend (the same rule as the host plan). Reads back counts_E:
+    /// the one wait for the device in routing.
+    init(_ backend: Backend, routing r: DeviceRouting, capacity: Int?) {
+        tokens = r.tokens
+        topK = r.topK
+        self.capacity = capacity
+        let kept_E = backend.makeTensor([r.experts], dtype: .int32), rowOfSlot = backend.makeTensor([r.tokens * r.topK], dtype: .int32)
+        backend.permutePlan(expert: r.expert_TK, weight: r.weight_TK, experts: r.experts, capacity: capacity,
+                            kept: kept_E, rowOfSlot: rowOfSlot)
+        counts_E = backend.downloadInts(kept_E).map { Int($0) }
+        let tokenOfRow = backend.makeTensor([counts_E.reduce(0, +)], dtype: .int32)
+        backend.permuteTokens(rowOfSlot: rowOfSlot, topK: r.topK, tokenOfRow: tokenOfRow)
+        slot_B = nil
+        (rowOfSlot_TK, tokenOfRow_B) = (rowOfSlot, tokenOfRow)
+    }
+
+    public var rows: Int { counts_E.reduce(0, +) }
+    /// Slots routed but dropped for capacity.
+    public var dropped: Int { tokens * topK - rows }
+    /// Host plans: the token each kept row carries.
+    public var token_B: [Int]? { slot_B?.map { $0 / topK } }
 }
 
-/// The permute stage: x_BH[b] = x_TH[token of slot_B[b]] (backward: scatter-add back).
+/// The permute stage: x_BH[b] = x_TH[token of row b] (backward: each token sums its rows' gradients,
+/// a gather over the inverse map).
 final class Permute {
     let backend: Backend
-    private var token_B: Tensor?
+    private var plan: PermutePlan?
 
     init(backend: Backend) { self.backend = backend }
 
     func forward(_ x_TH: Tensor, plan: PermutePlan) -> Tensor {
-        let token_B = tokenIndex(backend, plan)
-        self.token_B = token_B
+        guard let tokenOfRow = plan.tokenOfRow_B else { fatalError("Permute: a host plan was given; the model plans on its backend") }
+        self.plan = plan
         let x_BH = backend.makeTensor([plan.rows, x_TH.columns])
-        backend.gatherRows(x_TH, index: token_B, into: x_BH)
+        backend.gatherRows(x_TH, index: tokenOfRow, into: x_BH)
         return x_BH
     }
 
     func backward(_ dX_BH: Tensor, dX_TH: Tensor) {
-        guard let token_B else { fatalError("Permute: backward before forward") }
-        backend.gatherRowsBackward(dDst: dX_BH, index: token_B, dSrc: dX_TH)
+        guard let plan, let rowOfSlot = plan.rowOfSlot_TK else { fatalError("Permute: backward before forward") }
+        backend.unpermute(dX_BH, rowOfSlot: rowOfSlot, weight: nil, topK: plan.topK, into: dX_TH)
     }
-}
-
-/// Token of each kept row, as an int32 tensor for the gather/scatter ops.
-func tokenIndex(_ backend: Backend, _ plan: PermutePlan) -> Tensor {
-    let t = backend.makeTensor([plan.rows], dtype: .int32)
-    backend.upload(plan.slot_B.map { Int32($0 / plan.topK) }, to: t)
-    return t
 }

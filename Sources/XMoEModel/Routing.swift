@@ -1,4 +1,8 @@
-/// What the router decided for T tokens: slot `t·K + j` is token t's j-th choice.
+import XMoECompute
+
+/// What the router decided for T tokens, on the host: slot `t·K + j` is token t's j-th choice.
+/// The model keeps its routing in backend memory (`DeviceRouting`); this host form is the one
+/// tests and references build by hand.
 public struct Routing: Sendable {
     public let tokens: Int
     public let experts: Int
@@ -20,4 +24,20 @@ public struct Routing: Sendable {
         for e in expert_TK { counts[e] += 1 }
         return counts
     }
+}
+
+/// The router's decision as the backend's `routeForward` wrote it, in backend memory: nothing here
+/// has been read back (on a GPU, reading `routed_E` or `losses_2` waits for the device).
+struct DeviceRouting {
+    let tokens: Int
+    let experts: Int
+    let topK: Int
+    /// int32 [T·K]: chosen global expert per slot.
+    let expert_TK: Tensor
+    /// [T·K]: combine weight per slot.
+    let weight_TK: Tensor
+    /// int32 [E]: slots sent to each expert, before dropping.
+    let routed_E: Tensor
+    /// [2]: the aux loss and the z-loss, unscaled (as `Routing.auxLoss`, `Routing.zLoss`).
+    let losses_2: Tensor
 }

@@ -17,6 +17,9 @@ let usage = """
       --benchmark     also time a few ops at X-MoE Small sizes
       --expert-gemm   only the experts' bf16 GEMM checks (per-expert cuBLAS, the sm_90a kernel), then
                       their X-MoE Small timings
+      --routing-benchmark
+                      also time the routing and permutation ops at X-MoE Small sizes (alone:
+                      without --benchmark's GEMMs)
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
@@ -34,6 +37,7 @@ var seed = UInt64(DispatchTime.now().uptimeNanoseconds % 1_000_000)
 var only: String?
 var training = true
 var benchmark = false
+var routingBenchmark = false
 var cpuOnly = false
 var expertGemmOnly = false
 var arguments = CommandLine.arguments.dropFirst()
@@ -52,6 +56,7 @@ while let argument = arguments.popFirst() {
         only = text
     case "--no-training": training = false
     case "--benchmark": benchmark = true
+    case "--routing-benchmark": routingBenchmark = true
     case "--cpu-only": cpuOnly = true
     case "--expert-gemm": expertGemmOnly = true; training = false; only = "expert gemm"
     case "--compile-only":
@@ -102,7 +107,7 @@ var random = CheckRandom(seed: seed)
 var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
-for c in opCases(random: &random) where only.map({ c.name.contains($0) }) ?? true {
+for c in opCases(random: &random) + routeCases(random: &random) where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1
     let status = v.passed ? "ok  " : "FAIL"
@@ -179,6 +184,9 @@ if training && only == nil {
 
 if benchmark, let gpu = cuda {
     for line in Benchmark(gpu: gpu).run() { say("bench: \(line)") }
+}
+if benchmark || routingBenchmark, let gpu = cuda {
+    for line in Benchmark(gpu: gpu).routing() { say("bench: \(line)") }
 }
 
 say(failures.isEmpty ? "gpu-check: OK (\(count) op checks\(training && only == nil ? " and training" : ""), seed \(seed))"

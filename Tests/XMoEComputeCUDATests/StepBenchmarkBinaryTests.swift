@@ -57,15 +57,29 @@ import Testing
         }
     }
 
-    @Test func capacityNamesTheRunAndBF16IsRefusedUntilItExists() throws {
+    @Test func capacityAndBF16NameTheRunAndBF16TracksFP32() throws {
         let capacity = try GPUCheckBinaryTests().run(["--step-benchmark", "--tiny", "--cpu-only", "--layers", "1", "--micro-batch", "1",
                                                       "--seq", "16", "--steps", "1", "--capacity", "1.25"])
         #expect(capacity.status == 0, "\(capacity.output)\(capacity.error)")
         let name = fields(capacity.output, "RESULT").first?["name"]
         #expect(name == "xmoe_fp32_capacity_1.25")
-        let bf16 = try GPUCheckBinaryTests().run(["--step-benchmark", "--tiny", "--cpu-only", "--compute", "bf16"])
-        #expect(bf16.status == 2)
-        #expect(bf16.error.contains("--compute bf16"))
+        // bf16 compute (bf16 GEMM operands, fp32 masters) trains the same model: its first loss is the
+        // fp32 run's to bf16 rounding, and not bit-equal to it (the operands really are rounded).
+        let shape = ["--step-benchmark", "--tiny", "--cpu-only", "--layers", "1", "--micro-batch", "1", "--seq", "16", "--steps", "1"]
+        let fp32 = try GPUCheckBinaryTests().run(shape)
+        let bf16 = try GPUCheckBinaryTests().run(shape + ["--compute", "bf16"])
+        #expect(bf16.status == 0, "\(bf16.output)\(bf16.error)")
+        let bf16Name = fields(bf16.output, "RESULT").first?["name"]
+        #expect(bf16Name == "xmoe_bf16_dropless")
+        func firstLoss(_ output: String) -> Double {
+            let line = output.split(separator: "\n").first { $0.hasPrefix("step 1 ") } ?? ""
+            let text = line.components(separatedBy: "loss ").last?.split(separator: ",").first ?? ""
+            return Double(text) ?? .nan
+        }
+        let (lossFP32, lossBF16) = (firstLoss(fp32.output), firstLoss(bf16.output))
+        let gap = abs(lossBF16 - lossFP32) / lossFP32
+        #expect(gap < 1e-2, "fp32 \(lossFP32), bf16 \(lossBF16)")
+        #expect(lossBF16 != lossFP32, "bf16 compute gave the fp32 loss \(lossFP32) exactly")
         let bad = try GPUCheckBinaryTests().run(["--step-benchmark", "--layers", "zero"])
         #expect(bad.status == 2)
         #expect(bad.error.contains("--layers needs a whole number"))

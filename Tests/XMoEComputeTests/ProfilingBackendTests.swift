@@ -17,6 +17,8 @@ import Testing
         "embeddingBackward": .elementwise,
         "softmaxForward": .routing, "softmaxBackward": .routing, "gatherRows": .routing, "gatherRowsBackward": .routing,
         "scatterAddRows": .routing, "scatterAddRowsBackward": .routing, "stableArgsort": .routing,
+        "routeForward": .routing, "routeBackward": .routing, "permutePlan": .routing, "permuteTokens": .routing,
+        "unpermute": .routing, "unpermuteBackward": .routing, "convert": .elementwise,
         "ropeForward": .attention, "ropeBackward": .attention, "attentionForward": .attention, "attentionBackward": .attention,
         "crossEntropyForward": .loss, "crossEntropyBackward": .loss,
         "adamwUpdate": .optimizer,
@@ -112,6 +114,22 @@ import Testing
         p.stableArgsort(keys: i([1, 0, 1]), keyCount: 2, order: order, counts: counts)
         let sorted = cpu.downloadInts(order)
         #expect(sorted == [1, 0, 2])
+
+        // routing and permutation: 2 tokens, 2 experts, top-1
+        let logits = f([2, 2], [0.5, -0.5, -1, 1]), expert = cpu.makeTensor([2], dtype: .int32), gate = f([2])
+        let routed = cpu.makeTensor([2], dtype: .int32), scores = f([2, 2])
+        p.routeForward(logits: logits, bias: nil, gating: .softmaxTopK, topK: 1, scores: scores, expert: expert, weight: gate,
+                       routed: routed, losses: f([2]))
+        let chosen = cpu.downloadInts(expert)
+        #expect(chosen == [0, 1])
+        p.routeBackward(logits: logits, scores: scores, expert: expert, weight: gate, routed: routed, dWeight: f([2], [1, 1]),
+                        gating: .softmaxTopK, auxCoeff: 0, zCoeff: 0, dLogits: f([2, 2]))
+        let kept = cpu.makeTensor([2], dtype: .int32), rowOfSlot = cpu.makeTensor([2], dtype: .int32)
+        p.permutePlan(expert: expert, weight: gate, experts: 2, capacity: nil, kept: kept, rowOfSlot: rowOfSlot)
+        p.permuteTokens(rowOfSlot: rowOfSlot, topK: 1, tokenOfRow: cpu.makeTensor([2], dtype: .int32))
+        p.unpermute(a, rowOfSlot: rowOfSlot, weight: gate, topK: 1, into: f([2, 2]))
+        p.unpermuteBackward(dDst: x, src: a, rowOfSlot: rowOfSlot, weight: gate, topK: 1, dSrc: f([2, 2]), dWeight: f([2]))
+        p.convert(a, to: cpu.makeTensor([2, 2], dtype: .bfloat16))
 
         // embedding, loss, optimizer
         p.embeddingForward(tokens: index, table: f([3, 2]), out: out)
