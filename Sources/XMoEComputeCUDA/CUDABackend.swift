@@ -32,8 +32,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// source on a build machine and fills the disk cache. Returns the cubin's size.
     public static func compileKernels(arch: String, cache: KernelDiskCache = KernelDiskCache()) throws -> (bytes: Int, fromCache: Bool) {
         let compiler = NVRTCCompiler(api: try NVRTCAPI(), cache: cache)
-        let (cubin, fromCache) = try compiler.cubin(source: KernelSource.source(), arch: arch)
-        return (cubin.count, fromCache)
+        var bytes = 0, allFromCache = true
+        for (source, _) in KernelSource.modules {
+            let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
+            bytes += cubin.count
+            allFromCache = allFromCache && fromCache
+        }
+        return (bytes, allFromCache)
     }
 
     /// Waits until everything queued so far has run; reports a failed kernel.

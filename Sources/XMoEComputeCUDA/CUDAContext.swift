@@ -53,15 +53,19 @@ final class CUDAContext: @unchecked Sendable {
         blas = handle
 
         let compiler = NVRTCCompiler(api: nvrtc, cache: cache)
-        let (cubin, fromCache) = try compiler.cubin(source: KernelSource.source(), arch: arch)
-        kernelsFromCache = fromCache
-        var module: Handle = nil
-        try cubin.withUnsafeBytes { try driver.check(driver.moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData(\(arch) cubin)") }
-        for name in KernelSource.kernelNames {
-            var function: Handle = nil
-            try driver.check(driver.moduleGetFunction(&function, module, name), "cuModuleGetFunction(\(name))")
-            functions[name] = function
+        var allFromCache = true
+        for (source, names) in KernelSource.modules {
+            let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
+            allFromCache = allFromCache && fromCache
+            var module: Handle = nil
+            try cubin.withUnsafeBytes { try driver.check(driver.moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData(\(arch) cubin)") }
+            for name in names {
+                var function: Handle = nil
+                try driver.check(driver.moduleGetFunction(&function, module, name), "cuModuleGetFunction(\(name))")
+                functions[name] = function
+            }
         }
+        kernelsFromCache = allFromCache
     }
 
     /// Queues kernel `name` on the stream. A failure here is a broken invariant (bad shape or a

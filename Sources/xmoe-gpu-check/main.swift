@@ -15,6 +15,8 @@ let usage = """
       --only TEXT     run only the op checks whose name contains TEXT
       --no-training   skip the training check
       --benchmark     also time a few ops at X-MoE Small sizes
+      --flash-benchmark
+                      time only flash attention against the materialised op (X-MoE Small shape)
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
@@ -25,6 +27,7 @@ var seed = UInt64(DispatchTime.now().uptimeNanoseconds % 1_000_000)
 var only: String?
 var training = true
 var benchmark = false
+var flashBenchmark = false
 var cpuOnly = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -42,6 +45,7 @@ while let argument = arguments.popFirst() {
         only = text
     case "--no-training": training = false
     case "--benchmark": benchmark = true
+    case "--flash-benchmark": flashBenchmark = true
     case "--cpu-only": cpuOnly = true
     case "--compile-only":
         guard let arch = arguments.popFirst() else {
@@ -91,7 +95,7 @@ var random = CheckRandom(seed: seed)
 var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
-for c in opCases(random: &random) where only.map({ c.name.contains($0) }) ?? true {
+for c in opCases(random: &random) + flashAttentionCases() where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1
     let status = v.passed ? "ok  " : "FAIL"
@@ -139,6 +143,9 @@ if training && only == nil {
 
 if benchmark, let gpu = cuda {
     for line in Benchmark(gpu: gpu).run() { say("bench: \(line)") }
+}
+if benchmark || flashBenchmark, let gpu = cuda {
+    for line in flashAttentionBenchmark(gpu: gpu) { say("bench: \(line)") }
 }
 
 say(failures.isEmpty ? "gpu-check: OK (\(count) op checks\(training && only == nil ? " and training" : ""), seed \(seed))"

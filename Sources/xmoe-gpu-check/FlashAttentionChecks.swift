@@ -1,0 +1,64 @@
+import Dispatch
+import Foundation
+import XMoECompute
+import XMoEComputeCUDA
+
+/// Flash attention forward + backward against the CPU backend (fp32) at awkward shapes: seq 1,
+/// seq 37 and 130 (divide no tile), head widths 16, 64 and 128, batch·heads up to 64, and one
+/// sequence of 2048 at width 128. The row log-sum-exp and out must be written completely (poisoned).
+func flashAttentionCases() -> [OpCase] {
+    var cases: [OpCase] = []
+    let shapes = [(3, 1, 2, 16), (2, 37, 3, 16), (1, 37, 1, 64), (2, 130, 2, 128), (1, 1, 1, 128), (4, 64, 16, 64), (1, 2048, 1, 128)]
+    for (batch, seq, heads, d) in shapes {
+        let rows = batch * seq, h = heads * d
+        cases.append(OpCase(name: "flash attention fwd+bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [TensorSpec(name: "qkv", shape: [rows, 3 * h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "out", shape: [rows, h], fill: .poison),
+                                      TensorSpec(name: "lse", shape: [batch * heads, seq], fill: .poison),
+                                      TensorSpec(name: "d", shape: [rows, h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "dqkv", shape: [rows, 3 * h], fill: .normal(scale: 1))],
+                            outputs: ["out", "lse", "dqkv"], tolerance: fp32GemmTolerance) { be, x in
+            be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+            be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                      seqLen: seq, dQkv: x["dqkv"]!)
+        })
+    }
+    return cases
+}
+
+/// Flash attention against the materialised op at the X-MoE Small shape (micro-batch 4, seq 2048,
+/// 16 heads, width 128): milliseconds and TFLOP/s, causal FLOPs (forward 2·2·B·N·S²·D/2, backward
+/// 2.5× that), as PyTorch's benchmarks count them.
+func flashAttentionBenchmark(gpu: CUDABackend) -> [String] {
+    let bench = Benchmark(gpu: gpu)
+    var random = CheckRandom(seed: 11)
+    let (batch, seq, heads, d) = (4, 2048, 16, 128)
+    let rows = batch * seq, h = heads * d
+    let qkv = bench.randomTensor([rows, 3 * h], &random), dOut = bench.randomTensor([rows, h], &random)
+    let out = gpu.makeTensor([rows, h]), lse = gpu.makeTensor([batch * heads, seq]), dQkv = gpu.makeTensor([rows, 3 * h])
+    let forwardFlops = 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2
+    var lines: [String] = []
+    func line(_ label: String, _ seconds: Double, _ flops: Double) {
+        lines.append(String(format: "%@: %.2f ms, %.2f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
+    }
+    let flashForward = bench.seconds(repeats: 3) {
+        gpu.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+    }
+    line("flash attention fp32 forward B4 S2048 N16 D128", flashForward, forwardFlops)
+    let flashBackward = bench.seconds(repeats: 3) {
+        gpu.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads, seqLen: seq, dQkv: dQkv)
+    }
+    line("flash attention fp32 backward", flashBackward, 2.5 * forwardFlops)
+    line("flash attention fp32 forward+backward", flashForward + flashBackward, 3.5 * forwardFlops)
+    let probs = gpu.makeTensor([batch * heads, seq, seq])
+    let oldForward = bench.seconds(repeats: 3) {
+        gpu.attentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, probs: probs)
+    }
+    line("materialised attention fp32 forward (cuBLAS, probs 1 GiB)", oldForward, forwardFlops)
+    let oldBackward = bench.seconds(repeats: 3) {
+        gpu.attentionBackward(dOut: dOut, qkv: qkv, probs: probs, heads: heads, seqLen: seq, dQkv: dQkv)
+    }
+    line("materialised attention fp32 backward", oldBackward, 2.5 * forwardFlops)
+    line("materialised attention fp32 forward+backward", oldForward + oldBackward, 3.5 * forwardFlops)
+    return lines
+}
