@@ -54,6 +54,8 @@ final class CUDAContext: @unchecked Sendable {
 
         let compiler = NVRTCCompiler(api: nvrtc, cache: cache)
         var allFromCache = true
+        // Locals, not members: the closure below may not capture self before init completes.
+        let (driver, arch) = (self.driver, self.arch)
         for (source, names) in KernelSource.modules {
             let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
             allFromCache = allFromCache && fromCache
