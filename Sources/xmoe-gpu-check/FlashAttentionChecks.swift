@@ -62,3 +62,40 @@ func flashAttentionBenchmark(gpu: CUDABackend) -> [String] {
     line("materialised attention fp32 forward+backward", oldForward + oldBackward, 3.5 * forwardFlops)
     return lines
 }
+
+/// The CPU backend's flash attention against its materialised op (forward + backward, median of 5
+/// after a warm-up), at the quickstart's shape (micro-batch 8, 4 heads, seq 64, width 16) and a
+/// longer one; runs on any machine (`--cpu-attention-benchmark`).
+func cpuAttentionBenchmark(threads: Int) -> [String] {
+    let cpu = CPUBackend(threads: threads)
+    var random = CheckRandom(seed: 12)
+    var lines: [String] = []
+    for (batch, seq, heads, d) in [(8, 64, 4, 16), (1, 1024, 4, 64)] {
+        let rows = batch * seq, h = heads * d
+        let qkv = cpu.makeTensor([rows, 3 * h]), dOut = cpu.makeTensor([rows, h])
+        cpu.upload((0..<qkv.count).map { _ in Float(random.normal()) }, to: qkv)
+        cpu.upload((0..<dOut.count).map { _ in Float(random.normal()) }, to: dOut)
+        let out = cpu.makeTensor([rows, h]), dQkv = cpu.makeTensor([rows, 3 * h])
+        let probs = cpu.makeTensor([batch * heads, seq, seq]), lse = cpu.makeTensor([batch * heads, seq])
+        func median(_ body: () -> Void) -> Double {
+            body()
+            let times = (0..<5).map { _ in
+                let start = DispatchTime.now().uptimeNanoseconds
+                body()
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+            return times.sorted()[2]
+        }
+        let old = median {
+            cpu.attentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, probs: probs)
+            cpu.attentionBackward(dOut: dOut, qkv: qkv, probs: probs, heads: heads, seqLen: seq, dQkv: dQkv)
+        }
+        let flash = median {
+            cpu.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+            cpu.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads, seqLen: seq, dQkv: dQkv)
+        }
+        lines.append(String(format: "CPU (%d threads) attention fwd+bwd B%d S%d N%d D%d: materialised %.3f ms, flash %.3f ms",
+                            threads, batch, seq, heads, d, old, flash))
+    }
+    return lines
+}

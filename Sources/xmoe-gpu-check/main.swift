@@ -17,6 +17,8 @@ let usage = """
       --benchmark     also time a few ops at X-MoE Small sizes
       --flash-benchmark
                       time only flash attention against the materialised op (X-MoE Small shape)
+      --cpu-attention-benchmark
+                      time the CPU backend's flash and materialised attention (2 threads), then exit
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
@@ -46,6 +48,9 @@ while let argument = arguments.popFirst() {
     case "--no-training": training = false
     case "--benchmark": benchmark = true
     case "--flash-benchmark": flashBenchmark = true
+    case "--cpu-attention-benchmark":
+        for line in cpuAttentionBenchmark(threads: 2) { print(line) }
+        exit(0)
     case "--cpu-only": cpuOnly = true
     case "--compile-only":
         guard let arch = arguments.popFirst() else {
