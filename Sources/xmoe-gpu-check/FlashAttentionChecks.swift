@@ -99,3 +99,30 @@ func cpuAttentionBenchmark(threads: Int) -> [String] {
     }
     return lines
 }
+
+/// The training check again with attention dropout 0, so the model's attention runs as flash
+/// attention on both backends (with dropout it keeps the materialised path): per-step losses within
+/// `trainingLossTolerance`, two GPU runs bit-identical. Returns the failures' names.
+func flashTrainingCheck(cpu: Backend, gpu: Backend, say: (String) -> Void) -> [String] {
+    do {
+        let steps = 20
+        let cpuLosses = try trainLosses(backend: cpu, steps: steps, attentionDropout: 0).losses
+        let gpuLosses = try trainLosses(backend: gpu, steps: steps, attentionDropout: 0).losses
+        let gpuAgain = try trainLosses(backend: gpu, steps: steps, attentionDropout: 0).losses
+        var worst = 0.0
+        for (g, c) in zip(gpuLosses, cpuLosses) {
+            let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan
+            worst = e.isNaN || worst.isNaN ? .nan : max(worst, e)
+        }
+        let identical = zip(gpuLosses, gpuAgain).allSatisfy { $0.bitPattern == $1.bitPattern }
+        let ok = worst <= trainingLossTolerance && identical
+        say(String(format: "training with flash attention (attention dropout 0), 20 steps: cpu loss %.5f → %.5f, gpu %.5f → %.5f",
+                   cpuLosses[0], cpuLosses[steps - 1], gpuLosses[0], gpuLosses[steps - 1]))
+        say("\(ok ? "ok  " : "FAIL") training with flash attention: worst per-step relative loss difference \(format(worst)) "
+            + "(≤ \(format(trainingLossTolerance))); two GPU runs \(identical ? "bit-identical" : "DIFFER")")
+        return ok ? [] : ["training with flash attention"]
+    } catch {
+        say("FAIL training with flash attention: \(error)")
+        return ["training with flash attention"]
+    }
+}

@@ -140,6 +140,7 @@ if training && only == nil {
         say("\(ok ? "ok  " : "FAIL") training: worst per-step relative loss difference \(format(worst)) (≤ \(format(trainingLossTolerance))); "
               + "two GPU runs \(identical ? "bit-identical" : "DIFFER")")
         if !ok { failures.append("training") }
+        failures += flashTrainingCheck(cpu: cpu, gpu: device, say: say)
     } catch {
         say("FAIL training: \(error)")
         failures.append("training")
