@@ -93,30 +93,41 @@ public enum FlashAttentionKernels {
                 fa_load(ks, FA_PAD, head, ld, h, k0, FA_TILE, s, d);
                 fa_load(vs, FA_MAXD, head, ld, 2 * h, k0, FA_TILE, s, d);
                 __syncthreads();
+                // The warp's rows together: each K and V element read from shared memory once for all
+                // of them (the sums run over c and j in the same order as one row at a time).
+                const i64 key = k0 + lane;
+                float sc[FA_FWD_RPW], p[FA_FWD_RPW];
+                #pragma unroll
+                for (int rr = 0; rr < FA_FWD_RPW; ++rr) sc[rr] = 0.0f;
+                for (int c = 0; c < d; ++c) {
+                    const float kc = ks[lane * FA_PAD + c];
+                    #pragma unroll
+                    for (int rr = 0; rr < FA_FWD_RPW; ++rr) sc[rr] += qs[(warp * FA_FWD_RPW + rr) * FA_MAXD + c] * kc;
+                }
                 #pragma unroll
                 for (int rr = 0; rr < FA_FWD_RPW; ++rr) {
-                    const int i = warp * FA_FWD_RPW + rr;
-                    const i64 r = r0 + i, key = k0 + lane;
-                    float sc = 0.0f;
-                    for (int c = 0; c < d; ++c) sc += qs[i * FA_MAXD + c] * ks[lane * FA_PAD + c];
-                    sc = key <= r ? sc * scale : FA_NEG_INF;
-                    const float mNew = fmaxf(m[rr], fa_warp_max(sc));
+                    const i64 r = r0 + warp * FA_FWD_RPW + rr;
+                    const float x = key <= r ? sc[rr] * scale : FA_NEG_INF;
+                    const float mNew = fmaxf(m[rr], fa_warp_max(x));
                     // Every row of the block sees key k0 (tiles start on the diagonal or below), so
                     // mNew is finite; the guard keeps a fully masked tile harmless all the same.
-                    const float p = key <= r && mNew != FA_NEG_INF ? expf(sc - mNew) : 0.0f;
+                    p[rr] = key <= r && mNew != FA_NEG_INF ? expf(x - mNew) : 0.0f;
                     const float alpha = mNew == FA_NEG_INF ? 1.0f : expf(m[rr] - mNew);
-                    l[rr] = l[rr] * alpha + fa_warp_sum(p);
+                    l[rr] = l[rr] * alpha + fa_warp_sum(p[rr]);
                     m[rr] = mNew;
                     #pragma unroll
                     for (int cc = 0; cc < FA_CPL; ++cc) acc[rr][cc] *= alpha;
-                    #pragma unroll 8
-                    for (int j = 0; j < FA_TILE; ++j) {
-                        const float pj = __shfl_sync(FULL, p, j);
+                }
+                #pragma unroll 4
+                for (int j = 0; j < FA_TILE; ++j) {
+                    float vj[FA_CPL];
+                    #pragma unroll
+                    for (int cc = 0; cc < FA_CPL; ++cc) vj[cc] = lane + 32 * cc < d ? vs[j * FA_MAXD + lane + 32 * cc] : 0.0f;
+                    #pragma unroll
+                    for (int rr = 0; rr < FA_FWD_RPW; ++rr) {
+                        const float pj = __shfl_sync(FULL, p[rr], j);
                         #pragma unroll
-                        for (int cc = 0; cc < FA_CPL; ++cc) {
-                            const int c = lane + 32 * cc;
-                            if (c < d) acc[rr][cc] += pj * vs[j * FA_MAXD + c];
-                        }
+                        for (int cc = 0; cc < FA_CPL; ++cc) acc[rr][cc] += pj * vj[cc];
                     }
                 }
             }
@@ -179,25 +190,35 @@ public enum FlashAttentionKernels {
                 fa_load(ks, FA_PAD, head, ld, h, k0, FA_TILE, s, d);
                 fa_load(vs, FA_PAD, head, ld, 2 * h, k0, FA_TILE, s, d);
                 __syncthreads();
+                const i64 key = k0 + lane;
+                float sc[FA_DQ_RPW], dp[FA_DQ_RPW], ds[FA_DQ_RPW];
+                #pragma unroll
+                for (int rr = 0; rr < FA_DQ_RPW; ++rr) { sc[rr] = 0.0f; dp[rr] = 0.0f; }
+                for (int c = 0; c < d; ++c) {
+                    const float kc = ks[lane * FA_PAD + c], vc = vs[lane * FA_PAD + c];
+                    #pragma unroll
+                    for (int rr = 0; rr < FA_DQ_RPW; ++rr) {
+                        const int i = warp * FA_DQ_RPW + rr;
+                        sc[rr] += qs[i * FA_MAXD + c] * kc;
+                        dp[rr] += dos[i * FA_MAXD + c] * vc;
+                    }
+                }
                 #pragma unroll
                 for (int rr = 0; rr < FA_DQ_RPW; ++rr) {
-                    const int i = warp * FA_DQ_RPW + rr;
-                    const i64 r = r0 + i, key = k0 + lane;
-                    float sc = 0.0f, dp = 0.0f;
-                    for (int c = 0; c < d; ++c) {
-                        sc += qs[i * FA_MAXD + c] * ks[lane * FA_PAD + c];
-                        dp += dos[i * FA_MAXD + c] * vs[lane * FA_PAD + c];
-                    }
-                    const float p = key <= r ? expf(sc * scale - rowLse[rr]) : 0.0f;
-                    const float ds = p * (dp - rowDelta[rr]) * scale;
-                    #pragma unroll 8
-                    for (int j = 0; j < FA_TILE; ++j) {
-                        const float dsj = __shfl_sync(FULL, ds, j);
+                    const i64 r = r0 + warp * FA_DQ_RPW + rr;
+                    const float p = key <= r ? expf(sc[rr] * scale - rowLse[rr]) : 0.0f;
+                    ds[rr] = p * (dp[rr] - rowDelta[rr]) * scale;
+                }
+                #pragma unroll 4
+                for (int j = 0; j < FA_TILE; ++j) {
+                    float kj[FA_CPL];
+                    #pragma unroll
+                    for (int cc = 0; cc < FA_CPL; ++cc) kj[cc] = lane + 32 * cc < d ? ks[j * FA_PAD + lane + 32 * cc] : 0.0f;
+                    #pragma unroll
+                    for (int rr = 0; rr < FA_DQ_RPW; ++rr) {
+                        const float dsj = __shfl_sync(FULL, ds[rr], j);
                         #pragma unroll
-                        for (int cc = 0; cc < FA_CPL; ++cc) {
-                            const int c = lane + 32 * cc;
-                            if (c < d) acc[rr][cc] += dsj * ks[j * FA_PAD + c];
-                        }
+                        for (int cc = 0; cc < FA_CPL; ++cc) acc[rr][cc] += dsj * kj[cc];
                     }
                 }
             }
@@ -248,28 +269,42 @@ public enum FlashAttentionKernels {
                     deltas[threadIdx.x] = r < s ? delta[bn * s + r] : 0.0f;
                 }
                 __syncthreads();
+                const i64 r = q0 + lane;
+                float sc[FA_KV_KPW], dp[FA_KV_KPW], p[FA_KV_KPW], ds[FA_KV_KPW];
+                #pragma unroll
+                for (int kk = 0; kk < FA_KV_KPW; ++kk) { sc[kk] = 0.0f; dp[kk] = 0.0f; }
+                for (int c = 0; c < d; ++c) {
+                    const float qc = qs[lane * FA_PAD + c], dc = dos[lane * FA_PAD + c];
+                    #pragma unroll
+                    for (int kk = 0; kk < FA_KV_KPW; ++kk) {
+                        const int j = warp * FA_KV_KPW + kk;
+                        sc[kk] += qc * ks[j * FA_MAXD + c];
+                        dp[kk] += dc * vs[j * FA_MAXD + c];
+                    }
+                }
                 #pragma unroll
                 for (int kk = 0; kk < FA_KV_KPW; ++kk) {
-                    const int j = warp * FA_KV_KPW + kk;
-                    const i64 key = k0 + j, r = q0 + lane;
-                    float sc = 0.0f, dp = 0.0f;
-                    for (int c = 0; c < d; ++c) {
-                        sc += qs[lane * FA_PAD + c] * ks[j * FA_MAXD + c];
-                        dp += dos[lane * FA_PAD + c] * vs[j * FA_MAXD + c];
-                    }
+                    const i64 key = k0 + warp * FA_KV_KPW + kk;
                     const bool valid = r >= key && r < s && key < s;
-                    const float p = valid ? expf(sc * scale - lses[lane]) : 0.0f;
-                    const float ds = p * (dp - deltas[lane]) * scale;
-                    #pragma unroll 8
-                    for (int i = 0; i < FA_TILE; ++i) {
-                        const float pi = __shfl_sync(FULL, p, i), dsi = __shfl_sync(FULL, ds, i);
+                    p[kk] = valid ? expf(sc[kk] * scale - lses[lane]) : 0.0f;
+                    ds[kk] = p[kk] * (dp[kk] - deltas[lane]) * scale;
+                }
+                #pragma unroll 4
+                for (int i = 0; i < FA_TILE; ++i) {
+                    float qi[FA_CPL], di[FA_CPL];
+                    #pragma unroll
+                    for (int cc = 0; cc < FA_CPL; ++cc) {
+                        const bool in = lane + 32 * cc < d;
+                        qi[cc] = in ? qs[i * FA_PAD + lane + 32 * cc] : 0.0f;
+                        di[cc] = in ? dos[i * FA_PAD + lane + 32 * cc] : 0.0f;
+                    }
+                    #pragma unroll
+                    for (int kk = 0; kk < FA_KV_KPW; ++kk) {
+                        const float pi = __shfl_sync(FULL, p[kk], i), dsi = __shfl_sync(FULL, ds[kk], i);
                         #pragma unroll
                         for (int cc = 0; cc < FA_CPL; ++cc) {
-                            const int c = lane + 32 * cc;
-                            if (c < d) {
-                                dv[kk][cc] += pi * dos[i * FA_PAD + c];
-                                dk[kk][cc] += dsi * qs[i * FA_PAD + c];
-                            }
+                            dv[kk][cc] += pi * di[cc];
+                            dk[kk][cc] += dsi * qi[cc];
                         }
                     }
                 }
