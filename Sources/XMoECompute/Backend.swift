@@ -27,6 +27,7 @@
 /// - Ops/LayerNorm, Ops/RMSNorm: `layerNormForward/Backward`, `rmsNormForward/Backward`
 /// - Ops/RoPE: `ropeForward/Backward` (rotate-half pairs, on the q and k parts of qkv_T3H)
 /// - Ops/Attention: `attentionForward/Backward` (causal, multi-head, from qkv_T3H)
+/// - Ops/FlashAttention: `flashAttentionForward/Backward` (the same, keeping only the row log-sum-exp)
 /// - Ops/Gather: `gatherRows` + `gatherRowsBackward`, `scatterAddRows` + `scatterAddRowsBackward`
 /// - Ops/Sort: `stableArgsort` (counting sort of int32 keys, e.g. expert ids)
 /// - Ops/Route: `routeForward/Backward` (scores, top-k, combine weights, aux and z-loss statistics)
@@ -150,6 +151,17 @@ public protocol Backend: AnyObject, Sendable {
     func attentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, probs: Tensor)
     func attentionBackward(
         dOut: Tensor, qkv: Tensor, probs: Tensor, heads: Int, seqLen: Int, dQkv: Tensor)
+
+    /// Whether models should attend through `flashAttention…` (no S×S probabilities kept) rather than
+    /// the materialised ops when no probabilities are dropped: a backend says no while its flash
+    /// kernels are much slower than its materialised path.
+    var prefersFlashAttention: Bool { get }
+    /// The same attention without the S×S probabilities (FlashAttention-2): writes out_TH and the
+    /// log-sum-exp of each row's scaled scores, logSumExp_(batch·N)S (fp32), all backward needs.
+    func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor)
+    /// dQkv += the gradient, recomputing the probabilities blockwise from qkv, out and logSumExp.
+    func flashAttentionBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor)
 
     // MARK: routing data movement
 

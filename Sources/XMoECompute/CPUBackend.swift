@@ -15,6 +15,10 @@ public final class CPUBackend: Backend {
     /// backend's bf16 numerics, as the reference the GPU path is checked against.
     public let computeDType: DType
 
+    /// Flash attention is as fast as the materialised ops here (quickstart shape) and faster at long
+    /// sequences, and keeps no S×S probabilities.
+    public var prefersFlashAttention: Bool { true }
+
     public init(threads: Int = 1, computeDType: DType = .float32) {
         precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
         precondition(computeDType == .float32 || computeDType == .bfloat16,

@@ -66,7 +66,8 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         switch name {
         case "gemm", "batchedGemm": .gemm
         case "groupedGemm", "groupedGemmWeightGrad": .groupedGemm
-        case "attentionForward", "attentionBackward", "ropeForward", "ropeBackward": .attention
+        case "attentionForward", "attentionBackward", "flashAttentionForward", "flashAttentionBackward", "ropeForward",
+             "ropeBackward": .attention
         case "gatherRows", "gatherRowsBackward", "scatterAddRows", "scatterAddRowsBackward", "stableArgsort",
              "softmaxForward", "softmaxBackward", "routeForward", "routeBackward", "permutePlan", "permuteTokens",
              "unpermute", "unpermuteBackward": .routing
@@ -112,6 +113,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     // MARK: precision
 
     public var computeDType: DType { inner.computeDType }
+    public var prefersFlashAttention: Bool { inner.prefersFlashAttention }
     public func convert(_ src: Tensor, to dst: Tensor) { timed("convert") { inner.convert(src, to: dst) } }
 
     // MARK: matrix products
@@ -258,6 +260,16 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     ) {
         timed("unpermuteBackward") {
             inner.unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight)
+        }
+    }
+    public func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {
+        timed("flashAttentionForward") { inner.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp) }
+    }
+    public func flashAttentionBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) {
+        timed("flashAttentionBackward") {
+            inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv)
         }
     }
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) { timed("gatherRows") { inner.gatherRows(src, index: index, into: dst) } }

@@ -36,6 +36,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// `.float32` (default for now) or `.bfloat16`: the model then runs its large GEMMs on bf16
     /// weights and activations (cublasGemmEx family, fp32 accumulation and outputs).
     public let computeDType: DType
+    /// Off by default: the flash kernels run on CUDA cores in fp32, 5× slower than the materialised
+    /// cuBLAS path at X-MoE Small size (51 against 10.4 ms forward + backward, NOTES.md c2); models
+    /// keep the probabilities until tensor-core flash kernels exist. Checks switch it on.
+    public var prefersFlashAttention = false
 
     public init(device: Int = 0, kernelCache: KernelDiskCache = KernelDiskCache(), computeDType: DType = .float32) throws {
         precondition(computeDType == .float32 || computeDType == .bfloat16,
@@ -54,7 +58,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public static func compileKernels(arch: String, cache: KernelDiskCache = KernelDiskCache()) throws -> (bytes: Int, fromCache: Bool) {
         let compiler = NVRTCCompiler(api: try NVRTCAPI(), cache: cache)
         var (bytes, allFromCache) = (0, true)
-        for (source, _) in CUDAContext.modules {
+        for (source, _) in KernelSource.modules {
             let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
             (bytes, allFromCache) = (bytes + cubin.count, allFromCache && fromCache)
         }

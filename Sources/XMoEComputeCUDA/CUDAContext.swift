@@ -55,7 +55,7 @@ final class CUDAContext: @unchecked Sendable {
         let compiler = NVRTCCompiler(api: nvrtc, cache: cache)
         var cubins: [(cubin: [UInt8], names: [String])] = []
         var allFromCache = true
-        for (source, names) in Self.modules {
+        for (source, names) in KernelSource.modules {
             let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
             allFromCache = allFromCache && fromCache
             cubins.append((cubin, names))
@@ -70,11 +70,6 @@ final class CUDAContext: @unchecked Sendable {
                 functions[name] = function
             }
         }
-    }
-
-    /// Every kernel module: its CUDA C++ source and the kernels the backend launches from it.
-    static var modules: [(source: String, names: [String])] {
-        [(KernelSource.source(), KernelSource.kernelNames), (RouteKernelSource.source(), RouteKernelSource.kernelNames)]
     }
 
     /// Queues kernel `name` on the stream. A failure here is a broken invariant (bad shape or a

@@ -2,6 +2,13 @@ import XMoECompute
 
 /// Causal multi-head self-attention with RoPE: qkv projection → rotate q, k → attention → output
 /// projection (scaled init, it writes into the residual stream).
+///
+/// Attention runs as flash attention (the backend's `flashAttention…` ops keep only each row's
+/// log-sum-exp, never the (batch·N)×S×S probabilities) whenever this forward drops no attention
+/// probabilities: attention dropout 0 (the presets' default) or no dropout stream (evaluation), on
+/// a backend that prefers it (`Backend.prefersFlashAttention`).
+/// With attention dropout > 0 it keeps the materialised path, which needs the probabilities to
+/// apply the mask to: in-kernel dropout that matches the CPU's masks bit for bit is not written yet.
 final class CausalSelfAttention {
     let backend: Backend
     let heads: Int
@@ -11,6 +18,12 @@ final class CausalSelfAttention {
     let proj: Linear
     private var qkvRotated: Tensor?
     private var probs: Tensor?
+    /// The flash path's saved output and row log-sum-exp (nil after a materialised forward).
+    private var flashSaved: (out: Tensor, logSumExp: Tensor)?
+    /// Forces the materialised path even without dropout (tests compare the two paths).
+    var alwaysMaterialise = false
+    /// Whether the last forward kept the (batch·N)×S×S probabilities for backward.
+    var keepsProbabilities: Bool { probs != nil }
     /// Attention dropout on the probabilities (Megatron's `attention_dropout`).
     let probsDropout: DropoutSite
     /// The dropped probabilities of the last forward, when dropout was active.
@@ -32,9 +45,19 @@ final class CausalSelfAttention {
         let qkv_T3H = qkv.forward(x_TH)
         backend.ropeForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: qkv_T3H)
         let attn_TH = backend.makeTensor([t, x_TH.columns])
+        qkvRotated = qkv_T3H
+        let dropsProbs = probsDropout.control.stream != nil && probsDropout.control.rates.attention > 0
+        if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention {
+            let logSumExp = backend.makeTensor([t / s * heads, s])
+            backend.flashAttentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, logSumExp: logSumExp)
+            flashSaved = (attn_TH, logSumExp)
+            probs = nil
+            droppedProbs = nil
+            return proj.forward(attn_TH)
+        }
+        flashSaved = nil
         let probs = backend.makeTensor([t / s * heads, s, s])
         backend.attentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, probs: probs)
-        qkvRotated = qkv_T3H
         self.probs = probs
         droppedProbs = nil
         let dropped = probsDropout.forward(probs, p: probsDropout.control.rates.attention)
@@ -57,13 +80,16 @@ final class CausalSelfAttention {
     }
 
     func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int) {
-        guard let qkvRotated, let probs else { fatalError("attention: backward before forward") }
+        guard let qkvRotated, flashSaved != nil || probs != nil else { fatalError("attention: backward before forward") }
         let dAttn = backend.makeTensor(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn)
         let dRotated = backend.makeTensor(qkvRotated.shape), dQkv = backend.makeTensor(qkvRotated.shape)
-        if let droppedProbs {
+        if let flashSaved {
+            backend.flashAttentionBackward(dOut: dAttn, qkv: qkvRotated, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
+                                           heads: heads, seqLen: s, dQkv: dRotated)
+        } else if let probs, let droppedProbs {
             droppedAttentionBackward(dAttn, qkv: qkvRotated, probs: probs, dropped: droppedProbs, seqLen: s, dQkv: dRotated)
-        } else {
+        } else if let probs {
             backend.attentionBackward(dOut: dAttn, qkv: qkvRotated, probs: probs, heads: heads, seqLen: s, dQkv: dRotated)
         }
         backend.ropeBackward(dOut: dRotated, heads: heads, seqLen: s, theta: theta, dQkv: dQkv)

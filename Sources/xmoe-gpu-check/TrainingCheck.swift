@@ -24,14 +24,14 @@ let bf16VersusFp32Tolerance = 3e-2
 /// The update is the Optimizer's one-rank path written out (XMoETrain's Optimizer would link MPI and
 /// HDF5 into this binary): one AdamW pass per weight-decay run of each flat parameter group, on views
 /// at non-zero offsets into the group's value, gradient and moment buffers.
-func trainLosses(backend: Backend, steps: Int, systemAllocations: () -> Int = { 0 }) throws
+func trainLosses(backend: Backend, steps: Int, attentionDropout: Double = 0.1, systemAllocations: () -> Int = { 0 }) throws
     -> (losses: [Float], allocations: [Int]) {
     let config = ModelConfig(layers: 2, hidden: 64, heads: 4, ffnHidden: 192, seqLength: 64, vocabSize: 1000,
                              paddedVocab: 1024, firstDenseLayers: 1, norm: .rmsNorm, activation: .swiglu, linearBias: false,
                              tiedEmbeddings: false, numExperts: 8, topK: 2, expertFFNHidden: 64,
                              expertActivation: .swiglu, expertBias: false, numSharedExperts: 1, sharedExpertFFNHidden: 64)
     let model = MoETransformer(config: config, options: MoEOptions(seed: 4242), backend: backend)
-    model.dropout = DropoutRates(hidden: 0.1, attention: 0.1)
+    model.dropout = DropoutRates(hidden: 0.1, attention: attentionDropout)
     var random = CheckRandom(seed: 99)
     let t = 4 * config.seqLength
     let tokens = random.ints(t, below: config.vocabSize)

@@ -20,6 +20,10 @@ let usage = """
       --routing-benchmark
                       also time the routing and permutation ops at X-MoE Small sizes (alone:
                       without --benchmark's GEMMs)
+      --flash-benchmark
+                      time only flash attention against the materialised op (X-MoE Small shape)
+      --cpu-attention-benchmark
+                      time the CPU backend's flash and materialised attention (2 threads), then exit
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
                       checker itself on a machine without a GPU)
       --compile-only ARCH
@@ -38,6 +42,7 @@ var only: String?
 var training = true
 var benchmark = false
 var routingBenchmark = false
+var flashBenchmark = false
 var cpuOnly = false
 var expertGemmOnly = false
 var arguments = CommandLine.arguments.dropFirst()
@@ -57,6 +62,10 @@ while let argument = arguments.popFirst() {
     case "--no-training": training = false
     case "--benchmark": benchmark = true
     case "--routing-benchmark": routingBenchmark = true
+    case "--flash-benchmark": flashBenchmark = true
+    case "--cpu-attention-benchmark":
+        for line in cpuAttentionBenchmark(threads: 2) { print(line) }
+        exit(0)
     case "--cpu-only": cpuOnly = true
     case "--expert-gemm": expertGemmOnly = true; training = false; only = "expert gemm"
     case "--compile-only":
@@ -107,7 +116,7 @@ var random = CheckRandom(seed: seed)
 var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
-for c in opCases(random: &random) + routeCases(random: &random) where only.map({ c.name.contains($0) }) ?? true {
+for c in opCases(random: &random) + routeCases(random: &random) + flashAttentionCases() where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1
     let status = v.passed ? "ok  " : "FAIL"
@@ -172,6 +181,7 @@ if training && only == nil {
         say("\(ok ? "ok  " : "FAIL") training: worst per-step relative loss difference \(format(worst)) (≤ \(format(trainingLossTolerance))); "
               + "two GPU runs \(identical ? "bit-identical" : "DIFFER")")
         if !ok { failures.append("training") }
+        failures += flashTrainingCheck(cpu: cpu, gpu: device, say: say)
     } catch {
         say("FAIL training: \(error)")
         failures.append("training")
@@ -187,6 +197,9 @@ if benchmark, let gpu = cuda {
 }
 if benchmark || routingBenchmark, let gpu = cuda {
     for line in Benchmark(gpu: gpu).routing() { say("bench: \(line)") }
+}
+if benchmark || flashBenchmark, let gpu = cuda {
+    for line in flashAttentionBenchmark(gpu: gpu) { say("bench: \(line)") }
 }
 
 say(failures.isEmpty ? "gpu-check: OK (\(count) op checks\(training && only == nil ? " and training" : ""), seed \(seed))"

@@ -20,8 +20,8 @@ import XMoECompute
         #expect(source.contains("#define MAXK \(maxRouteTopK)"))
     }
 
-    @Test func theContextLoadsBothModulesAndNamesDoNotCollide() {
-        let names = CUDAContext.modules.flatMap(\.names)
+    @Test func theContextLoadsTheRoutingModuleAndNamesDoNotCollide() {
+        let names = KernelSource.modules.flatMap(\.kernelNames)
         #expect(Set(names).count == names.count)
         #expect(Set(RouteKernelSource.kernelNames).isSubset(of: Set(names)))
     }

@@ -20,6 +20,7 @@ import Testing
         "routeForward": .routing, "routeBackward": .routing, "permutePlan": .routing, "permuteTokens": .routing,
         "unpermute": .routing, "unpermuteBackward": .routing, "convert": .elementwise,
         "ropeForward": .attention, "ropeBackward": .attention, "attentionForward": .attention, "attentionBackward": .attention,
+        "flashAttentionForward": .attention, "flashAttentionBackward": .attention,
         "crossEntropyForward": .loss, "crossEntropyBackward": .loss,
         "adamwUpdate": .optimizer,
     ]
@@ -101,6 +102,9 @@ import Testing
         p.ropeBackward(dOut: qkv, heads: 1, seqLen: 2, theta: 10_000, dQkv: f([2, 6]))
         p.attentionForward(qkv: qkv, heads: 1, seqLen: 2, out: out, probs: f([1, 2, 2]))
         p.attentionBackward(dOut: x, qkv: qkv, probs: f([1, 2, 2]), heads: 1, seqLen: 2, dQkv: f([2, 6]))
+        let lse = f([1, 2])
+        p.flashAttentionForward(qkv: qkv, heads: 1, seqLen: 2, out: out, logSumExp: lse)
+        p.flashAttentionBackward(dOut: x, qkv: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, dQkv: f([2, 6]))
 
         // routing data movement
         let index = i([1, 0]), weights = f([2], [1, 1])

@@ -1,0 +1,133 @@
+import Dispatch
+import Foundation
+import XMoECompute
+import XMoEComputeCUDA
+
+/// Flash attention forward + backward against the CPU backend (fp32) at awkward shapes: seq 1,
+/// seq 37 and 130 (divide no tile), head widths 16, 64 and 128, batch·heads up to 64, and one
+/// sequence of 2048 at width 128. The row log-sum-exp and out must be written completely (poisoned).
+func flashAttentionCases() -> [OpCase] {
+    var cases: [OpCase] = []
+    let shapes = [(3, 1, 2, 16), (2, 37, 3, 16), (1, 37, 1, 64), (2, 130, 2, 128), (1, 1, 1, 128), (4, 64, 16, 64), (1, 2048, 1, 128)]
+    for (batch, seq, heads, d) in shapes {
+        let rows = batch * seq, h = heads * d
+        cases.append(OpCase(name: "flash attention fwd+bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [TensorSpec(name: "qkv", shape: [rows, 3 * h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "out", shape: [rows, h], fill: .poison),
+                                      TensorSpec(name: "lse", shape: [batch * heads, seq], fill: .poison),
+                                      TensorSpec(name: "d", shape: [rows, h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "dqkv", shape: [rows, 3 * h], fill: .normal(scale: 1))],
+                            outputs: ["out", "lse", "dqkv"], tolerance: fp32GemmTolerance) { be, x in
+            be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+            be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                      seqLen: seq, dQkv: x["dqkv"]!)
+        })
+    }
+    return cases
+}
+
+/// Flash attention against the materialised op at the X-MoE Small shape (micro-batch 4, seq 2048,
+/// 16 heads, width 128): milliseconds and TFLOP/s, causal FLOPs (forward 2·2·B·N·S²·D/2, backward
+/// 2.5× that), as PyTorch's benchmarks count them.
+func flashAttentionBenchmark(gpu: CUDABackend) -> [String] {
+    let bench = Benchmark(gpu: gpu)
+    var random = CheckRandom(seed: 11)
+    let (batch, seq, heads, d) = (4, 2048, 16, 128)
+    let rows = batch * seq, h = heads * d
+    let qkv = bench.randomTensor([rows, 3 * h], &random), dOut = bench.randomTensor([rows, h], &random)
+    let out = gpu.makeTensor([rows, h]), lse = gpu.makeTensor([batch * heads, seq]), dQkv = gpu.makeTensor([rows, 3 * h])
+    let forwardFlops = 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2
+    var lines: [String] = []
+    func line(_ label: String, _ seconds: Double, _ flops: Double) {
+        lines.append(String(format: "%@: %.2f ms, %.2f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
+    }
+    let flashForward = bench.seconds(repeats: 3) {
+        gpu.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+    }
+    line("flash attention fp32 forward B4 S2048 N16 D128", flashForward, forwardFlops)
+    let flashBackward = bench.seconds(repeats: 3) {
+        gpu.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads, seqLen: seq, dQkv: dQkv)
+    }
+    line("flash attention fp32 backward", flashBackward, 2.5 * forwardFlops)
+    line("flash attention fp32 forward+backward", flashForward + flashBackward, 3.5 * forwardFlops)
+    let probs = gpu.makeTensor([batch * heads, seq, seq])
+    let oldForward = bench.seconds(repeats: 3) {
+        gpu.attentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, probs: probs)
+    }
+    line("materialised attention fp32 forward (cuBLAS, probs 1 GiB)", oldForward, forwardFlops)
+    let oldBackward = bench.seconds(repeats: 3) {
+        gpu.attentionBackward(dOut: dOut, qkv: qkv, probs: probs, heads: heads, seqLen: seq, dQkv: dQkv)
+    }
+    line("materialised attention fp32 backward", oldBackward, 2.5 * forwardFlops)
+    line("materialised attention fp32 forward+backward", oldForward + oldBackward, 3.5 * forwardFlops)
+    return lines
+}
+
+/// The CPU backend's flash attention against its materialised op (forward + backward, median of 5
+/// after a warm-up), at the quickstart's shape (micro-batch 8, 4 heads, seq 64, width 16) and a
+/// longer one; runs on any machine (`--cpu-attention-benchmark`).
+func cpuAttentionBenchmark(threads: Int) -> [String] {
+    let cpu = CPUBackend(threads: threads)
+    var random = CheckRandom(seed: 12)
+    var lines: [String] = []
+    for (batch, seq, heads, d) in [(8, 64, 4, 16), (1, 1024, 4, 64)] {
+        let rows = batch * seq, h = heads * d
+        let qkv = cpu.makeTensor([rows, 3 * h]), dOut = cpu.makeTensor([rows, h])
+        cpu.upload((0..<qkv.count).map { _ in Float(random.normal()) }, to: qkv)
+        cpu.upload((0..<dOut.count).map { _ in Float(random.normal()) }, to: dOut)
+        let out = cpu.makeTensor([rows, h]), dQkv = cpu.makeTensor([rows, 3 * h])
+        let probs = cpu.makeTensor([batch * heads, seq, seq]), lse = cpu.makeTensor([batch * heads, seq])
+        func median(_ body: () -> Void) -> Double {
+            body()
+            let times = (0..<5).map { _ in
+                let start = DispatchTime.now().uptimeNanoseconds
+                body()
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+            return times.sorted()[2]
+        }
+        let old = median {
+            cpu.attentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, probs: probs)
+            cpu.attentionBackward(dOut: dOut, qkv: qkv, probs: probs, heads: heads, seqLen: seq, dQkv: dQkv)
+        }
+        let flash = median {
+            cpu.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+            cpu.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads, seqLen: seq, dQkv: dQkv)
+        }
+        lines.append(String(format: "CPU (%d threads) attention fwd+bwd B%d S%d N%d D%d: materialised %.3f ms, flash %.3f ms",
+                            threads, batch, seq, heads, d, old, flash))
+    }
+    return lines
+}
+
+/// The training check again with attention dropout 0, so the model's attention runs as flash
+/// attention on both backends (with dropout it keeps the materialised path): per-step losses within
+/// `trainingLossTolerance`, two GPU runs bit-identical. Returns the failures' names.
+func flashTrainingCheck(cpu: Backend, gpu: Backend, say: (String) -> Void) -> [String] {
+    // The CUDA backend keeps the materialised path by default (its flash kernels are slower still).
+    let cuda = gpu as? CUDABackend
+    let preferred = cuda?.prefersFlashAttention
+    cuda?.prefersFlashAttention = true
+    defer { if let preferred { cuda?.prefersFlashAttention = preferred } }
+    do {
+        let steps = 20
+        let cpuLosses = try trainLosses(backend: cpu, steps: steps, attentionDropout: 0).losses
+        let gpuLosses = try trainLosses(backend: gpu, steps: steps, attentionDropout: 0).losses
+        let gpuAgain = try trainLosses(backend: gpu, steps: steps, attentionDropout: 0).losses
+        var worst = 0.0
+        for (g, c) in zip(gpuLosses, cpuLosses) {
+            let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan
+            worst = e.isNaN || worst.isNaN ? .nan : max(worst, e)
+        }
+        let identical = zip(gpuLosses, gpuAgain).allSatisfy { $0.bitPattern == $1.bitPattern }
+        let ok = worst <= trainingLossTolerance && identical
+        say(String(format: "training with flash attention (attention dropout 0), 20 steps: cpu loss %.5f → %.5f, gpu %.5f → %.5f",
+                   cpuLosses[0], cpuLosses[steps - 1], gpuLosses[0], gpuLosses[steps - 1]))
+        say("\(ok ? "ok  " : "FAIL") training with flash attention: worst per-step relative loss difference \(format(worst)) "
+            + "(≤ \(format(trainingLossTolerance))); two GPU runs \(identical ? "bit-identical" : "DIFFER")")
+        return ok ? [] : ["training with flash attention"]
+    } catch {
+        say("FAIL training with flash attention: \(error)")
+        return ["training with flash attention"]
+    }
+}
