@@ -28,13 +28,13 @@ func reductionCases() -> [OpCase] {
                             tensors: [TensorSpec(name: "x", shape: [n + 1], fill: .values(values)),
                                       TensorSpec(name: "out", shape: [1], fill: .poison)],
                             outputs: ["out"], tolerance: 0) { be, x in
-            be.upload([be.allFinite(x["x"]!.view(offset: 1, shape: [n])) ? 1 : 0], to: x["out"]!)
+            be.upload([Float(be.allFinite(x["x"]!.view(offset: 1, shape: [n])) ? 1 : 0)], to: x["out"]!)
         })
     }
     cases.append(OpCase(name: "allFinite [1] NaN", tensors: [TensorSpec(name: "x", shape: [1], fill: .values([.nan])),
                                                              TensorSpec(name: "out", shape: [1], fill: .poison)],
                         outputs: ["out"], tolerance: 0) { be, x in
-        be.upload([be.allFinite(x["x"]!) ? 1 : 0], to: x["out"]!)
+        be.upload([Float(be.allFinite(x["x"]!) ? 1 : 0)], to: x["out"]!)
     })
     return cases
 }

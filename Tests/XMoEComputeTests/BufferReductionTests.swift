@@ -28,7 +28,7 @@ import Testing
     @Test func allFiniteFindsNaNAndInfinityOnlyInsideTheView() {
         let n = 1001
         for (index, bad) in [(0, Float.nan), (500, Float.infinity), (n - 1, -Float.infinity)] {
-            var values = (0..<n).map { Float($0 % 13) * 3e37 }  // large but finite: no overflow in x·0
+            var values = (0..<n).map { Float($0 % 13) * 2e37 }  // up to 2.4e38: large but finite
             values[index] = bad
             let tensor = backend.tensor([n], values)
             let whole = backend.allFinite(tensor)

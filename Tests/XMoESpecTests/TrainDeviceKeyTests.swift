@@ -32,8 +32,10 @@ import Testing
         let namesChoices = text.contains("cpu") && text.contains("cuda") && text.contains("gpu")
         #expect(namesChoices, "\(text)")
 
-        let overridden = dir.errors("s.yaml", ["train.device=rocm"])
-        let onOverride = overridden.first.map { "\($0.location.map { "\($0)" } ?? "")" } ?? ""
-        #expect(onOverride.contains("override"), "\(overridden)")
+        try dir.write("plain.yaml", "train:\n  iters: 3\n")
+        let overridden = dir.errors("plain.yaml", ["train.device=rocm"])
+        #expect(overridden.count == 1)
+        let onOverride = overridden.first.map { "\($0)" } ?? ""
+        #expect(onOverride.contains("override #1 'train.device=rocm'") && onOverride.contains("rocm"), "\(overridden)")
     }
 }
