@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "XMoEReport", dependencies: ["XMoEBase", "XMoEStore", "XMoESpec", "XMoEPlot"]),
         .executableTarget(name: "xmoe", dependencies: [
             "XMoESpec", "XMoEPipeline", "XMoEStore", "XMoEData", "XMoEParallel", "XMoECompute", "XMoEModel", "XMoETrain",
-            "XMoEReport", "XMoEPlot",
+            "XMoEReport", "XMoEPlot", "XMoEComputeCUDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -228,6 +228,12 @@ public protocol Backend: AnyObject, Sendable {
     func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
         lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float)
+
+    /// Σ x² over every element, accumulated in Double in an order fixed by the shape; one scalar
+    /// comes back (a synchronisation point). See Backend+Reductions.swift.
+    func sumOfSquares(_ x: Tensor) -> Double
+    /// Whether no element is NaN or ±Inf; one Bool comes back (a synchronisation point).
+    func allFinite(_ x: Tensor) -> Bool
 }
 
 extension Backend {

@@ -76,7 +76,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
              "layerNormBackward", "rmsNormForward", "rmsNormBackward", "embeddingForward", "embeddingBackward",
              "convert": .elementwise
         case "crossEntropyForward", "crossEntropyBackward": .loss
-        case "adamwUpdate": .optimizer
+        case "adamwUpdate", "sumOfSquares", "allFinite": .optimizer
         case "makeTensor", "zero", "fill", "copy", "upload", "downloadFloats", "downloadInts": .memory
         default: fatalError("ProfilingBackend: Backend method '\(name)' has no category; add it to category(ofMethod:)")
         }
@@ -114,6 +114,8 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
 
     public var computeDType: DType { inner.computeDType }
     public var prefersFlashAttention: Bool { inner.prefersFlashAttention }
+    public func sumOfSquares(_ x: Tensor) -> Double { timed("sumOfSquares") { inner.sumOfSquares(x) } }
+    public func allFinite(_ x: Tensor) -> Bool { timed("allFinite") { inner.allFinite(x) } }
     public func convert(_ src: Tensor, to dst: Tensor) { timed("convert") { inner.convert(src, to: dst) } }
 
     // MARK: matrix products

@@ -22,7 +22,7 @@ public enum KernelSource {
         "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw",
         "xmoe_f32_to_bf16", "xmoe_bf16_to_f32",
         "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
-    ]
+    ] + ReductionKernels.kernelNames
 
     public static func source(reductionBlock block: Int = reductionBlock) -> String {
         precondition(block % 32 == 0 && block >= 32 && block <= 1024, "reduction block \(block) is not a whole number of warps ≤ 1024")
@@ -376,6 +376,6 @@ public enum KernelSource {
                 p[i] -= lr * (update + wd * p[i]);
             }
         }
-        """
+        """ + ReductionKernels.source
     }
 }

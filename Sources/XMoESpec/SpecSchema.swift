@@ -133,6 +133,8 @@ public enum SpecSchema {
         SpecKey("train.nan_policy", .choice(["skip", "stop"]), .string("stop"),
                 "On a NaN/Inf loss or gradient: skip the step (reported) or stop with an error."),
         SpecKey("train.threads", .int(min: 0, max: 1024), .int(0), "CPU threads per rank; 0 uses all cores divided by the local ranks."),
+        SpecKey("train.device", .choice(["cpu", "cuda"]), .string("cpu"),
+                "Where training runs: cpu, or cuda (one NVIDIA GPU; one rank for now). Checkpoints hold fp32 masters, so a run continues on either."),
 
         // output
         SpecKey("output.dir", .string(nonEmpty: true), .string("runs"), "Directory holding run directories."),

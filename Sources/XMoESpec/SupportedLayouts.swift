@@ -5,7 +5,7 @@
 extension ExperimentSpec {
     /// The layout keys, in the order a reason is matched against them.
     static let layoutKeys = ["moe.dispatcher", "moe.num_experts", "parallel.ranks_per_node", "parallel.tp",
-                             "parallel.ep", "parallel.dp", "parallel.world_size"]
+                             "parallel.ep", "parallel.dp", "parallel.world_size", "train.device"]
 
     /// One located error per reason. A reason that starts with a layout key ("parallel.tp = 2: …")
     /// is located at that key; any other at the first layout key the spec sets.

@@ -30,7 +30,7 @@ extension Optimizer {
             }
             return false
         }
-        let snapshot = policy == .skip ? state() : nil
+        let savedStep = policy == .skip ? state() : nil
         try apply(lr: lr)
         // Every rank must take the same decision: a bad value in one rank's experts or shard
         // skips (or stops) the update everywhere, or the replicas would diverge.
@@ -38,8 +38,8 @@ extension Optimizer {
         var anyBad = [bad == nil ? 0 : 1]
         if world.size > 1 { try world.allReduce(&anyBad, op: .max) }
         guard anyBad[0] != 0 else { return true }
-        if let snapshot {
-            restore(snapshot)
+        if let savedStep {
+            restore(savedStep)
             return false
         }
         throw TrainError.nonFinite(step: step, what: "after the update at learning rate \(lr), "
@@ -47,9 +47,14 @@ extension Optimizer {
     }
 
     /// Names the first parameter (or the parameter whose moment) holding NaN or Inf in what this
-    /// rank owns, nil when all are finite.
+    /// rank owns, nil when all are finite. Every step asks the backend one Bool per buffer; only a
+    /// bad buffer is downloaded, to name the parameter.
     func firstNonFinite() -> String? {
         let backend = store.backend
+        let clean = placements.indices.allSatisfy { gi in
+            backend.allFinite(placements[gi].group.value) && backend.allFinite(m[gi]) && backend.allFinite(v[gi])
+        }
+        if clean { return nil }
         for (gi, p) in placements.enumerated() {
             let checks: [(String, [Float], Int)] = [
                 ("parameter", backend.downloadFloats(p.group.value), 0),
@@ -72,19 +77,29 @@ extension Optimizer {
         return probe == 0
     }
 
-    private func state() -> (values: [[Float]], m: [[Float]], v: [[Float]], step: Int) {
+    /// Copies the values, moments and update count on the backend (no download).
+    private func state() -> Int {
         let backend = store.backend
-        return (placements.map { backend.downloadFloats($0.group.value) }, m.map { backend.downloadFloats($0) },
-                v.map { backend.downloadFloats($0) }, step)
+        if snapshot.isEmpty {
+            snapshot = placements.indices.map { gi in
+                (backend.makeTensor([placements[gi].group.count]), backend.makeTensor([m[gi].count]), backend.makeTensor([v[gi].count]))
+            }
+        }
+        for (gi, p) in placements.enumerated() {
+            backend.copy(from: p.group.value, to: snapshot[gi].value)
+            backend.copy(from: m[gi], to: snapshot[gi].m)
+            backend.copy(from: v[gi], to: snapshot[gi].v)
+        }
+        return step
     }
 
-    private func restore(_ saved: (values: [[Float]], m: [[Float]], v: [[Float]], step: Int)) {
+    private func restore(_ savedStep: Int) {
         let backend = store.backend
         for (gi, p) in placements.enumerated() {
-            backend.upload(saved.values[gi], to: p.group.value)
-            backend.upload(saved.m[gi], to: m[gi])
-            backend.upload(saved.v[gi], to: v[gi])
+            backend.copy(from: snapshot[gi].value, to: p.group.value)
+            backend.copy(from: snapshot[gi].m, to: m[gi])
+            backend.copy(from: snapshot[gi].v, to: v[gi])
         }
-        step = saved.step
+        step = savedStep
     }
 }

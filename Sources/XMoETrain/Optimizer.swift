@@ -38,6 +38,9 @@ public final class Optimizer {
     public private(set) var syncTraffic = CommTraffic.zero
     /// Every rank of the job: decisions that must agree everywhere (skip an update) reduce over it.
     public let world: any Communicator
+    /// NaN policy `skip`: copies of each group's values and both moments from before the update,
+    /// made on the backend (a device copy, nothing downloaded) when first needed, reused every step.
+    var snapshot: [(value: Tensor, m: Tensor, v: Tensor)] = []
 
     public init(store: ParameterStore, settings: AdamWSettings, groups: ProcessGroups? = nil, zeroStage: Int = 0) {
         self.store = store
@@ -77,18 +80,14 @@ public final class Optimizer {
     }
 
     /// L2 norm of the global gradient, every parameter element counted once over all ranks: each
-    /// rank sums the squares of its owned range in Double (fixed order: groups, then elements), the
-    /// shards of a ZeRO group add over its replicas, and expert parts add over the EP group (each
-    /// rank of it holds other experts). Call after `synchronizeGradients`.
+    /// rank sums the squares of its owned range in Double (fixed order: groups, then elements; on a
+    /// device, one scalar per group comes back), the shards of a ZeRO group add over its replicas,
+    /// and expert parts add over the EP group (each rank of it holds other experts). Call after
+    /// `synchronizeGradients`.
     public func gradientNorm() throws -> Double {
         var total: Double = 0
         for p in placements {
-            var sum: [Double] = [0]
-            let grads = backend.downloadFloats(p.group.grad.view(offset: p.owned.lowerBound, shape: [p.owned.count]))
-            for g in grads {
-                let d = Double(g)
-                sum[0] += d * d
-            }
+            var sum = [backend.sumOfSquares(p.group.grad.view(offset: p.owned.lowerBound, shape: [p.owned.count]))]
             if p.sharded { try p.replicas.allReduce(&sum, op: .sum) }
             if let partners = p.partners, partners.size > 1 { try partners.allReduce(&sum, op: .sum) }
             total += sum[0]

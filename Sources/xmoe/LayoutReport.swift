@@ -42,6 +42,7 @@ struct LayoutReport {
         lines.append("  total \(Format.bytes(p.totalBytesPerRank))")
         lines.append("  sample index at least \(Format.bytes(sampleIndexBytes)) (\(samplesText) samples × 24 bytes)")
         if let verdict = memoryVerdict { lines.append("  " + verdict.text) }
+        lines += gpuMemoryLines
         return lines.joined(separator: "\n")
     }
 

@@ -14,7 +14,7 @@ struct PlanCommand: ParsableCommand {
     var brief = false
 
     func run() throws {
-        let spec = try arguments.load()
+        let spec = try arguments.load(checkingDevice: true)
         let dag = try ExperimentDAG(spec: spec)
         if !brief { print(spec.resolvedDocument) }
         print("spec     \(spec.name)  hash \(spec.hash)")

@@ -32,7 +32,7 @@ enum RankEnvironment {
         return LayoutSupport.unsupportedReasons(
             dp: v.int("parallel.dp")!, tp: v.int("parallel.tp")!, ep: v.int("parallel.ep")!,
             ranksPerNode: v.int("parallel.ranks_per_node")!, experts: v.int("moe.num_experts")!,
-            dispatcher: v.string("moe.dispatcher")!)
+            dispatcher: v.string("moe.dispatcher")!) + TrainDevice.unsupportedReasons(spec)
     }
 
     /// True on the rank that writes records, metrics and summaries (rank 0, or a single process).

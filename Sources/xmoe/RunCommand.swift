@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
     var onlySteps: [String] = []
 
     func run() throws {
-        let spec = try arguments.load()
+        let spec = try arguments.load(checkingDevice: true)
         // Before mpirun starts N ranks of it on this machine, not after.
         if spec.values.int("parallel.world_size")! > 1 && MPIRuntime.detectedLauncher == nil {
             try checkMemory(spec)

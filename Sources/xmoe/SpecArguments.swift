@@ -12,11 +12,13 @@ struct SpecArguments: ParsableArguments {
 
     /// Loads and validates the spec; on any mistake prints every error and exits with status 2,
     /// before anything is written. A layout the engine cannot train yet is refused here too, so that
-    /// `config`, `plan` and `run` say so up front rather than after the data is prepared.
-    func load() throws -> ExperimentSpec {
+    /// `config`, `plan` and `run` say so up front rather than after the data is prepared. With
+    /// `checkingDevice` (`plan`, `run`), so is a `train.device` this machine lacks.
+    func load(checkingDevice: Bool = false) throws -> ExperimentSpec {
         try exitingOnSpecErrors(in: "spec") {
             let loaded = try ExperimentSpec.load(file: spec, overrides: overrides)
-            let unsupported = loaded.unsupportedLayoutErrors(RankEnvironment.unsupportedReasons(loaded))
+            var unsupported = loaded.unsupportedLayoutErrors(RankEnvironment.unsupportedReasons(loaded))
+            if checkingDevice && unsupported.isEmpty { unsupported = TrainDevice.unavailableErrors(loaded) }
             if !unsupported.isEmpty { throw SpecErrors(unsupported) }
             return loaded
         }

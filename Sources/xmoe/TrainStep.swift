@@ -58,7 +58,7 @@ enum TrainStep {
         // The commands refuse unsupported layouts up front (SpecArguments.load); TrainLayout.make
         // refuses them again for a spec that reaches here another way.
         let threads = v.int("train.threads")! > 0 ? v.int("train.threads")! : automaticThreads()
-        let backend = CPUBackend(threads: threads)
+        let backend = try TrainDevice.makeBackend(spec: spec, threads: threads)
         let layout = try TrainLayout.make(spec: spec, backend: backend)
         let root = context.runDirectory.root
         let data = try TrainingData(spec: spec, context: context)

@@ -22,7 +22,7 @@ import Testing
         "ropeForward": .attention, "ropeBackward": .attention, "attentionForward": .attention, "attentionBackward": .attention,
         "flashAttentionForward": .attention, "flashAttentionBackward": .attention,
         "crossEntropyForward": .loss, "crossEntropyBackward": .loss,
-        "adamwUpdate": .optimizer,
+        "adamwUpdate": .optimizer, "sumOfSquares": .optimizer, "allFinite": .optimizer,
     ]
 
     /// A clock that advances one nanosecond per reading, so each call adds exactly 1 ns.
@@ -143,6 +143,10 @@ import Testing
         p.crossEntropyBackward(probs: f([2, 3]), targets: targets, dLosses: f([2], [1, 1]), dLogits: f([2, 3]))
         p.adamwUpdate(param: f([4]), grad: f([4]), m: f([4]), v: f([4]), step: 1, lr: 1e-3, beta1: 0.9, beta2: 0.95,
                       eps: 1e-8, weightDecay: 0.1)
+        let squares = p.sumOfSquares(f([2], [3, 4]))
+        #expect(squares == 25)
+        let finite = p.allFinite(f([2], [1, .nan]))
+        #expect(!finite)
 
         // Every method once (upload has two overloads), each followed by one synchronisation.
         var expectedCalls = Dictionary(uniqueKeysWithValues: Self.expected.keys.map { ($0, 1) })
