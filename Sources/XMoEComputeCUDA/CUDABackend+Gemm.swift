@@ -88,6 +88,13 @@ extension CUDABackend {
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
         let bf16 = bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
+        if bf16 && k > 0 {
+            // Per-expert cuBLAS over a stream pool: 1.4–1.7× faster than cublasGemmGroupedBatchedEx on the
+            // H200 at X-MoE Small shape, bit-identical whatever the stream count (NOTES.md, c3).
+            expertGemmBF16(.rows(transB: transB), k: k, n: n, alpha: alpha, a: devicePointer(a), b: devicePointer(w), beta: beta,
+                           c: devicePointer(c), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            return
+        }
         let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
         let problems = plan.groups.indices.map { i in
             RowMajorGemm(transA: false, transB: transB, m: plan.rowCounts[i], n: n, k: k,
@@ -95,16 +102,7 @@ extension CUDABackend {
                          b: devicePointer(w, elementOffset: plan.groups[i] * k * n), ldb: transB ? k : n,
                          c: devicePointer(c, elementOffset: plan.rowOffsets[i] * n), ldc: n)
         }
-        if bf16 && k == 0 {
-            runGroupedBF16(problems, alpha: alpha, beta: beta)
-        } else if bf16 {
-            // Per-expert cuBLAS over a stream pool: 1.4–1.7× faster than cublasGemmGroupedBatchedEx on the
-            // H200 at X-MoE Small shape, bit-identical whatever the stream count (NOTES.md, c3).
-            expertGemmBF16(.rows(transB: transB), k: k, n: n, alpha: alpha, a: devicePointer(a), b: devicePointer(w), beta: beta,
-                           c: devicePointer(c), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
-        } else {
-            runGrouped(problems, alpha: alpha, beta: beta)
-        }
+        if bf16 { runGroupedBF16(problems, alpha: alpha, beta: beta) } else { runGrouped(problems, alpha: alpha, beta: beta) }
     }
 
     public func groupedGemmWeightGrad(
@@ -114,6 +112,11 @@ extension CUDABackend {
         precondition(dW.count == rowCounts.count * k * n, "groupedGemmWeightGrad: dW \(dW.shape) is not \(rowCounts.count)×\(k)×\(n)")
         let bf16 = bf16Operands(a, dC, dW, "groupedGemmWeightGrad")
         guard k > 0, n > 0 else { return }
+        if bf16 {
+            expertGemmBF16(.weightGradient, k: k, n: n, a: devicePointer(a), b: devicePointer(dC), beta: 1, c: devicePointer(dW),
+                           output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            return
+        }
         let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
         let problems = plan.groups.indices.map { i in
             RowMajorGemm(transA: true, transB: false, m: k, n: n, k: plan.rowCounts[i],
@@ -121,12 +124,7 @@ extension CUDABackend {
                          b: devicePointer(dC, elementOffset: plan.rowOffsets[i] * n), ldb: n,
                          c: devicePointer(dW, elementOffset: plan.groups[i] * k * n), ldc: n)
         }
-        if bf16 {
-            expertGemmBF16(.weightGradient, k: k, n: n, a: devicePointer(a), b: devicePointer(dC), beta: 1, c: devicePointer(dW),
-                           output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
-        } else {
-            runGrouped(problems, alpha: 1, beta: 1)
-        }
+        runGrouped(problems, alpha: 1, beta: 1)
     }
 
     func run(_ p: RowMajorGemm, alpha: Float, beta: Float) {
