@@ -19,7 +19,7 @@
 /// - Ops/Convert: `convert` (float32 ↔ bfloat16), `converted`
 /// - Ops/Gemm: `gemm`, `batchedGemm`, `groupedGemm`, `groupedGemmWeightGrad` (primitives)
 /// - Ops/Linear: `linearForward/Backward`, `groupedLinearForward/Backward` (experts)
-/// - Ops/Elementwise: `add`, `scale`, `axpy`, `addBias`, `sumRows`
+/// - Ops/Elementwise: `add`, `scale`, `axpy`, `addBias`, `sumRows`, `addSegmentBias`, `sumRowSegments`
 /// - Ops/Activation: `geluForward/Backward` (tanh approx.), `siluForward/Backward`,
 ///   `swigluForward/Backward`
 /// - Ops/Softmax: `softmaxForward/Backward` (rows)
@@ -99,8 +99,15 @@ public protocol Backend: AnyObject, Sendable {
     func axpy(alpha: Float, x: Tensor, y: Tensor)
     /// out[r, :] += bias[biasOffset ..< biasOffset + columns] for r in `rows`.
     func addBias(_ out: Tensor, bias: Tensor, biasOffset: Int, rows: Range<Int>)
-    /// out[outOffset + c] += Σ_{r in rows} x[r, c], summed in row order (bias gradients).
+    /// out[outOffset + c] += Σ_{r in rows} x[r, c] (bias gradients), summed in an order fixed by the
+    /// shape (the CPU: row order; the GPU: interleaved row lanes, then the lanes in order).
     func sumRows(_ x: Tensor, rows: Range<Int>, into out: Tensor, outOffset: Int)
+    /// The experts' biases: out[r, :] += bias_GC[g, :] for the rows r of segment g, i.e. rows
+    /// [rowOffsets[g], rowOffsets[g] + rowCounts[g]) (as in `groupedGemm`). One call for all segments.
+    func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int])
+    /// out_GC[g, :] += Σ over segment g's rows of x[r, :] (the experts' bias gradients), each
+    /// segment summed like `sumRows`. One call for all segments.
+    func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor)
 
     // MARK: activations
 

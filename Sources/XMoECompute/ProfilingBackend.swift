@@ -31,6 +31,14 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public private(set) var calls: [OpCategory: Int] = [:]
     /// Calls per Backend method name since the last `reset`.
     public private(set) var methodCalls: [String: Int] = [:]
+    /// Nanoseconds per Backend method name since the last `reset`.
+    public private(set) var methodNanoseconds: [String: UInt64] = [:]
+    /// Host nanoseconds per category until the call returned, before the synchronisation: when it
+    /// is close to the category's total, the host (launch overhead, library heuristics) is the limit.
+    public private(set) var submitNanoseconds: [OpCategory: UInt64] = [:]
+    /// One entry per call of a method in `loggedMethods`, in call order (host submit and total ns).
+    public private(set) var callLog: [(method: String, submitNanoseconds: UInt64, nanoseconds: UInt64)] = []
+    public var loggedMethods: Set<String> = []
     /// Called with a method's name before each call, and with every tensor `makeTensor` returns:
     /// enough to replay a step's allocations and frees (tests check the device allocator's rule
     /// against a real model's pattern with them, on the CPU).
@@ -54,6 +62,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         nanoseconds = [:]
         calls = [:]
         methodCalls = [:]
+        methodNanoseconds = [:]
+        submitNanoseconds = [:]
+        callLog = []
     }
 
     /// Seconds per category (every category present, zero when never called).
@@ -71,7 +82,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         case "gatherRows", "gatherRowsBackward", "scatterAddRows", "scatterAddRowsBackward", "stableArgsort",
              "softmaxForward", "softmaxBackward", "routeForward", "routeBackward", "permutePlan", "permuteTokens",
              "unpermute", "unpermuteBackward": .routing
-        case "add", "scale", "axpy", "addBias", "sumRows", "geluForward", "geluBackward", "siluForward", "siluBackward",
+        case "add", "scale", "axpy", "addBias", "sumRows", "addSegmentBias", "sumRowSegments", "geluForward", "geluBackward", "siluForward", "siluBackward",
              "swigluForward", "swigluBackward", "dropoutForward", "dropoutBackward", "layerNormForward",
              "layerNormBackward", "rmsNormForward", "rmsNormBackward", "embeddingForward", "embeddingBackward",
              "convert": .elementwise
@@ -88,10 +99,15 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         let category = Self.category(ofMethod: method)
         let start = now()
         let result = body()
+        let submitted = now() &- start
         synchronize()
-        nanoseconds[category, default: 0] += now() &- start
+        let total = now() &- start
+        nanoseconds[category, default: 0] += total
+        submitNanoseconds[category, default: 0] += submitted
         calls[category, default: 0] += 1
         methodCalls[method, default: 0] += 1
+        methodNanoseconds[method, default: 0] += total
+        if loggedMethods.contains(method) { callLog.append((method, submitted, total)) }
         return result
     }
 
@@ -170,6 +186,12 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func sumRows(_ x: Tensor, rows: Range<Int>, into out: Tensor, outOffset: Int) {
         timed("sumRows") { inner.sumRows(x, rows: rows, into: out, outOffset: outOffset) }
+    }
+    public func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+        timed("addSegmentBias") { inner.addSegmentBias(out, bias: bias, rowOffsets: rowOffsets, rowCounts: rowCounts) }
+    }
+    public func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor) {
+        timed("sumRowSegments") { inner.sumRowSegments(x, rowOffsets: rowOffsets, rowCounts: rowCounts, into: out) }
     }
 
     // MARK: activations

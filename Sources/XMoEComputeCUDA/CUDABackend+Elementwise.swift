@@ -32,8 +32,48 @@ extension CUDABackend {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= x.rows, "sumRows: rows \(rows) outside \(x.shape)")
         precondition(outOffset >= 0 && outOffset + cols <= out.count, "sumRows: out \(out.shape) too small at offset \(outOffset)")
         guard !rows.isEmpty else { return }
-        context.launch("xmoe_sum_rows", .elementwise(count: cols),
+        context.launch("xmoe_sum_rows", .columnSums(columns: cols),
                        [ptr(x), i64(rows.lowerBound), i64(rows.count), i64(cols), ptr(out, outOffset)])
+    }
+
+    public func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+        let cols = out.columns
+        checkSegments(rowOffsets, rowCounts, rows: out.rows, "addSegmentBias")
+        precondition(bias.count == rowCounts.count * cols, "addSegmentBias: bias \(bias.shape) is not \(rowCounts.count)×\(cols)")
+        guard let longest = rowCounts.max(), longest > 0 else { return }
+        let (offsets, counts) = uploadSegments(rowOffsets, rowCounts)
+        context.launch("xmoe_add_segment_bias", .segmentRows(longest: longest, segments: rowCounts.count),
+                       [ptr(out), ptr(bias), .pointer(offsets), .pointer(counts), i64(cols)])
+    }
+
+    public func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor) {
+        let cols = x.columns
+        checkSegments(rowOffsets, rowCounts, rows: x.rows, "sumRowSegments")
+        precondition(out.count == rowCounts.count * cols, "sumRowSegments: out \(out.shape) is not \(rowCounts.count)×\(cols)")
+        guard rowCounts.contains(where: { $0 > 0 }) else { return }
+        let (offsets, counts) = uploadSegments(rowOffsets, rowCounts)
+        context.launch("xmoe_sum_row_segments", .columnSums(columns: cols, segments: rowCounts.count),
+                       [ptr(x), .pointer(offsets), .pointer(counts), i64(cols), ptr(out)])
+    }
+
+    private func checkSegments(_ offsets: [Int], _ counts: [Int], rows: Int, _ name: String) {
+        precondition(offsets.count == counts.count, "\(name): \(offsets.count) offsets, \(counts.count) counts")
+        for g in counts.indices {
+            precondition(counts[g] >= 0 && offsets[g] >= 0 && offsets[g] + counts[g] <= rows,
+                         "\(name): segment \(g) (rows \(offsets[g])..<\(offsets[g] + counts[g])) outside \(rows) rows")
+        }
+    }
+
+    /// The segments as two int32 device arrays (offsets, counts) in the pointer scratch: a
+    /// stream-ordered copy, so the next call may reuse the scratch.
+    private func uploadSegments(_ offsets: [Int], _ counts: [Int]) -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
+        let values = (offsets + counts).map { Int32($0) }
+        let device = scratch(bytes: values.count * 4)
+        values.withUnsafeBytes { bytes in
+            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
+                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (row segments)")
+        }
+        return (device, device + 4 * offsets.count)
     }
 
     public func geluForward(_ x: Tensor, out: Tensor) {
@@ -99,7 +139,7 @@ extension CUDABackend {
                      "layerNormBackward: x \(x.shape), dOut \(dOut.shape), dX \(dX.shape)")
         context.launch("xmoe_layernorm_bwd_dx", .perRow(rows: rows),
                        [ptr(dOut), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dX), i64(h)])
-        context.launch("xmoe_layernorm_bwd_dwdb", .elementwise(count: h),
+        context.launch("xmoe_layernorm_bwd_dwdb", .columnSums(columns: h),
                        [ptr(dOut), ptr(x), ptr(mean), ptr(rstd), ptr(dWeight), ptr(dBias), i64(rows), i64(h)])
     }
 
@@ -115,7 +155,7 @@ extension CUDABackend {
         let (rows, h) = (x.rows, x.columns)
         precondition(dOut.shape == x.shape && dX.shape == x.shape && dWeight.count == h, "rmsNormBackward: x \(x.shape), dOut \(dOut.shape)")
         context.launch("xmoe_rmsnorm_bwd_dx", .perRow(rows: rows), [ptr(dOut), ptr(x), ptr(weight), ptr(rstd), ptr(dX), i64(h)])
-        context.launch("xmoe_rmsnorm_bwd_dw", .elementwise(count: h), [ptr(dOut), ptr(x), ptr(rstd), ptr(dWeight), i64(rows), i64(h)])
+        context.launch("xmoe_rmsnorm_bwd_dw", .columnSums(columns: h), [ptr(dOut), ptr(x), ptr(rstd), ptr(dWeight), i64(rows), i64(h)])
     }
 
     public func adamwUpdate(

@@ -28,6 +28,27 @@ public struct LaunchShape: Equatable, Sendable {
         return LaunchShape(grid: (UInt32(rows), 1, 1), block: (UInt32(KernelSource.reductionBlock), 1, 1))
     }
 
+    /// Row lanes of the column-sum kernels (`xmoe_sum_rows` and kin): a block is 32 columns × this.
+    public static let columnLanes = 16
+    /// Rows per block of `xmoe_add_segment_bias`.
+    public static let segmentRows = 8
+
+    /// A column sum over `columns`, once per segment (y); nil when there is nothing to do.
+    public static func columnSums(columns: Int, segments: Int = 1) -> LaunchShape? {
+        guard columns > 0, segments > 0 else { return nil }
+        precondition(segments <= 65_535, "\(segments) segments exceed the grid's y limit of 65535")
+        return LaunchShape(grid: (UInt32((columns + 31) / 32), UInt32(segments), 1), block: (32, UInt32(columnLanes), 1))
+    }
+
+    /// `xmoe_add_segment_bias` over segments of at most `longest` rows: blocks of `segmentRows` rows
+    /// (x) per segment (y); blocks past a segment's end return at once.
+    public static func segmentRows(longest: Int, segments: Int) -> LaunchShape? {
+        guard longest > 0, segments > 0 else { return nil }
+        precondition(segments <= 65_535, "\(segments) segments exceed the grid's y limit of 65535")
+        return LaunchShape(grid: (UInt32((longest + segmentRows - 1) / segmentRows), UInt32(segments), 1),
+                           block: (UInt32(elementwiseBlock), 1, 1))
+    }
+
     /// A single block of up to 1024 threads (a thread per key, at most).
     public static func singleBlock(threads: Int) -> LaunchShape {
         LaunchShape(grid: (1, 1, 1), block: (UInt32(min(max(threads, 32), 1024)), 1, 1))

@@ -57,11 +57,7 @@ final class Experts {
         }
         backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype), rowOffsets: offsets,
                                       rowCounts: counts, dX: dX, dW: w.grad, dB: nil)
-        guard let b else { return }
-        let o = dOut.columns
-        for g in 0..<counts.count where counts[g] > 0 {
-            backend.sumRows(dOut, rows: offsets[g]..<(offsets[g] + counts[g]), into: b.grad, outOffset: g * o)
-        }
+        if let b { backend.sumRowSegments(dOut, rowOffsets: offsets, rowCounts: counts, into: b.grad) }
     }
 
     /// Returns the gradient w.r.t. the input rows; weight gradients accumulate.

@@ -1,3 +1,4 @@
+import Dispatch
 import XMoECompute
 import XMoEComputeCUDA
 
@@ -50,6 +51,55 @@ func expertGemmBenchmark(gpu: CUDABackend) -> [String] {
         line("dgrad", rowsLabel, "cublasGemmGroupedBatchedEx", bench.seconds(repeats: 20) {
             gpu.groupedGemmBF16CublasGrouped(transB: true, k: f, n: h, a: dC, w: w, beta: 0, c: dx, rowOffsets: offsets, rowCounts: counts)
         })
+    }
+    lines += freshRowsBenchmark(gpu: gpu, x: x, w: w, dC: dC, dW: dW, t: t, h: h, f: f, e: e, random: &random)
+    return lines
+}
+
+/// The same three products as the model runs them (fp32 outputs), but with new uneven row counts
+/// on every call, as a router gives each micro-batch: 12 distributions, timed one call at a time,
+/// twice over (the second pass meets the counts again). The host's submit time is printed beside
+/// the synchronised total: cuBLAS picks a kernel per new shape on the host.
+private func freshRowsBenchmark(gpu: CUDABackend, x: BF16Buffer, w: BF16Buffer, dC: BF16Buffer, dW: Tensor,
+                                t: Int, h: Int, f: Int, e: Int, random: inout CheckRandom) -> [String] {
+    let draws = (0..<12).map { _ -> [Int] in
+        // Σ = t, every count in [0, 3·t/e): a skewed split like an untrained router's.
+        var counts = (0..<e).map { _ in Int(random.next() % UInt64(3 * t / e)) }
+        let total = counts.reduce(0, +)
+        counts = counts.map { $0 * t / max(total, 1) }
+        counts[e - 1] += t - counts.reduce(0, +)
+        return counts
+    }
+    let y32 = gpu.makeTensor([t, f]), dx32 = gpu.makeTensor([t, h])
+    let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+    var lines: [String] = []
+    for (shape, run) in [
+        ("fwd", { (o: [Int], c: [Int]) in
+            gpu.expertGemmBF16(.rows(transB: false), k: h, n: f, a: x.devicePointer, b: w.devicePointer, beta: 0,
+                               c: gpu.deviceAddress(of: y32), output: .float32, rowOffsets: o, rowCounts: c) }),
+        ("dgrad", { (o: [Int], c: [Int]) in
+            gpu.expertGemmBF16(.rows(transB: true), k: f, n: h, a: dC.devicePointer, b: w.devicePointer, beta: 1,
+                               c: gpu.deviceAddress(of: dx32), output: .float32, rowOffsets: o, rowCounts: c) }),
+        ("wgrad", { (o: [Int], c: [Int]) in
+            gpu.expertGemmBF16(.weightGradient, k: h, n: f, a: x.devicePointer, b: dC.devicePointer, beta: 1,
+                               c: gpu.deviceAddress(of: dW), output: .float32, rowOffsets: o, rowCounts: c) }),
+    ] as [(String, ([Int], [Int]) -> Void)] {
+        for pass in 1...2 {
+            var submit = 0.0, total = 0.0
+            for counts in draws {
+                let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+                gpu.synchronize()
+                let start = clock()
+                run(offsets, counts)
+                let submitted = clock()
+                gpu.synchronize()
+                submit += submitted - start
+                total += clock() - start
+            }
+            let n = Double(draws.count)
+            lines.append(String(format: "%@ fresh-uneven pass %d, per-expert cublasGemmEx, fp32 out: %.3f ms/call, host submit %.3f ms/call",
+                                shape, pass, total / n, submit / n))
+        }
     }
     return lines
 }

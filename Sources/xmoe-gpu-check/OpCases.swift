@@ -91,6 +91,19 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         be.addBias(x["o"]!, bias: x["bias"]!, biasOffset: 7, rows: 3..<40)
         be.sumRows(x["o"]!, rows: 2..<41, into: x["s"]!, outOffset: 11)
     })
+    // Segments out of order, one empty, one of a single row, one long (every row lane busy); 131
+    // columns leave a partial block of 32. Then the bias-gradient shape of a dense layer (8192 rows).
+    let segmentOffsets = [900, 0, 5, 6, 3100], segmentCounts = [2200, 5, 0, 1, 900]
+    cases.append(OpCase(name: "addSegmentBias+sumRowSegments segments \(segmentCounts) of [4000,131]",
+                        tensors: [t("o", [4000, 131]), t("bias", [5, 131]), t("s", [5, 131])],
+                        outputs: ["o", "s"], tolerance: fp32Tolerance) { be, x in
+        be.addSegmentBias(x["o"]!, bias: x["bias"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts)
+        be.sumRowSegments(x["o"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts, into: x["s"]!)
+    })
+    cases.append(OpCase(name: "sumRows rows 0..<8192 of [8192,2048]", tensors: [t("x", [8192, 2048]), t("s", [2048])],
+                        outputs: ["s"], tolerance: fp32Tolerance) { be, x in
+        be.sumRows(x["x"]!, rows: 0..<8192, into: x["s"]!, outOffset: 0)
+    })
 
     // MARK: activations
     for shape in [[1, 1], [37, 129], [1000, 1003]] {

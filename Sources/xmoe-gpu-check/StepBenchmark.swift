@@ -204,6 +204,7 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
     if o.profile {
         backend.reset()
         backend.enabled = true
+        backend.loggedMethods = ["groupedGemm", "groupedGemmWeightGrad"]
         let start = clock()
         do { _ = try step() } catch {
             say("FAIL step-benchmark (profiled step): \(error)")
@@ -216,10 +217,19 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
         say("profile: one step with every op synchronised: \(fixed(wall * 1e3, 1)) ms (unprofiled median \(fixed(seconds * 1e3, 1)) ms)")
         for category in OpCategory.allCases {
             let s = parts[category] ?? 0
+            let submit = Double(backend.submitNanoseconds[category] ?? 0) / 1e9
             say("PROFILE category=\(category.rawValue.replacingOccurrences(of: " ", with: "_")) ms=\(fixed(s * 1e3)) "
-                + "share=\(fixed(100 * s / wall, 1))% calls=\(backend.calls[category] ?? 0)")
+                + "share=\(fixed(100 * s / wall, 1))% calls=\(backend.calls[category] ?? 0) host_submit_ms=\(fixed(submit * 1e3))")
         }
         say("PROFILE category=host/other ms=\(fixed(other * 1e3)) share=\(fixed(100 * other / wall, 1))% calls=0")
+        // The methods that take the most time, and every expert GEMM call in order (forward: w_in,
+        // w_out per layer; backward: w_out's dX and dW, then w_in's, per layer from the last).
+        for (method, ns) in backend.methodNanoseconds.sorted(by: { $0.value > $1.value }).prefix(16) {
+            say("METHOD \(method) ms=\(fixed(Double(ns) / 1e6)) calls=\(backend.methodCalls[method] ?? 0)")
+        }
+        for (i, entry) in backend.callLog.enumerated() {
+            say("CALL \(i) \(entry.method) ms=\(fixed(Double(entry.nanoseconds) / 1e6, 3)) host_submit_ms=\(fixed(Double(entry.submitNanoseconds) / 1e6, 3))")
+        }
     }
     return 0
 }

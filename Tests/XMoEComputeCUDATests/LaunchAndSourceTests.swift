@@ -26,6 +26,26 @@ import Testing
         #expect(wide.block.x == 1024)
     }
 
+    /// A block per 32 columns (per segment on y), `columnLanes` row lanes; segment-bias blocks cover
+    /// the longest segment's rows.
+    @Test func columnSumsAndSegmentRowsCoverTheirShapes() {
+        #expect(LaunchShape.columnSums(columns: 0) == nil)
+        #expect(LaunchShape.segmentRows(longest: 0, segments: 3) == nil)
+        for (columns, segments) in [(1, 1), (32, 1), (33, 64), (2048, 1), (1408, 64)] {
+            let shape = LaunchShape.columnSums(columns: columns, segments: segments)!
+            let covered = Int(shape.grid.x) * Int(shape.block.x)
+            #expect(shape.block.x == 32 && Int(shape.block.y) == LaunchShape.columnLanes)
+            #expect(covered >= columns && covered - columns < 32, "\(columns) columns: \(shape.grid.x) blocks")
+            #expect(Int(shape.grid.y) == segments)
+        }
+        for longest in [1, 7, 8, 9, 3000] {
+            let shape = LaunchShape.segmentRows(longest: longest, segments: 5)!
+            let rows = Int(shape.grid.x) * LaunchShape.segmentRows
+            #expect(rows >= longest && rows - longest < LaunchShape.segmentRows, "longest \(longest)")
+            #expect(shape.grid.y == 5)
+        }
+    }
+
     @Test func groupedPlanSkipsZeroRowExperts() {
         let plan = GroupedGemmPlan(rowOffsets: [0, 0, 7, 8, 8], rowCounts: [0, 7, 1, 0, 20])
         #expect(plan.groups == [1, 2, 4])

@@ -32,4 +32,27 @@ import Testing
         for r in 2..<5 { for c in 0..<cols { sums[cols + c] += Double(x[r * cols + c]) } }
         expectClose(backend.downloadFloats(out), sums, atol: 1e-6, rtol: 1e-6, "sumRows")
     }
+
+    /// Segments out of order, one empty, one of a single row; rows outside every segment untouched.
+    @Test func segmentedBiasAndSumsFollowEachSegmentsOwnBias() {
+        var random = TestRandom(seed: 32)
+        let (rows, cols) = (12, 5)
+        let offsets = [7, 0, 3, 4], counts = [4, 3, 0, 1]
+        let x = random.floats(rows * cols), bias = random.floats(4 * cols), acc = random.floats(4 * cols)
+        let xT = backend.tensor([rows, cols], x)
+        backend.addSegmentBias(xT, bias: backend.tensor([4, cols], bias), rowOffsets: offsets, rowCounts: counts)
+        var expected = x.doubles
+        for g in 0..<4 {
+            for r in offsets[g]..<(offsets[g] + counts[g]) { for c in 0..<cols { expected[r * cols + c] += Double(bias[g * cols + c]) } }
+        }
+        expectClose(backend.downloadFloats(xT), expected, atol: 1e-6, rtol: 1e-6, "addSegmentBias")
+
+        let out = backend.tensor([4, cols], acc)
+        backend.sumRowSegments(backend.tensor([rows, cols], x), rowOffsets: offsets, rowCounts: counts, into: out)
+        var sums = acc.doubles
+        for g in 0..<4 {
+            for r in offsets[g]..<(offsets[g] + counts[g]) { for c in 0..<cols { sums[g * cols + c] += Double(x[r * cols + c]) } }
+        }
+        expectClose(backend.downloadFloats(out), sums, atol: 1e-6, rtol: 1e-6, "sumRowSegments")
+    }
 }

@@ -10,6 +10,7 @@ import Testing
         "downloadFloats": .memory, "downloadInts": .memory,
         "gemm": .gemm, "batchedGemm": .gemm, "groupedGemm": .groupedGemm, "groupedGemmWeightGrad": .groupedGemm,
         "add": .elementwise, "scale": .elementwise, "axpy": .elementwise, "addBias": .elementwise, "sumRows": .elementwise,
+        "addSegmentBias": .elementwise, "sumRowSegments": .elementwise,
         "geluForward": .elementwise, "geluBackward": .elementwise, "siluForward": .elementwise, "siluBackward": .elementwise,
         "swigluForward": .elementwise, "swigluBackward": .elementwise, "dropoutForward": .elementwise,
         "dropoutBackward": .elementwise, "layerNormForward": .elementwise, "layerNormBackward": .elementwise,
@@ -25,7 +26,8 @@ import Testing
         "adamwUpdate": .optimizer, "sumOfSquares": .optimizer, "allFinite": .optimizer,
     ]
 
-    /// A clock that advances one nanosecond per reading, so each call adds exactly 1 ns.
+    /// A clock that advances one nanosecond per reading. A call reads it three times (start, after
+    /// the submit, after the synchronisation), so each call adds exactly 2 ns, 1 of them submit.
     final class Ticks: @unchecked Sendable {
         var value: UInt64 = 0
         var syncs = 0
@@ -81,6 +83,8 @@ import Testing
         p.axpy(alpha: 1, x: a, y: out)
         p.addBias(out, bias: f([2]), biasOffset: 0, rows: 0..<2)
         p.sumRows(x, rows: 0..<2, into: f([2]), outOffset: 0)
+        p.addSegmentBias(out, bias: f([2, 2]), rowOffsets: [0, 1], rowCounts: [1, 1])
+        p.sumRowSegments(x, rowOffsets: [0, 1], rowCounts: [1, 1], into: f([2, 2]))
         p.geluForward(x, out: out)
         p.geluBackward(x: x, dOut: out, dX: dX)
         p.siluForward(x, out: out)
@@ -160,7 +164,9 @@ import Testing
             let want = expectedCalls.filter { Self.expected[$0.key] == category }.values.reduce(0, +)
             let calls = p.calls[category] ?? 0, nanos = p.nanoseconds[category] ?? 0
             #expect(calls == want, "calls in \(category.rawValue)")
-            #expect(nanos == UInt64(want), "nanoseconds in \(category.rawValue) (one tick per call)")
+            #expect(nanos == UInt64(2 * want), "nanoseconds in \(category.rawValue) (two ticks per call)")
+            let submit = p.submitNanoseconds[category] ?? 0
+            #expect(submit == UInt64(want), "submit nanoseconds in \(category.rawValue) (one tick per call)")
         }
         let seconds = p.seconds
         #expect(seconds.count == OpCategory.allCases.count)

@@ -49,4 +49,23 @@ extension CPUBackend {
             }
         }
     }
+
+    // The segmented forms run segment by segment: each segment is a whole parallel op already.
+    public func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+        let cols = out.columns
+        precondition(rowOffsets.count == rowCounts.count && bias.count == rowCounts.count * cols,
+                     "addSegmentBias: \(rowOffsets.count) offsets, \(rowCounts.count) counts, bias \(bias.shape), \(cols) columns")
+        for g in rowCounts.indices where rowCounts[g] > 0 {
+            addBias(out, bias: bias, biasOffset: g * cols, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]))
+        }
+    }
+
+    public func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor) {
+        let cols = x.columns
+        precondition(rowOffsets.count == rowCounts.count && out.count == rowCounts.count * cols,
+                     "sumRowSegments: \(rowOffsets.count) offsets, \(rowCounts.count) counts, out \(out.shape), \(cols) columns")
+        for g in rowCounts.indices where rowCounts[g] > 0 {
+            sumRows(x, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]), into: out, outOffset: g * cols)
+        }
+    }
 }

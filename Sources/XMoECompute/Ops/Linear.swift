@@ -33,11 +33,7 @@ extension Backend {
         precondition(w.shape == [rowCounts.count, i, o], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
         groupedGemm(transB: false, k: i, n: o, alpha: 1, a: x, w: w, beta: 0, c: out,
                     rowOffsets: rowOffsets, rowCounts: rowCounts)
-        if let b {
-            for g in 0..<rowCounts.count where rowCounts[g] > 0 {
-                addBias(out, bias: b, biasOffset: g * o, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]))
-            }
-        }
+        if let b { addSegmentBias(out, bias: b, rowOffsets: rowOffsets, rowCounts: rowCounts) }
     }
 
     /// dX[seg] += dOut[seg] · w_gᵀ;  dW_g += x[seg]ᵀ · dOut[seg];  dB_g += Σ_seg dOut.
@@ -54,10 +50,6 @@ extension Backend {
         if let dW {
             groupedGemmWeightGrad(k: i, n: o, a: x, dC: dOut, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
-        if let dB {
-            for g in 0..<rowCounts.count where rowCounts[g] > 0 {
-                sumRows(dOut, rows: rowOffsets[g]..<(rowOffsets[g] + rowCounts[g]), into: dB, outOffset: g * o)
-            }
-        }
+        if let dB { sumRowSegments(dOut, rowOffsets: rowOffsets, rowCounts: rowCounts, into: dB) }
     }
 }
