@@ -14,8 +14,9 @@ extension BF16Buffer {
     public var devicePointer: UnsafeMutableRawPointer { pointer }
 }
 
-// The experts' bf16 GEMMs (forward, data gradient, weight gradient) as one cublasGemmEx per expert
-// with rows, spread over up to `expertGemmMaxStreams` streams. On raw device addresses, so that the
+// The experts' bf16 GEMMs (forward, data gradient, weight gradient) as one cuBLASLt matmul per
+// expert with rows (an algorithm cached per shape class, CUBLASLt.swift; cublasGemmEx where
+// cuBLASLt is missing or has no algorithm), spread over up to `expertGemmMaxStreams` streams. On raw device addresses, so that the
 // bf16 tensors of the core change (DType.bfloat16) can call it without a new Backend method.
 extension CUDABackend {
     /// Streams the per-expert GEMMs may use, the backend's own included.
@@ -53,11 +54,19 @@ extension CUDABackend {
         pool.fork(from: context.stream, used: used, context)
         var (alpha, beta) = (alpha, beta)
         let bf16 = CUBLASAPI.dataBFloat16
+        let lt = expertGemmUsesLt ? ltGemm : nil
         for (s, experts) in schedule.experts.enumerated() {
             let handle = s == 0 ? context.blas : pool.handles[s - 1]
+            let stream = s == 0 ? context.stream : pool.streams[s - 1]
             for g in experts {
                 guard let i = problemOf[g] else { fatalError("expert \(g) is scheduled but has no product") }
                 let q = ColumnMajorGemm(problems[i].gemm)
+                if let lt {
+                    do {
+                        if try lt.runner.run(q, alpha: alpha, beta: beta, outputType: output.cudaType, workspace: lt.workspaces[s].pointer,
+                                             stream: stream) { continue }
+                    } catch { fatalError("CUDA backend: \(error)") }
+                }
                 context.checkBlas(gemmEx(handle, q.opFirst, q.opSecond, q.m, q.n, q.k, &alpha, q.first, bf16, q.ldFirst,
                                          q.second, bf16, q.ldSecond, &beta, q.c, output.cudaType, q.ldc, CUBLASAPI.compute32F,
                                          CUBLASAPI.gemmDefaultAlgorithm),

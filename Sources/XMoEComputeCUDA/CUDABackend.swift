@@ -19,6 +19,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     lazy var expertStreams: ExpertStreamPool = {
         do { return try ExpertStreamPool(context: context, sideStreams: CUDABackend.expertGemmMaxStreams - 1) } catch { fatalError("\(error)") }
     }()
+    /// The expert GEMMs through cuBLASLt with one algorithm per shape class (CUBLASLt.swift), and a
+    /// workspace per stream; nil where libcublasLt does not load (cublasGemmEx then).
+    lazy var ltGemm: (runner: LtGemmRunner, workspaces: [DeviceStorage])? = {
+        guard let api = try? CUBLASLtAPI(), let runner = try? LtGemmRunner(api: api, workspaceBytes: 32 << 20) else { return nil }
+        return (runner, (0..<CUDABackend.expertGemmMaxStreams).map { _ in allocateOrDie(bytes: runner.workspaceBytes) })
+    }()
+    /// Whether the per-expert GEMMs go through cuBLASLt (default, when it loads) or cublasGemmEx
+    /// (for the benchmark's comparison).
+    public var expertGemmUsesLt = true
+    /// Heuristic queries cuBLASLt has run for the expert GEMMs (one per new shape class).
+    public var expertGemmHeuristicQueries: Int { ltGemm?.runner.heuristicQueries ?? 0 }
     /// The sm_90a expert GEMM kernel, compiled on first use (CUDABackend+ExpertGemmKernel.swift).
     lazy var expertKernel: Result<ExpertGemmKernel, any Error> = {
         do { return .success(try ExpertGemmKernel(context: context, cache: KernelDiskCache())) } catch { return .failure(error) }

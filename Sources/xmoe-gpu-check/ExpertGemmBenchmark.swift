@@ -73,6 +73,7 @@ private func freshRowsBenchmark(gpu: CUDABackend, x: BF16Buffer, w: BF16Buffer, 
     let y32 = gpu.makeTensor([t, f]), dx32 = gpu.makeTensor([t, h])
     let clock = { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     var lines: [String] = []
+    defer { gpu.expertGemmUsesLt = true }
     for (shape, run) in [
         ("fwd", { (o: [Int], c: [Int]) in
             gpu.expertGemmBF16(.rows(transB: false), k: h, n: f, a: x.devicePointer, b: w.devicePointer, beta: 0,
@@ -84,21 +85,25 @@ private func freshRowsBenchmark(gpu: CUDABackend, x: BF16Buffer, w: BF16Buffer, 
             gpu.expertGemmBF16(.weightGradient, k: h, n: f, a: x.devicePointer, b: dC.devicePointer, beta: 1,
                                c: gpu.deviceAddress(of: dW), output: .float32, rowOffsets: o, rowCounts: c) }),
     ] as [(String, ([Int], [Int]) -> Void)] {
-        for pass in 1...2 {
-            var submit = 0.0, total = 0.0
-            for counts in draws {
-                let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-                gpu.synchronize()
-                let start = clock()
-                run(offsets, counts)
-                let submitted = clock()
-                gpu.synchronize()
-                submit += submitted - start
-                total += clock() - start
+        for lt in [false, true] {
+            gpu.expertGemmUsesLt = lt
+            let path = lt ? "per-expert cuBLASLt (algorithm per shape class)" : "per-expert cublasGemmEx"
+            for pass in 1...2 {
+                var submit = 0.0, total = 0.0
+                for counts in draws {
+                    let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+                    gpu.synchronize()
+                    let start = clock()
+                    run(offsets, counts)
+                    let submitted = clock()
+                    gpu.synchronize()
+                    submit += submitted - start
+                    total += clock() - start
+                }
+                let n = Double(draws.count)
+                lines.append(String(format: "%@ fresh-uneven pass %d, %@, fp32 out: %.3f ms/call, host submit %.3f ms/call",
+                                    shape, pass, path, total / n, submit / n))
             }
-            let n = Double(draws.count)
-            lines.append(String(format: "%@ fresh-uneven pass %d, per-expert cublasGemmEx, fp32 out: %.3f ms/call, host submit %.3f ms/call",
-                                shape, pass, total / n, submit / n))
         }
     }
     return lines

@@ -185,7 +185,8 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
             let loss = try step()
             let seconds = clock() - start
             if i > 2 { timed.append(seconds) }
-            let mallocs = cuda.map { ", cudaMalloc calls so far \($0.allocatorBook.systemAllocations)" } ?? ""
+            let mallocs = cuda.map { ", cudaMalloc calls so far \($0.allocatorBook.systemAllocations), "
+                + "expert GEMM heuristic queries \($0.expertGemmHeuristicQueries)" } ?? ""
             say("step \(i)\(i <= 2 ? " (warm-up)" : ""): loss \(fixed(Double(loss), 5)), \(fixed(seconds * 1e3, 1)) ms\(mallocs)")
         }
     } catch {
