@@ -99,6 +99,9 @@ extension CUDABackend {
         precondition(src.count == dst.count, "convert: \(src.shape) \(src.dtype) into \(dst.shape) \(dst.dtype)")
         switch (src.dtype, dst.dtype) {
         case (.float32, .bfloat16):
+            if let quads = quadCount([src, dst]) {
+                return context.launch("xmoe_f32_to_bf16_4", .elementwise(count: quads), [ptr(src), ptr(dst), .int64(Int64(quads))])
+            }
             context.launch("xmoe_f32_to_bf16", .elementwise(count: src.count), [ptr(src), ptr(dst), .int64(Int64(src.count))])
         case (.bfloat16, .float32):
             context.launch("xmoe_bf16_to_f32", .elementwise(count: src.count), [ptr(src), ptr(dst), .int64(Int64(src.count))])

@@ -167,9 +167,11 @@ extension CUDABackend {
         // Bias corrections in Double on the host, as the CPU backend computes them.
         let c1 = Float(1 - pow(Double(beta1), Double(step)))
         let c2 = Float(1 - pow(Double(beta2), Double(step)))
-        context.launch("xmoe_adamw", .elementwise(count: param.count),
-                       [ptr(param), ptr(grad), ptr(m), ptr(v), n(param), .float(lr), .float(beta1), .float(beta2),
-                        .float(eps), .float(weightDecay), .float(c1), .float(c2)])
+        let scalars: [KernelArgument] = [.float(lr), .float(beta1), .float(beta2), .float(eps), .float(weightDecay), .float(c1), .float(c2)]
+        if let quads = quadCount([param, grad, m, v]) {
+            return context.launch("xmoe_adamw4", .elementwise(count: quads), [ptr(param), ptr(grad), ptr(m), ptr(v), i64(quads)] + scalars)
+        }
+        context.launch("xmoe_adamw", .elementwise(count: param.count), [ptr(param), ptr(grad), ptr(m), ptr(v), n(param)] + scalars)
     }
 }
 
@@ -178,3 +180,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension CUDABackend {
+    /// count / 4 when every tensor's count is a multiple of 4 and its address 16-byte aligned (bf16:
+    /// 8-byte), so a kernel may read and write float4s; nil otherwise (the scalar kernel runs).
+    func quadCount(_ tensors: [Tensor]) -> Int? {
+        guard let count = tensors.first?.count, count % 4 == 0 else { return nil }
+        for t in tensors {
+            let alignment = 4 * t.dtype.byteSize
+            guard t.count == count, Int(bitPattern: devicePointer(t)) % alignment == 0 else { return nil }
+        }
+        return count / 4
+    }
+}

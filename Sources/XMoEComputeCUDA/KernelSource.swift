@@ -20,8 +20,8 @@ public enum KernelSource {
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
         "xmoe_rope", "xmoe_causal_softmax", "xmoe_attention_dscores",
         "xmoe_gather_rows", "xmoe_scatter_add_rows_bwd",
-        "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw",
-        "xmoe_f32_to_bf16", "xmoe_bf16_to_f32",
+        "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw", "xmoe_adamw4",
+        "xmoe_f32_to_bf16", "xmoe_f32_to_bf16_4", "xmoe_bf16_to_f32",
         "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
     ] + ReductionKernels.kernelNames
 
@@ -307,11 +307,18 @@ public enum KernelSource {
         }
 
         // ---- bf16 storage (bit patterns; round to nearest even, NaN kept a quiet NaN) ----
+        __device__ __forceinline__ unsigned int bf16_bits(float x) {
+            unsigned int b = __float_as_uint(x);
+            return (b & 0x7fffffffu) > 0x7f800000u ? ((b >> 16) | 0x40u) : ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+        }
         extern "C" __global__ void xmoe_f32_to_bf16(const float* x, unsigned short* y, i64 n) {
-            GRID_LOOP(i, n) {
-                unsigned int b = __float_as_uint(x[i]);
-                y[i] = (b & 0x7fffffffu) > 0x7f800000u ? (unsigned short)((b >> 16) | 0x40u)
-                                                       : (unsigned short)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+            GRID_LOOP(i, n) y[i] = (unsigned short)bf16_bits(x[i]);
+        }
+        // 4 at a time (16-byte loads, 8-byte stores; the caller checks alignment and n4 = n / 4).
+        extern "C" __global__ void xmoe_f32_to_bf16_4(const float4* x, uint2* y, i64 n4) {
+            GRID_LOOP(i, n4) {
+                const float4 v = x[i];
+                y[i] = make_uint2(bf16_bits(v.x) | (bf16_bits(v.y) << 16), bf16_bits(v.z) | (bf16_bits(v.w) << 16));
             }
         }
         extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
@@ -404,15 +411,31 @@ public enum KernelSource {
                 dl[i] = acc;
             }
         }
+        // One element's AdamW step: the scalar and the 4-wide kernels share it, so they agree bit for bit.
+        __device__ __forceinline__ void adamw_element(float& p, float g, float& m, float& v, float lr, float b1, float b2,
+                                                      float eps, float wd, float c1, float c2) {
+            const float mi = b1 * m + (1.0f - b1) * g;
+            const float vi = b2 * v + (1.0f - b2) * g * g;
+            m = mi; v = vi;
+            const float update = (mi / c1) / (sqrtf(vi / c2) + eps);
+            p -= lr * (update + wd * p);
+        }
         extern "C" __global__ void xmoe_adamw(float* p, const float* g, float* m, float* v, i64 n, float lr, float b1, float b2,
                                               float eps, float wd, float c1, float c2) {
-            GRID_LOOP(i, n) {
-                const float gi = g[i];
-                const float mi = b1 * m[i] + (1.0f - b1) * gi;
-                const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-                m[i] = mi; v[i] = vi;
-                const float update = (mi / c1) / (sqrtf(vi / c2) + eps);
-                p[i] -= lr * (update + wd * p[i]);
+            GRID_LOOP(i, n) adamw_element(p[i], g[i], m[i], v[i], lr, b1, b2, eps, wd, c1, c2);
+        }
+        // 16-byte loads and stores (the caller checks alignment and n4 = n / 4): the optimizer step
+        // reads and writes 28 bytes a parameter, so it is bandwidth alone.
+        extern "C" __global__ void xmoe_adamw4(float4* p, const float4* g, float4* m, float4* v, i64 n4, float lr, float b1,
+                                               float b2, float eps, float wd, float c1, float c2) {
+            GRID_LOOP(i, n4) {
+                float4 pi = p[i], mi = m[i], vi = v[i];
+                const float4 gi = g[i];
+                adamw_element(pi.x, gi.x, mi.x, vi.x, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.y, gi.y, mi.y, vi.y, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.z, gi.z, mi.z, vi.z, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.w, gi.w, mi.w, vi.w, lr, b1, b2, eps, wd, c1, c2);
+                p[i] = pi; m[i] = mi; v[i] = vi;
             }
         }
         """ + ReductionKernels.source

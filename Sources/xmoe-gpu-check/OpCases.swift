@@ -268,7 +268,8 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
             be.crossEntropyBackward(probs: x["p"]!, targets: x["targets"]!, dLosses: x["dloss"]!, dLogits: x["dlogits"]!)
         })
     }
-    for n in [1, 100_003] {
+    // n 1 and 100 003: the scalar kernel; 1 000 000 (aligned, a multiple of 4): the float4 kernel.
+    for n in [1, 100_003, 1_000_000] {
         cases.append(OpCase(name: "adamw n\(n) (3 steps)",
                             tensors: [t("p", [n]), t("g", [n]), t("m", [n], .normal(scale: 0.1)), t("v", [n], .uniform(0, 0.01))],
                             outputs: ["p", "m", "v"], tolerance: fp32Tolerance) { be, x in
