@@ -84,6 +84,10 @@ final class LtGemmRunner: @unchecked Sendable {
     private var descriptors: [Int32: Handle] = [:]
     /// Per class: its algorithm, or nil when the heuristic found none (asked once either way).
     private var algorithms: [LtShapeClass: LtAlgorithm?] = [:]
+    /// The exact shapes' matrix layouts, kept: creating and destroying three layouts per expert
+    /// product was a third of the host's time per product. Bounded (a run meets a few thousand).
+    private var layoutCache: [LtShapeClass: (Handle, Handle, Handle)] = [:]
+    private static let layoutCacheLimit = 16_384
     let workspaceBytes: Int
     private(set) var heuristicQueries = 0
 
@@ -152,8 +156,17 @@ final class LtGemmRunner: @unchecked Sendable {
     func run(_ q: ColumnMajorGemm, alpha: Float, beta: Float, outputType: Int32, workspace: RawPointer, stream: Handle) throws -> Bool {
         let exact = LtShapeClass(q, outputType: outputType, exact: true)
         let desc = try descriptor(q.opFirst, q.opSecond)
-        let l = try layouts(exact)
-        defer { destroy(l) }
+        let l: (Handle, Handle, Handle)
+        if let cached = layoutCache[exact] {
+            l = cached
+        } else {
+            if layoutCache.count >= Self.layoutCacheLimit {
+                layoutCache.values.forEach(destroy)
+                layoutCache = [:]
+            }
+            l = try layouts(exact)
+            layoutCache[exact] = l
+        }
         var (alpha, beta) = (alpha, beta)
         // The class's algorithm, or (should the bucketed choice not fit this exact shape) the exact
         // shape's own: both are cached, so either costs the heuristic once.
