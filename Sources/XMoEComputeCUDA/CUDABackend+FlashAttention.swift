@@ -59,9 +59,10 @@ extension CUDABackend {
                      "flashAttentionForward: out \(out.shape), logSumExp \(logSumExp.shape) for qkv \(qkv.shape), \(heads) heads")
         precondition(tensorCoreAligned(qkv, out) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
+        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         context.launch(FlashAttentionTensorCoreKernels.kernelName("fwd", headDim: d),
                        FlashAttentionTensorCoreLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
-                       [ptr(qkv), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
+                       [ptr(qkvB), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
                         .float(1 / Float(d).squareRoot())])
     }
 
@@ -73,7 +74,9 @@ extension CUDABackend {
                                                          seqLen: seqLen, dQkv: dQkv)
         precondition(tensorCoreAligned(qkv, dOut, dQkv) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
-        let common: [KernelArgument] = [ptr(qkv), ptr(dOut), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
+        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
+        let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
                                         .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
         // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
         context.launch(FlashAttentionTensorCoreKernels.kernelName("dq", headDim: d),
@@ -97,6 +100,18 @@ extension CUDABackend {
                        [ptr(dOut), ptr(out), ptr(delta), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
                         .int64(Int64(batchHeads * seqLen))])
         return (d, batchHeads, delta)
+    }
+
+    /// The `parts` column blocks (N heads of width D each) of a fp32 [T, parts·N·D] tensor as bf16
+    /// in the kernels' layout [part][b·N][s][D]: each head's rows contiguous, for 16-byte cp.async
+    /// tiles (one pass over the input, the rounding the kernels would do on load anyway).
+    private func packBF16(_ x: Tensor, parts: Int, heads: Int, seqLen: Int) -> Tensor {
+        let packed = makeTensor([x.count], dtype: .bfloat16)
+        let d = x.columns / parts / heads
+        context.launch(FlashAttentionTensorCoreKernels.packKernel, .elementwise(count: x.count / 8),
+                       [ptr(x), ptr(packed), .int64(Int64(x.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
+                        .int32(Int32(parts)), .int64(Int64(x.columns))])
+        return packed
     }
 
     private func tensorCoreAligned(_ tensors: Tensor...) -> Bool {

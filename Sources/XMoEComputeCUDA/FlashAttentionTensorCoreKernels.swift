@@ -21,16 +21,19 @@ public enum FlashAttentionTensorCoreKernels {
     /// Threads per block of every kernel (4 warps).
     public static let threads = 128
     public static let forwardRows = 64
-    public static let keyTile = 64
+    public static let keyTile = 32
     public static let dqRows = 64
     public static let dqKeyTile = 32
     public static let dkdvKeys = 64
-    public static let dkdvQueries = 16
+    public static let dkdvQueries = 32
 
     public static func kernelName(_ pass: String, headDim: Int) -> String { "xmoe_fatc_\(pass)_d\(headDim)" }
 
+    /// The fp32 → bf16 repacking kernel (qkv or dO into [part][b·N][s][D]).
+    public static let packKernel = "xmoe_fatc_pack"
+
     public static var kernelNames: [String] {
-        headWidths.flatMap { d in ["fwd", "dq", "dkdv"].map { kernelName($0, headDim: d) } }
+        [packKernel] + headWidths.flatMap { d in ["fwd", "dq", "dkdv"].map { kernelName($0, headDim: d) } }
     }
 
     /// Bytes of static shared memory a block of each kernel uses at head width `d` (must stay
@@ -38,9 +41,9 @@ public enum FlashAttentionTensorCoreKernels {
     public static func sharedBytes(_ pass: String, headDim d: Int) -> Int {
         let stride = (d + 8) * 2
         switch pass {
-        case "fwd": return 2 * keyTile * stride
-        case "dq": return 2 * dqKeyTile * stride
-        default: return 2 * dkdvKeys * stride + 2 * dkdvQueries * stride + 2 * dkdvQueries * 4
+        case "fwd": return 2 * 2 * keyTile * stride
+        case "dq": return 2 * 2 * dqKeyTile * stride
+        default: return 2 * 2 * dkdvQueries * stride + 2 * 2 * dkdvQueries * 4
         }
     }
 
@@ -53,18 +56,18 @@ public enum FlashAttentionTensorCoreKernels {
         let instances = headWidths.map { d in
             """
             extern "C" __global__ void __launch_bounds__(TC_THREADS)
-            \(kernelName("fwd", headDim: d))(const float* qkv, float* out, float* lse, i64 s, int heads, float scale) {
-                tc_fwd<\(d)>(qkv, out, lse, s, heads, scale);
+            \(kernelName("fwd", headDim: d))(const u16* qkvb, float* out, float* lse, i64 s, int heads, float scale) {
+                tc_fwd<\(d)>(qkvb, out, lse, s, heads, scale);
             }
             extern "C" __global__ void __launch_bounds__(TC_THREADS)
-            \(kernelName("dq", headDim: d))(const float* qkv, const float* dout, const float* lse, const float* delta, float* dqkv,
+            \(kernelName("dq", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
                                  i64 s, int heads, float scale) {
-                tc_dq<\(d)>(qkv, dout, lse, delta, dqkv, s, heads, scale);
+                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
             }
             extern "C" __global__ void __launch_bounds__(TC_THREADS)
-            \(kernelName("dkdv", headDim: d))(const float* qkv, const float* dout, const float* lse, const float* delta, float* dqkv,
+            \(kernelName("dkdv", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
                                    i64 s, int heads, float scale) {
-                tc_dkdv<\(d)>(qkv, dout, lse, delta, dqkv, s, heads, scale);
+                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
             }
             """
         }.joined(separator: "\n")
@@ -112,44 +115,70 @@ public enum FlashAttentionTensorCoreKernels {
 
         __device__ __forceinline__ u32 tc_ld32(const u16* p) { return *(const u32*)p; }
 
-        // Rows [r0, r0 + ROWS) of one head's part (fp32, row stride ld) into shared bf16 rows of
-        // stride D + 8; rows past the sequence read as zeros. Four columns a thread a step.
+        // 16 bytes global → shared without registers; src-size 0 writes zeros (rows past the end).
+        __device__ __forceinline__ void tc_cp16(u16* dst, const u16* src, bool valid) {
+            const u32 addr = (u32)__cvta_generic_to_shared(dst);
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(addr), "l"(src), "r"(valid ? 16 : 0));
+        }
+        __device__ __forceinline__ void tc_commit() { asm volatile("cp.async.commit_group;"); }
+        __device__ __forceinline__ void tc_wait_one() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+
+        // Rows [r0, r0 + ROWS) of one head's bf16 part (row-major, stride D, `s` rows) into shared
+        // rows of stride D + 8, asynchronously; rows past the sequence read as zeros.
         template <int D, int ROWS>
-        __device__ __forceinline__ void tc_load(u16* dst, const float* src, i64 ld, i64 r0, i64 s) {
-            const int q = D / 4;
+        __device__ __forceinline__ void tc_load_async(u16* dst, const u16* src, i64 r0, i64 s) {
+            const int q = D / 8;
             for (int e = threadIdx.x; e < ROWS * q; e += TC_THREADS) {
-                const int i = e / q, c = (e - i * q) * 4;
+                const int i = e / q, c = (e - i * q) * 8;
                 const i64 r = r0 + i;
-                float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-                if (r < s) v = *(const float4*)(src + r * ld + c);
-                *(uint2*)(dst + i * (D + 8) + c) = make_uint2(tc_pack(v.x, v.y), tc_pack(v.z, v.w));
+                tc_cp16(dst + i * (D + 8) + c, src + (r < s ? r : 0) * D + c, r < s);
             }
         }
 
-        // A fragments (16 rows × D, k-step by k-step) of rows r0…r0+15 of a fp32 row-major array,
-        // straight from global memory; rows past the sequence are zeros.
+        // A fragments (16 rows × D, k-step by k-step) of rows r0…r0+15 of one head's bf16 part
+        // (row-major, stride D), straight from global memory; rows past the sequence are zeros.
         template <int D>
-        __device__ __forceinline__ void tc_frag_global(u32 (*a)[4], const float* src, i64 ld, i64 r0, i64 s) {
+        __device__ __forceinline__ void tc_frag_global(u32 (*a)[4], const u16* src, i64 r0, i64 s) {
             const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
             const i64 ra = r0 + g, rb = r0 + g + 8;
+            const u16* pa = src + (ra < s ? ra : 0) * D + 2 * t;
+            const u16* pb = src + (rb < s ? rb : 0) * D + 2 * t;
             #pragma unroll
             for (int ks = 0; ks < D / 16; ++ks) {
-                const int c = ks * 16 + 2 * t;
-                float2 x0 = make_float2(0.0f, 0.0f), x1 = x0, x2 = x0, x3 = x0;
-                if (ra < s) { x0 = *(const float2*)(src + ra * ld + c); x2 = *(const float2*)(src + ra * ld + c + 8); }
-                if (rb < s) { x1 = *(const float2*)(src + rb * ld + c); x3 = *(const float2*)(src + rb * ld + c + 8); }
-                a[ks][0] = tc_pack(x0.x, x0.y); a[ks][1] = tc_pack(x1.x, x1.y);
-                a[ks][2] = tc_pack(x2.x, x2.y); a[ks][3] = tc_pack(x3.x, x3.y);
+                a[ks][0] = ra < s ? tc_ld32(pa + ks * 16) : 0u;
+                a[ks][1] = rb < s ? tc_ld32(pb + ks * 16) : 0u;
+                a[ks][2] = ra < s ? tc_ld32(pa + ks * 16 + 8) : 0u;
+                a[ks][3] = rb < s ? tc_ld32(pb + ks * 16 + 8) : 0u;
             }
         }
 
-        // The A fragment of 16 rows × 16 columns (warp rows w0…w0+15, columns c0…) of a shared bf16
-        // array of stride D + 8.
+        // One k-step's A fragment (16 rows from r0, columns c0…c0+15) of a bf16 head part in global
+        // memory (the dk/dv kernel's K and V: re-read each query tile, from L1).
         template <int D>
-        __device__ __forceinline__ void tc_frag_shared(u32* a, const u16* base, int w0, int c0) {
+        __device__ __forceinline__ void tc_frag_global_step(u32* a, const u16* src, i64 r0, i64 s, int c0) {
             const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-            const u16* p = base + (w0 + g) * (D + 8) + c0 + 2 * t;
-            a[0] = tc_ld32(p); a[1] = tc_ld32(p + 8 * (D + 8)); a[2] = tc_ld32(p + 8); a[3] = tc_ld32(p + 8 * (D + 8) + 8);
+            const i64 ra = r0 + g, rb = r0 + g + 8;
+            const u16* pa = src + (ra < s ? ra : 0) * D + c0 + 2 * t;
+            const u16* pb = src + (rb < s ? rb : 0) * D + c0 + 2 * t;
+            a[0] = ra < s ? tc_ld32(pa) : 0u; a[1] = rb < s ? tc_ld32(pb) : 0u;
+            a[2] = ra < s ? tc_ld32(pa + 8) : 0u; a[3] = rb < s ? tc_ld32(pb + 8) : 0u;
+        }
+
+        // fp32 → bf16 into the kernels' layout [part][b·N][s][D] (each head's rows contiguous):
+        // parts 0…parts−1 are the column blocks of width N·D of a [T, parts·N·D] source (row stride
+        // ld). Eight elements a thread a step, grid-stride.
+        extern "C" __global__ void xmoe_fatc_pack(const float* src, u16* dst, i64 tokens, i64 s, int heads, int d, int parts,
+                                                  i64 ld) {
+            const i64 groups = tokens * parts * heads * (d / 8);
+            const i64 bnCount = tokens / s * heads;
+            for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (i64)gridDim.x * blockDim.x) {
+                const i64 c = (e % (d / 8)) * 8, rest = e / (d / 8);
+                const i64 i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
+                const i64 b = bn / heads, n = bn % heads;
+                const float* p = src + (b * s + i) * ld + part * heads * d + n * d + c;
+                const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
+                *(uint4*)(dst + e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
+            }
         }
 
         // acc[16 × N] += A(16 × D, fragments a) · Bᵀ where B is N rows × D of a shared bf16 array
@@ -189,71 +218,86 @@ public enum FlashAttentionTensorCoreKernels {
         }
 
         // The query tiles run last-first along x: the longest walks (near the end of the sequence)
-        // start first.
+        // start first. K and V tiles are double-buffered: tile j+1 streams in (cp.async) while the
+        // warps work on tile j.
         template <int D>
-        __device__ __forceinline__ void tc_fwd(const float* qkv, float* out, float* lse, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 ks[TC_FWD_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 vs[TC_FWD_KEYS * (D + 8)];
+        __device__ __forceinline__ void tc_fwd(const u16* qkvb, float* out, float* lse, i64 s, int heads, float scale) {
+            __shared__ __align__(16) u16 ks[2][TC_FWD_KEYS * (D + 8)];
+            __shared__ __align__(16) u16 vs[2][TC_FWD_KEYS * (D + 8)];
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, b = bn / heads, n = bn % heads;
-            const i64 h = (i64)heads * D, ld = 3 * h;
-            const float* head = qkv + b * s * ld + n * D;
+            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 h = (i64)heads * D;
+            const u16* qh = qkvb + bn * s * D;
+            const u16* kh = qkvb + (bnCount + bn) * s * D;
+            const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
             const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * (4 * 16), w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
+            const int tiles = (int)((min(r0 + 4 * 16, s) - 1) / TC_FWD_KEYS) + 1;
+            tc_load_async<D, TC_FWD_KEYS>(ks[0], kh, 0, s);
+            tc_load_async<D, TC_FWD_KEYS>(vs[0], vh, 0, s);
+            tc_commit();
             u32 qf[D / 16][4];
-            tc_frag_global<D>(qf, head, ld, w0, s);
+            tc_frag_global<D>(qf, qh, w0, s);
             float o[D / 8][4];
             #pragma unroll
             for (int i = 0; i < D / 8; ++i) { o[i][0] = 0.0f; o[i][1] = 0.0f; o[i][2] = 0.0f; o[i][3] = 0.0f; }
             float m[2] = {TC_NEG_INF, TC_NEG_INF}, l[2] = {0.0f, 0.0f};
-            const i64 last = min(r0 + 4 * 16, s) - 1;
-            for (i64 k0 = 0; k0 <= last; k0 += TC_FWD_KEYS) {
+            for (int j = 0; j < tiles; ++j) {
+                if (j + 1 < tiles) {
+                    tc_load_async<D, TC_FWD_KEYS>(ks[(j + 1) & 1], kh, (i64)(j + 1) * TC_FWD_KEYS, s);
+                    tc_load_async<D, TC_FWD_KEYS>(vs[(j + 1) & 1], vh, (i64)(j + 1) * TC_FWD_KEYS, s);
+                }
+                tc_commit();
+                tc_wait_one();
                 __syncthreads();
-                tc_load<D, TC_FWD_KEYS>(ks, head + h, ld, k0, s);
-                tc_load<D, TC_FWD_KEYS>(vs, head + 2 * h, ld, k0, s);
-                __syncthreads();
-                if (k0 > w0 + 15) continue;  // every key of the tile lies after the warp's rows
-                float sc[TC_FWD_KEYS / 8][4];
-                #pragma unroll
-                for (int i = 0; i < TC_FWD_KEYS / 8; ++i) { sc[i][0] = 0.0f; sc[i][1] = 0.0f; sc[i][2] = 0.0f; sc[i][3] = 0.0f; }
-                tc_abt<D, TC_FWD_KEYS>(sc, qf, ks);
-                // Row g (elements 0, 1) and row g + 8 (2, 3): scores in log2 units, masked.
-                float mx[2] = {m[0], m[1]};
-                #pragma unroll
-                for (int nt = 0; nt < TC_FWD_KEYS / 8; ++nt) {
+                const i64 k0 = (i64)j * TC_FWD_KEYS;
+                // A warp whose rows all precede the tile skips it; otherwise key k0 ≤ every row of the
+                // warp (tiles and warps start on multiples of 16), so each row's max stays finite.
+                if (k0 <= w0 + 15) {
+                    const u16* kt = ks[j & 1];
+                    const u16* vt = vs[j & 1];
+                    float sc[TC_FWD_KEYS / 8][4];
                     #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
-                        const float x = key <= row ? sc[nt][e] * sl2 : TC_NEG_INF;
-                        sc[nt][e] = x;
-                        mx[e >> 1] = fmaxf(mx[e >> 1], x);
-                    }
-                }
-                float alpha[2];
-                #pragma unroll
-                for (int hf = 0; hf < 2; ++hf) {
-                    mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(FULL, mx[hf], 1));
-                    mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(FULL, mx[hf], 2));
-                    // Key k0 ≤ row for every row the warp still computes, so mx is finite.
-                    alpha[hf] = exp2f(m[hf] - mx[hf]);
-                    m[hf] = mx[hf];
-                }
-                float rs[2] = {0.0f, 0.0f};
-                #pragma unroll
-                for (int nt = 0; nt < TC_FWD_KEYS / 8; ++nt) {
+                    for (int i = 0; i < TC_FWD_KEYS / 8; ++i) { sc[i][0] = 0.0f; sc[i][1] = 0.0f; sc[i][2] = 0.0f; sc[i][3] = 0.0f; }
+                    tc_abt<D, TC_FWD_KEYS>(sc, qf, kt);
+                    // Row g (elements 0, 1) and row g + 8 (2, 3): scores in log2 units, masked.
+                    float mx[2] = {m[0], m[1]};
                     #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const float p = exp2f(sc[nt][e] - m[e >> 1]);
-                        sc[nt][e] = p;
-                        rs[e >> 1] += p;
+                    for (int nt = 0; nt < TC_FWD_KEYS / 8; ++nt) {
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) {
+                            const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
+                            const float x = key <= row ? sc[nt][e] * sl2 : TC_NEG_INF;
+                            sc[nt][e] = x;
+                            mx[e >> 1] = fmaxf(mx[e >> 1], x);
+                        }
                     }
+                    float alpha[2];
+                    #pragma unroll
+                    for (int hf = 0; hf < 2; ++hf) {
+                        mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(FULL, mx[hf], 1));
+                        mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(FULL, mx[hf], 2));
+                        alpha[hf] = exp2f(m[hf] - mx[hf]);
+                        m[hf] = mx[hf];
+                    }
+                    float rs[2] = {0.0f, 0.0f};
+                    #pragma unroll
+                    for (int nt = 0; nt < TC_FWD_KEYS / 8; ++nt) {
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) {
+                            const float p = exp2f(sc[nt][e] - m[e >> 1]);
+                            sc[nt][e] = p;
+                            rs[e >> 1] += p;
+                        }
+                    }
+                    // l is per thread (its columns); the quad's partial sums meet once, at the end.
+                    l[0] = l[0] * alpha[0] + rs[0];
+                    l[1] = l[1] * alpha[1] + rs[1];
+                    #pragma unroll
+                    for (int i = 0; i < D / 8; ++i) { o[i][0] *= alpha[0]; o[i][1] *= alpha[0]; o[i][2] *= alpha[1]; o[i][3] *= alpha[1]; }
+                    tc_pb<D, TC_FWD_KEYS>(o, sc, vt);
                 }
-                // l is per thread (its columns); the quad's partial sums meet once, at the end.
-                l[0] = l[0] * alpha[0] + rs[0];
-                l[1] = l[1] * alpha[1] + rs[1];
-                #pragma unroll
-                for (int i = 0; i < D / 8; ++i) { o[i][0] *= alpha[0]; o[i][1] *= alpha[0]; o[i][2] *= alpha[1]; o[i][3] *= alpha[1]; }
-                tc_pb<D, TC_FWD_KEYS>(o, sc, vs);
+                __syncthreads();  // the next iteration's loads overwrite this tile's buffer
             }
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
@@ -272,19 +316,25 @@ public enum FlashAttentionTensorCoreKernels {
 
         // dq_i += Σ_j dS_ij k_j, P_ij = exp(scale q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i) scale.
         template <int D>
-        __device__ __forceinline__ void tc_dq(const float* qkv, const float* dout, const float* lse, const float* delta,
+        __device__ __forceinline__ void tc_dq(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
                                               float* dqkv, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 ks[TC_DQ_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 vs[TC_DQ_KEYS * (D + 8)];
+            __shared__ __align__(16) u16 ks[2][TC_DQ_KEYS * (D + 8)];
+            __shared__ __align__(16) u16 vs[2][TC_DQ_KEYS * (D + 8)];
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
-            const float* head = qkv + b * s * ld + n * D;
+            const u16* qh = qkvb + bn * s * D;
+            const u16* kh = qkvb + (bnCount + bn) * s * D;
+            const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
             const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * (4 * 16), w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
+            const int tiles = (int)((min(r0 + 4 * 16, s) - 1) / TC_DQ_KEYS) + 1;
+            tc_load_async<D, TC_DQ_KEYS>(ks[0], kh, 0, s);
+            tc_load_async<D, TC_DQ_KEYS>(vs[0], vh, 0, s);
+            tc_commit();
             u32 qf[D / 16][4], df[D / 16][4];
-            tc_frag_global<D>(qf, head, ld, w0, s);
-            tc_frag_global<D>(df, dout + b * s * h + n * D, h, w0, s);
+            tc_frag_global<D>(qf, qh, w0, s);
+            tc_frag_global<D>(df, doutb + bn * s * D, w0, s);
             float rowLse[2], rowDelta[2];
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
@@ -295,31 +345,38 @@ public enum FlashAttentionTensorCoreKernels {
             float dq[D / 8][4];
             #pragma unroll
             for (int i = 0; i < D / 8; ++i) { dq[i][0] = 0.0f; dq[i][1] = 0.0f; dq[i][2] = 0.0f; dq[i][3] = 0.0f; }
-            const i64 last = min(r0 + 4 * 16, s) - 1;
-            for (i64 k0 = 0; k0 <= last; k0 += TC_DQ_KEYS) {
-                __syncthreads();
-                tc_load<D, TC_DQ_KEYS>(ks, head + h, ld, k0, s);
-                tc_load<D, TC_DQ_KEYS>(vs, head + 2 * h, ld, k0, s);
-                __syncthreads();
-                if (k0 > w0 + 15) continue;
-                float sc[TC_DQ_KEYS / 8][4], dp[TC_DQ_KEYS / 8][4];
-                #pragma unroll
-                for (int i = 0; i < TC_DQ_KEYS / 8; ++i) {
-                    #pragma unroll
-                    for (int e = 0; e < 4; ++e) { sc[i][e] = 0.0f; dp[i][e] = 0.0f; }
+            for (int j = 0; j < tiles; ++j) {
+                if (j + 1 < tiles) {
+                    tc_load_async<D, TC_DQ_KEYS>(ks[(j + 1) & 1], kh, (i64)(j + 1) * TC_DQ_KEYS, s);
+                    tc_load_async<D, TC_DQ_KEYS>(vs[(j + 1) & 1], vh, (i64)(j + 1) * TC_DQ_KEYS, s);
                 }
-                tc_abt<D, TC_DQ_KEYS>(sc, qf, ks);
-                tc_abt<D, TC_DQ_KEYS>(dp, df, vs);
-                #pragma unroll
-                for (int nt = 0; nt < TC_DQ_KEYS / 8; ++nt) {
+                tc_commit();
+                tc_wait_one();
+                __syncthreads();
+                const i64 k0 = (i64)j * TC_DQ_KEYS;
+                if (k0 <= w0 + 15) {
+                    const u16* kt = ks[j & 1];
+                    const u16* vt = vs[j & 1];
+                    float sc[TC_DQ_KEYS / 8][4], dp[TC_DQ_KEYS / 8][4];
                     #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
-                        const float p = key <= row ? exp2f(sc[nt][e] * sl2 - rowLse[e >> 1]) : 0.0f;
-                        sc[nt][e] = p * (dp[nt][e] - rowDelta[e >> 1]) * scale;
+                    for (int i = 0; i < TC_DQ_KEYS / 8; ++i) {
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) { sc[i][e] = 0.0f; dp[i][e] = 0.0f; }
                     }
+                    tc_abt<D, TC_DQ_KEYS>(sc, qf, kt);
+                    tc_abt<D, TC_DQ_KEYS>(dp, df, vt);
+                    #pragma unroll
+                    for (int nt = 0; nt < TC_DQ_KEYS / 8; ++nt) {
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) {
+                            const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
+                            const float p = key <= row ? exp2f(sc[nt][e] * sl2 - rowLse[e >> 1]) : 0.0f;
+                            sc[nt][e] = p * (dp[nt][e] - rowDelta[e >> 1]) * scale;
+                        }
+                    }
+                    tc_pb<D, TC_DQ_KEYS>(dq, sc, kt);
                 }
-                tc_pb<D, TC_DQ_KEYS>(dq, sc, ks);
+                __syncthreads();
             }
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
@@ -336,78 +393,91 @@ public enum FlashAttentionTensorCoreKernels {
         }
 
         // dv_j += Σ_{i ≥ j} P_ij dO_i, dk_j += Σ_{i ≥ j} dS_ij q_i, over query tiles in order. The warp
-        // computes the transposed tiles Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (its 16 keys as the mma's rows).
+        // computes the transposed tiles Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (its 16 keys as the mma's rows, their
+        // K and V fragments re-read from global memory, i.e. L1, each tile); Q and dO tiles are
+        // double-buffered in shared memory.
         template <int D>
-        __device__ __forceinline__ void tc_dkdv(const float* qkv, const float* dout, const float* lse, const float* delta,
+        __device__ __forceinline__ void tc_dkdv(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
                                                 float* dqkv, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 ks[TC_KV_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 vs[TC_KV_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 qs[TC_KV_QUERIES * (D + 8)];
-            __shared__ __align__(16) u16 dos[TC_KV_QUERIES * (D + 8)];
-            __shared__ float lses[TC_KV_QUERIES], deltas[TC_KV_QUERIES];
+            __shared__ __align__(16) u16 qs[2][TC_KV_QUERIES * (D + 8)];
+            __shared__ __align__(16) u16 dos[2][TC_KV_QUERIES * (D + 8)];
+            __shared__ float lses[2][TC_KV_QUERIES], deltas[2][TC_KV_QUERIES];
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
-            const float* head = qkv + b * s * ld + n * D;
-            const float* dhead = dout + b * s * h + n * D;
-            const i64 k0 = (i64)blockIdx.x * TC_KV_KEYS;
-            const int wk = warp * 16;
+            const u16* qh = qkvb + bn * s * D;
+            const u16* kh = qkvb + (bnCount + bn) * s * D;
+            const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
+            const u16* dh = doutb + bn * s * D;
+            const i64 k0 = (i64)blockIdx.x * TC_KV_KEYS, kw = k0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
-            tc_load<D, TC_KV_KEYS>(ks, head + h, ld, k0, s);
-            tc_load<D, TC_KV_KEYS>(vs, head + 2 * h, ld, k0, s);
+            const int tiles = (int)((s - 1 - k0) / TC_KV_QUERIES) + 1;
+            // Stage j of the walk: query tile q0 = k0 + j·TC_KV_QUERIES into buffer j & 1.
+            #define TC_KV_STAGE(j) do { \
+                const i64 q0s = k0 + (i64)(j) * TC_KV_QUERIES; \
+                tc_load_async<D, TC_KV_QUERIES>(qs[(j) & 1], qh, q0s, s); \
+                tc_load_async<D, TC_KV_QUERIES>(dos[(j) & 1], dh, q0s, s); \
+                if (threadIdx.x < TC_KV_QUERIES) { \
+                    const i64 r = q0s + threadIdx.x; \
+                    lses[(j) & 1][threadIdx.x] = r < s ? lse[bn * s + r] * TC_LOG2E : 0.0f; \
+                    deltas[(j) & 1][threadIdx.x] = r < s ? delta[bn * s + r] : 0.0f; \
+                } } while (0)
+            TC_KV_STAGE(0);
+            tc_commit();
             float dk[D / 8][4], dv[D / 8][4];
             #pragma unroll
             for (int i = 0; i < D / 8; ++i) {
                 #pragma unroll
                 for (int e = 0; e < 4; ++e) { dk[i][e] = 0.0f; dv[i][e] = 0.0f; }
             }
-            for (i64 q0 = k0; q0 < s; q0 += TC_KV_QUERIES) {
+            for (int j = 0; j < tiles; ++j) {
+                if (j + 1 < tiles) TC_KV_STAGE(j + 1);
+                tc_commit();
+                tc_wait_one();
                 __syncthreads();
-                tc_load<D, TC_KV_QUERIES>(qs, head, ld, q0, s);
-                tc_load<D, TC_KV_QUERIES>(dos, dhead, h, q0, s);
-                if (threadIdx.x < TC_KV_QUERIES) {
-                    const i64 r = q0 + threadIdx.x;
-                    lses[threadIdx.x] = r < s ? lse[bn * s + r] * TC_LOG2E : 0.0f;
-                    deltas[threadIdx.x] = r < s ? delta[bn * s + r] : 0.0f;
-                }
-                __syncthreads();
-                if (q0 + TC_KV_QUERIES - 1 < k0 + wk) continue;  // every query lies before the warp's keys
-                float st[TC_KV_QUERIES / 8][4], dpt[TC_KV_QUERIES / 8][4];
-                #pragma unroll
-                for (int i = 0; i < TC_KV_QUERIES / 8; ++i) {
+                const i64 q0 = k0 + (i64)j * TC_KV_QUERIES;
+                if (q0 + TC_KV_QUERIES - 1 >= kw) {  // else every query precedes the warp's keys
+                    const u16* qt = qs[j & 1];
+                    const u16* dt = dos[j & 1];
+                    float st[TC_KV_QUERIES / 8][4], dpt[TC_KV_QUERIES / 8][4];
                     #pragma unroll
-                    for (int e = 0; e < 4; ++e) { st[i][e] = 0.0f; dpt[i][e] = 0.0f; }
-                }
-                #pragma unroll
-                for (int kc = 0; kc < D / 16; ++kc) {
-                    u32 ka[4], va[4];
-                    tc_frag_shared<D>(ka, ks, wk, kc * 16);
-                    tc_frag_shared<D>(va, vs, wk, kc * 16);
+                    for (int i = 0; i < TC_KV_QUERIES / 8; ++i) {
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) { st[i][e] = 0.0f; dpt[i][e] = 0.0f; }
+                    }
+                    #pragma unroll
+                    for (int kc = 0; kc < D / 16; ++kc) {
+                        u32 ka[4], va[4];
+                        tc_frag_global_step<D>(ka, kh, kw, s, kc * 16);
+                        tc_frag_global_step<D>(va, vh, kw, s, kc * 16);
+                        #pragma unroll
+                        for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
+                            const u16* pq = qt + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
+                            const u16* pd = dt + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
+                            tc_mma(st[nt], ka, tc_ld32(pq), tc_ld32(pq + 8));
+                            tc_mma(dpt[nt], va, tc_ld32(pd), tc_ld32(pd + 8));
+                        }
+                    }
                     #pragma unroll
                     for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
-                        const u16* pq = qs + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
-                        const u16* pd = dos + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
-                        tc_mma(st[nt], ka, tc_ld32(pq), tc_ld32(pq + 8));
-                        tc_mma(dpt[nt], va, tc_ld32(pd), tc_ld32(pd + 8));
+                        #pragma unroll
+                        for (int e = 0; e < 4; ++e) {
+                            const int qi = nt * 8 + 2 * t + (e & 1);
+                            const i64 q = q0 + qi, key = kw + g + (e >> 1) * 8;
+                            const float p = q >= key && q < s ? exp2f(st[nt][e] * sl2 - lses[j & 1][qi]) : 0.0f;
+                            st[nt][e] = p;
+                            dpt[nt][e] = p * (dpt[nt][e] - deltas[j & 1][qi]) * scale;
+                        }
                     }
+                    tc_pb<D, TC_KV_QUERIES>(dv, st, dt);
+                    tc_pb<D, TC_KV_QUERIES>(dk, dpt, qt);
                 }
-                #pragma unroll
-                for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
-                    #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const int qi = nt * 8 + 2 * t + (e & 1);
-                        const i64 q = q0 + qi, key = k0 + wk + g + (e >> 1) * 8;
-                        const float p = q >= key && q < s ? exp2f(st[nt][e] * sl2 - lses[qi]) : 0.0f;
-                        st[nt][e] = p;
-                        dpt[nt][e] = p * (dpt[nt][e] - deltas[qi]) * scale;
-                    }
-                }
-                tc_pb<D, TC_KV_QUERIES>(dv, st, dos);
-                tc_pb<D, TC_KV_QUERIES>(dk, dpt, qs);
+                __syncthreads();
             }
+            #undef TC_KV_STAGE
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
-                const i64 key = k0 + wk + g + hf * 8;
+                const i64 key = kw + g + hf * 8;
                 if (key >= s) continue;
                 float* row = dqkv + (b * s + key) * ld + n * D;
                 #pragma unroll
