@@ -1,16 +1,18 @@
 /// FlashAttention-2 on tensor cores (`mma.sync.m16n8k16` bf16 × bf16 → fp32, inline PTX), as an NVRTC
 /// module of its own. Causal, scale 1/√D, qkv_T3H layout, head widths `headWidths` (64, 128): the
-/// same op as `FlashAttentionKernels`, with Q, K, V and dO rounded to bf16 as they enter shared
-/// memory or registers and P and dS rounded to bf16 for their products; the online softmax, the
-/// log-sum-exp, D_i and every accumulator stay fp32, and the outputs are fp32 (dQkv accumulates).
+/// same op as `FlashAttentionKernels`, with Q, K, V and dO rounded to bf16 (once per call, by
+/// `xmoe_fatc_pack`, into a head-major [part][b·N][s][D] copy) and P and dS rounded to bf16 for their
+/// products; the online softmax, the log-sum-exp, D_i and every accumulator stay fp32, and the
+/// outputs are fp32 (dQkv accumulates).
 ///
 /// - `xmoe_fatc_fwd_d*`: a block of 4 warps per `forwardRows` query rows (16 a warp, the mma's M);
-///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows in shared memory
-///   (bf16, rows padded by 8 elements so fragment loads hit 32 different banks); V enters the P·V
-///   product through `ldmatrix.trans`.
-/// - `xmoe_fatc_dq_d*`: the same walk over key tiles; dS = P ⊙ (dP − D_i)·scale, dQ += dS·K.
-/// - `xmoe_fatc_dkdv_d*`: a block per `dkdvKeys` keys (16 a warp), walking query tiles of
-///   `dkdvQueries` from the diagonal: dV += Pᵀ·dO, dK += dSᵀ·Q.
+///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows stream into shared
+///   memory by `cp.async`, double-buffered (rows padded by 8 elements so fragment loads and
+///   ldmatrix phases hit 32 different banks); V enters the P·V product through `ldmatrix.trans`.
+/// - `xmoe_fatc_dq_d*`: the same walk over key tiles of `dqKeyTile`; dS = P ⊙ (dP − D_i)·scale,
+///   dQ += dS·K.
+/// - `xmoe_fatc_dkdv_d*`: a block per `dkdvKeys` keys (16 a warp), walking double-buffered query
+///   tiles of `dkdvQueries` from the diagonal: dV += Pᵀ·dO, dK += dSᵀ·Q.
 /// D_i = rowsum(dO ⊙ O) comes from the fp32 module's `xmoe_flash_delta`.
 ///
 /// No atomics: every sum runs in an order fixed by the shape (mma k-steps in order, quad shuffles
