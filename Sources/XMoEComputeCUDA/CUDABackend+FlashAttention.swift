@@ -1,10 +1,33 @@
 import XMoECompute
 
-// Flash attention (FlashAttention-2's algorithm on CUDA cores, fp32; kernels in
-// FlashAttentionKernels): never stores the S×S probabilities, only the row log-sum-exp.
+// Flash attention (FlashAttention-2's algorithm; never stores the S×S probabilities, only the row
+// log-sum-exp). Two kernel sets: fp32 on CUDA cores (FlashAttentionKernels, any head width up to
+// 128) and bf16 mma on tensor cores (FlashAttentionTensorCoreKernels, widths 64 and 128) for a
+// backend that computes in bf16; `usesTensorCoreFlash` is the one rule that picks between them.
 extension CUDABackend {
+    /// Whether flash attention runs on the tensor-core kernels (bf16 operands, fp32 softmax and
+    /// accumulation): only with bf16 compute (fp32 compute keeps the exact fp32 kernels, which the
+    /// fp32 checks compare with the CPU at the 1e-7 level) and a head width they were built for.
+    /// The plan's memory estimate asks this too (no S×S probabilities when true).
+    public static func usesTensorCoreFlash(computeDType: DType, headDim: Int) -> Bool {
+        computeDType == .bfloat16 && FlashAttentionTensorCoreKernels.headWidths.contains(headDim)
+    }
+
+    /// `prefersFlashAttention`'s default: bf16 compute, where the tensor-core kernels are 3–4× faster
+    /// than the materialised path (NOTES.md, f1). In fp32 the CUDA-core flash kernels are 5× slower
+    /// than the materialised cuBLAS path (NOTES.md, c2), so fp32 keeps the probabilities. A bf16
+    /// model whose head width has no tensor-core kernel takes the CUDA-core flash kernels.
+    public static func prefersFlashAttention(computeDType: DType) -> Bool {
+        FlashAttentionTensorCoreKernels.headWidths.contains { usesTensorCoreFlash(computeDType: computeDType, headDim: $0) }
+    }
+
     public func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {
-        let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        if Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, out) {
+            tensorCoreFlashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp)
+            return
+        }
+        let (h, _, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         precondition(out.shape == [qkv.rows, h] && logSumExp.count == batch * heads * seqLen,
                      "flashAttentionForward: out \(out.shape), logSumExp \(logSumExp.shape) for qkv \(qkv.shape), \(heads) heads")
         context.launch("xmoe_flash_fwd", FlashAttentionLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
@@ -15,6 +38,57 @@ extension CUDABackend {
     public func flashAttentionBackward(
         dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
     ) {
+        let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        if Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, dOut, dQkv) {
+            tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv)
+            return
+        }
+        let (_, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
+                                                         seqLen: seqLen, dQkv: dQkv)
+        let common: [KernelArgument] = [ptr(qkv), ptr(dOut), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
+                                        .int32(Int32(heads)), .int32(Int32(d)), .float(1 / Float(d).squareRoot())]
+        // dq and dk/dv write disjoint columns of dQkv, each row by one thread: no atomics.
+        context.launch("xmoe_flash_dq", FlashAttentionLaunch.dq(batchHeads: batchHeads, seqLen: seqLen), common)
+        context.launch("xmoe_flash_dkdv", FlashAttentionLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen), common)
+    }
+
+    /// The tensor-core forward whatever the compute dtype (checks call it on an fp32 backend).
+    public func tensorCoreFlashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {
+        let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        precondition(out.shape == [qkv.rows, h] && logSumExp.count == batch * heads * seqLen,
+                     "flashAttentionForward: out \(out.shape), logSumExp \(logSumExp.shape) for qkv \(qkv.shape), \(heads) heads")
+        precondition(tensorCoreAligned(qkv, out) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
+                     "tensor-core flash attention: head width \(d) or unaligned tensors")
+        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        context.launch(FlashAttentionTensorCoreKernels.kernelName("fwd", headDim: d),
+                       FlashAttentionTensorCoreLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
+                       [ptr(qkvB), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
+                        .float(1 / Float(d).squareRoot())])
+    }
+
+    /// The tensor-core backward whatever the compute dtype (checks call it on an fp32 backend).
+    public func tensorCoreFlashAttentionBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) {
+        let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
+                                                         seqLen: seqLen, dQkv: dQkv)
+        precondition(tensorCoreAligned(qkv, dOut, dQkv) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
+                     "tensor-core flash attention: head width \(d) or unaligned tensors")
+        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
+        let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
+        // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
+        context.launch(FlashAttentionTensorCoreKernels.kernelName("dq", headDim: d),
+                       FlashAttentionTensorCoreLaunch.dq(batchHeads: batchHeads, seqLen: seqLen), common)
+        context.launch(FlashAttentionTensorCoreKernels.kernelName("dkdv", headDim: d),
+                       FlashAttentionTensorCoreLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen), common)
+    }
+
+    /// Shape checks shared by both backward paths, then D_i = rowsum(dO ⊙ O) (fp32, a warp per row).
+    private func flashBackwardChecks(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) -> (d: Int, batchHeads: Int, delta: Tensor) {
         let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         let batchHeads = batch * heads
         precondition(dOut.shape == [qkv.rows, h] && out.shape == [qkv.rows, h] && dQkv.shape == qkv.shape
@@ -25,11 +99,23 @@ extension CUDABackend {
         context.launch("xmoe_flash_delta", FlashAttentionLaunch.delta(batchHeads: batchHeads, seqLen: seqLen),
                        [ptr(dOut), ptr(out), ptr(delta), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
                         .int64(Int64(batchHeads * seqLen))])
-        let common: [KernelArgument] = [ptr(qkv), ptr(dOut), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .int32(Int32(d)), .float(1 / Float(d).squareRoot())]
-        // dq and dk/dv write disjoint columns of dQkv, each row by one thread: no atomics.
-        context.launch("xmoe_flash_dq", FlashAttentionLaunch.dq(batchHeads: batchHeads, seqLen: seqLen), common)
-        context.launch("xmoe_flash_dkdv", FlashAttentionLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen), common)
+        return (d, batchHeads, delta)
+    }
+
+    /// The `parts` column blocks (N heads of width D each) of a fp32 [T, parts·N·D] tensor as bf16
+    /// in the kernels' layout [part][b·N][s][D]: each head's rows contiguous, for 16-byte cp.async
+    /// tiles (one pass over the input, the rounding the kernels would do on load anyway).
+    private func packBF16(_ x: Tensor, parts: Int, heads: Int, seqLen: Int) -> Tensor {
+        let packed = makeTensor([x.count], dtype: .bfloat16)
+        let d = x.columns / parts / heads
+        context.launch(FlashAttentionTensorCoreKernels.packKernel, .elementwise(count: x.count / 8),
+                       [ptr(x), ptr(packed), .int64(Int64(x.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
+                        .int32(Int32(parts)), .int64(Int64(x.columns))])
+        return packed
+    }
+
+    private func tensorCoreAligned(_ tensors: Tensor...) -> Bool {
+        FlashAttentionTensorCoreLaunch.aligned(tensors.map { UInt(bitPattern: devicePointer($0)) })
     }
 
     private func flashDims(_ qkv: Tensor, heads: Int, seqLen: Int) -> (h: Int, d: Int, batch: Int) {

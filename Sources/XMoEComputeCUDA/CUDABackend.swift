@@ -47,10 +47,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// `.float32` (default for now) or `.bfloat16`: the model then runs its large GEMMs on bf16
     /// weights and activations (cublasGemmEx family, fp32 accumulation and outputs).
     public let computeDType: DType
-    /// Off by default: the flash kernels run on CUDA cores in fp32, 5× slower than the materialised
-    /// cuBLAS path at X-MoE Small size (51 against 10.4 ms forward + backward, NOTES.md c2); models
-    /// keep the probabilities until tensor-core flash kernels exist. Checks switch it on.
-    public var prefersFlashAttention = false
+    /// On with bf16 compute (tensor-core flash kernels), off in fp32 (the CUDA-core flash kernels are
+    /// 5× slower than the materialised path): `prefersFlashAttention(computeDType:)`. Checks set it.
+    public var prefersFlashAttention: Bool
 
     public init(device: Int = 0, kernelCache: KernelDiskCache = KernelDiskCache(), computeDType: DType = .float32) throws {
         precondition(computeDType == .float32 || computeDType == .bfloat16,
@@ -58,6 +57,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         context = try CUDAContext(device: device, cache: kernelCache)
         allocator = DeviceAllocator(runtime: context.runtime)
         self.computeDType = computeDType
+        prefersFlashAttention = Self.prefersFlashAttention(computeDType: computeDType)
         if computeDType == .bfloat16, context.cublas.gemmEx == nil {
             throw CUDAError.symbolMissing(library: context.cublas.library.fileName, symbol: "cublasGemmEx",
                                           dlerror: "bf16 compute needs it; use computeDType float32")

@@ -131,3 +131,101 @@ func flashTrainingCheck(cpu: Backend, gpu: Backend, say: (String) -> Void) -> [S
         return ["training with flash attention"]
     }
 }
+
+/// The stated tolerance of the tensor-core flash kernels against the CPU's fp32 flash attention
+/// (relative L2 over out, lse and dQkv): Q, K, V, dO, P and dS are rounded to bf16 (2⁻⁹ relative
+/// each), every sum is fp32, so out and dQkv land within ~1% and the log-sum-exp far closer.
+let tensorCoreFlashTolerance = 2e-2
+
+/// The tensor-core kernels (called directly, whatever the backend's compute dtype) against the CPU
+/// backend's fp32 flash attention: seq 1, 37 and 129 (no whole tile), 2048; widths 64 and 128;
+/// batch·heads up to 64. dQkv starts at zero in half the cases (the gradient's own error) and at
+/// random values in the others (it must accumulate, not overwrite).
+func tensorCoreFlashAttentionCases() -> [OpCase] {
+    var cases: [OpCase] = []
+    let shapes = [(3, 1, 2, 64), (2, 37, 3, 64), (1, 37, 1, 128), (2, 129, 2, 128), (1, 1, 1, 128), (2, 129, 2, 64),
+                  (4, 64, 16, 64), (4, 129, 16, 128), (1, 2048, 1, 128), (1, 2048, 2, 64)]
+    for (index, (batch, seq, heads, d)) in shapes.enumerated() {
+        let rows = batch * seq, h = heads * d
+        let accumulates = index % 2 == 1
+        cases.append(OpCase(name: "tensor-core flash attention b\(batch) s\(seq) n\(heads) d\(d)\(accumulates ? " +=" : "")",
+                            tensors: [TensorSpec(name: "qkv", shape: [rows, 3 * h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "out", shape: [rows, h], fill: .poison),
+                                      TensorSpec(name: "lse", shape: [batch * heads, seq], fill: .poison),
+                                      TensorSpec(name: "d", shape: [rows, h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "dqkv", shape: [rows, 3 * h], fill: accumulates ? .normal(scale: 1) : .uniform(0, 0))],
+                            outputs: ["out", "lse", "dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
+            if let gpu = be as? CUDABackend {
+                gpu.tensorCoreFlashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                gpu.tensorCoreFlashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                     seqLen: seq, dQkv: x["dqkv"]!)
+            } else {
+                be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                          seqLen: seq, dQkv: x["dqkv"]!)
+            }
+        })
+    }
+    return cases
+}
+
+/// The tensor-core kernels at the X-MoE Small shape (micro-batch 4, seq 2048, 16 heads, width 128),
+/// same FLOP count as `flashAttentionBenchmark`, median of 3 rounds of 10.
+func tensorCoreFlashAttentionBenchmark(gpu: CUDABackend) -> [String] {
+    let bench = Benchmark(gpu: gpu)
+    var random = CheckRandom(seed: 11)
+    let (batch, seq, heads, d) = (4, 2048, 16, 128)
+    let rows = batch * seq, h = heads * d
+    let qkv = bench.randomTensor([rows, 3 * h], &random), dOut = bench.randomTensor([rows, h], &random)
+    let out = gpu.makeTensor([rows, h]), lse = gpu.makeTensor([batch * heads, seq]), dQkv = gpu.makeTensor([rows, 3 * h])
+    let forwardFlops = 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2
+    var lines: [String] = []
+    func line(_ label: String, _ seconds: Double, _ flops: Double) {
+        lines.append(String(format: "%@: %.3f ms, %.1f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
+    }
+    let forward = bench.seconds(repeats: 10) {
+        gpu.tensorCoreFlashAttentionForward(qkv: qkv, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+    }
+    line("flash attention tensor cores (bf16 mma) forward B4 S2048 N16 D128", forward, forwardFlops)
+    let backward = bench.seconds(repeats: 10) {
+        gpu.tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads, seqLen: seq, dQkv: dQkv)
+    }
+    line("flash attention tensor cores backward (delta, dq, dkdv)", backward, 2.5 * forwardFlops)
+    line("flash attention tensor cores forward+backward", forward + backward, 3.5 * forwardFlops)
+    return lines
+}
+
+/// bf16 compute on both sides with attention dropout 0 and one head of width 64, so the device
+/// backend (bf16: `prefersFlashAttention` on) trains through the tensor-core flash kernels and the
+/// bf16-emulating CPU through its fp32 flash attention: per-step losses within
+/// `bf16TrainingTolerance`, two device runs bit-identical. Returns the failures' names.
+func tensorCoreFlashTrainingCheck(cpuThreads: Int, say: (String) -> Void) -> [String] {
+    let name = "bf16 training with tensor-core flash attention"
+    do {
+        let steps = 20
+        let device = try CUDABackend(computeDType: .bfloat16)
+        guard device.prefersFlashAttention && CUDABackend.usesTensorCoreFlash(computeDType: .bfloat16, headDim: 64) else {
+            say("FAIL \(name): the bf16 backend does not select the tensor-core flash kernels at width 64")
+            return [name]
+        }
+        let cpuLosses = try trainLosses(backend: CPUBackend(threads: cpuThreads, computeDType: .bfloat16), steps: steps,
+                                        attentionDropout: 0, heads: 1).losses
+        let gpuLosses = try trainLosses(backend: device, steps: steps, attentionDropout: 0, heads: 1).losses
+        let gpuAgain = try trainLosses(backend: device, steps: steps, attentionDropout: 0, heads: 1).losses
+        var worst = 0.0
+        for (g, c) in zip(gpuLosses, cpuLosses) {
+            let e = g.isFinite && c.isFinite ? abs(Double(g) - Double(c)) / abs(Double(c)) : .nan
+            worst = e.isNaN || worst.isNaN ? .nan : max(worst, e)
+        }
+        let identical = zip(gpuLosses, gpuAgain).allSatisfy { $0.bitPattern == $1.bitPattern }
+        let ok = worst <= bf16TrainingTolerance && identical
+        say(String(format: "%@, 20 steps (1 head of width 64): cpu bf16 emulation %.5f → %.5f, gpu %.5f → %.5f",
+                   name, cpuLosses[0], cpuLosses[steps - 1], gpuLosses[0], gpuLosses[steps - 1]))
+        say("\(ok ? "ok  " : "FAIL") \(name): worst per-step relative loss difference \(format(worst)) "
+            + "(≤ \(format(bf16TrainingTolerance))); two GPU runs \(identical ? "bit-identical" : "DIFFER")")
+        return ok ? [] : [name]
+    } catch {
+        say("FAIL \(name): \(error)")
+        return [name]
+    }
+}

@@ -18,15 +18,16 @@ let bf16VersusFp32Tolerance = 3e-2
 
 /// A tiny MoE (the quickstart's shape, a small vocabulary, hidden and attention dropout 0.1): trains
 /// `steps` steps of AdamW on fixed random tokens and returns the total loss of each step.
-/// `systemAllocations` reads the backend's count of system allocations (cudaMalloc calls); the
-/// count after each step comes back in `allocations`.
+/// `heads` 1 gives head width 64 (a width of the tensor-core flash kernels). `systemAllocations`
+/// reads the backend's count of system allocations (cudaMalloc calls); the count after each step
+/// comes back in `allocations`.
 ///
 /// The update is the Optimizer's one-rank path written out (XMoETrain's Optimizer would link MPI and
 /// HDF5 into this binary): one AdamW pass per weight-decay run of each flat parameter group, on views
 /// at non-zero offsets into the group's value, gradient and moment buffers.
-func trainLosses(backend: Backend, steps: Int, attentionDropout: Double = 0.1, systemAllocations: () -> Int = { 0 }) throws
+func trainLosses(backend: Backend, steps: Int, attentionDropout: Double = 0.1, heads: Int = 4, systemAllocations: () -> Int = { 0 }) throws
     -> (losses: [Float], allocations: [Int]) {
-    let config = ModelConfig(layers: 2, hidden: 64, heads: 4, ffnHidden: 192, seqLength: 64, vocabSize: 1000,
+    let config = ModelConfig(layers: 2, hidden: 64, heads: heads, ffnHidden: 192, seqLength: 64, vocabSize: 1000,
                              paddedVocab: 1024, firstDenseLayers: 1, norm: .rmsNorm, activation: .swiglu, linearBias: false,
                              tiedEmbeddings: false, numExperts: 8, topK: 2, expertFFNHidden: 64,
                              expertActivation: .swiglu, expertBias: false, numSharedExperts: 1, sharedExpertFFNHidden: 64)

@@ -21,7 +21,8 @@ let usage = """
                       also time the routing and permutation ops at X-MoE Small sizes (alone:
                       without --benchmark's GEMMs)
       --flash-benchmark
-                      time only flash attention against the materialised op (X-MoE Small shape)
+                      time only flash attention (tensor-core bf16 and CUDA-core fp32 kernels) against
+                      the materialised op (X-MoE Small shape)
       --cpu-attention-benchmark
                       time the CPU backend's flash and materialised attention (2 threads), then exit
       --cpu-only      run the checks with a second CPU backend in the GPU's place (checks the
@@ -116,7 +117,8 @@ var random = CheckRandom(seed: seed)
 var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
-for c in opCases(random: &random) + routeCases(random: &random) + flashAttentionCases() + reductionCases()
+for c in opCases(random: &random) + routeCases(random: &random) + flashAttentionCases() + tensorCoreFlashAttentionCases()
+    + reductionCases()
     where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1
@@ -191,6 +193,7 @@ if training && only == nil {
 
 if training && only == nil {
     failures += bf16TrainingCheck(cuda: cuda, cpuThreads: cpu.threads, say: say)
+    if cuda != nil { failures += tensorCoreFlashTrainingCheck(cpuThreads: cpu.threads, say: say) }
 }
 
 if benchmark, let gpu = cuda {
@@ -200,6 +203,7 @@ if benchmark || routingBenchmark, let gpu = cuda {
     for line in Benchmark(gpu: gpu).routing() { say("bench: \(line)") }
 }
 if benchmark || flashBenchmark, let gpu = cuda {
+    for line in tensorCoreFlashAttentionBenchmark(gpu: gpu) { say("bench: \(line)") }
     for line in flashAttentionBenchmark(gpu: gpu) { say("bench: \(line)") }
 }
 

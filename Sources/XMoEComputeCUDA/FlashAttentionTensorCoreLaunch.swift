@@ -1,0 +1,37 @@
+/// Grids of the tensor-core flash-attention kernels (FlashAttentionTensorCoreKernels), from the
+/// shape alone: x walks the tiles of one sequence·head, y the batch·N sequence·heads. The forward
+/// and dq kernels number their query tiles from the end (the longest walks start first), which
+/// changes nothing here: every tile still has exactly one block.
+public enum FlashAttentionTensorCoreLaunch {
+    typealias K = FlashAttentionTensorCoreKernels
+
+    /// The forward: a block per `forwardRows` query rows.
+    public static func forward(batchHeads: Int, seqLen: Int) -> LaunchShape? {
+        tiles(seqLen, K.forwardRows, batchHeads)
+    }
+
+    /// The dq pass: a block per `dqRows` query rows.
+    public static func dq(batchHeads: Int, seqLen: Int) -> LaunchShape? {
+        tiles(seqLen, K.dqRows, batchHeads)
+    }
+
+    /// The dk/dv pass: a block per `dkdvKeys` key rows.
+    public static func dkdv(batchHeads: Int, seqLen: Int) -> LaunchShape? {
+        tiles(seqLen, K.dkdvKeys, batchHeads)
+    }
+
+    /// Whether the tensors at these device addresses can go to the kernels: each 16-byte aligned
+    /// (tiles enter shared memory as float4 loads; row strides are multiples of 4 floats at widths
+    /// 64 and 128). Else the backend runs the fp32 CUDA-core kernels, which take any float address.
+    public static func aligned(_ addresses: [UInt]) -> Bool {
+        addresses.allSatisfy { $0 % 16 == 0 }
+    }
+
+    private static func tiles(_ seqLen: Int, _ tile: Int, _ batchHeads: Int) -> LaunchShape? {
+        guard seqLen > 0, batchHeads > 0 else { return nil }
+        precondition(batchHeads <= 65_535, "flash attention: \(batchHeads) sequence·heads exceed the grid's y limit of 65535")
+        let x = (seqLen + tile - 1) / tile
+        precondition(x <= Int(Int32.max), "flash attention: sequence of \(seqLen) exceeds the grid limit")
+        return LaunchShape(grid: (UInt32(x), UInt32(batchHeads), 1), block: (UInt32(K.threads), 1, 1))
+    }
+}
