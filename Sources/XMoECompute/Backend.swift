@@ -163,6 +163,9 @@ public protocol Backend: AnyObject, Sendable {
     /// the materialised ops when no probabilities are dropped: a backend says no while its flash
     /// kernels are much slower than its materialised path.
     var prefersFlashAttention: Bool { get }
+    /// The same for one head width: a backend whose fast flash kernels exist for some widths only
+    /// says no for the others (their materialised path is faster).
+    func prefersFlashAttention(headDim: Int) -> Bool
     /// The same attention without the S×S probabilities (FlashAttention-2): writes out_TH and the
     /// log-sum-exp of each row's scaled scores, logSumExp_(batch·N)S (fp32), all backward needs.
     func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor)
@@ -245,4 +248,5 @@ public protocol Backend: AnyObject, Sendable {
 
 extension Backend {
     public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }
+    public func prefersFlashAttention(headDim: Int) -> Bool { prefersFlashAttention }
 }

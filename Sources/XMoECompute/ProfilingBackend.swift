@@ -130,6 +130,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
 
     public var computeDType: DType { inner.computeDType }
     public var prefersFlashAttention: Bool { inner.prefersFlashAttention }
+    public func prefersFlashAttention(headDim: Int) -> Bool { inner.prefersFlashAttention(headDim: headDim) }
     public func sumOfSquares(_ x: Tensor) -> Double { timed("sumOfSquares") { inner.sumOfSquares(x) } }
     public func allFinite(_ x: Tensor) -> Bool { timed("allFinite") { inner.allFinite(x) } }
     public func convert(_ src: Tensor, to dst: Tensor) { timed("convert") { inner.convert(src, to: dst) } }

@@ -16,9 +16,15 @@ extension CUDABackend {
     /// `prefersFlashAttention`'s default: bf16 compute, where the tensor-core kernels are 3–4× faster
     /// than the materialised path (NOTES.md, f1). In fp32 the CUDA-core flash kernels are 5× slower
     /// than the materialised cuBLAS path (NOTES.md, c2), so fp32 keeps the probabilities. A bf16
-    /// model whose head width has no tensor-core kernel takes the CUDA-core flash kernels.
+    /// model whose head width has no tensor-core kernel keeps them too (`prefersFlashAttention(headDim:)`).
     public static func prefersFlashAttention(computeDType: DType) -> Bool {
         FlashAttentionTensorCoreKernels.headWidths.contains { usesTensorCoreFlash(computeDType: computeDType, headDim: $0) }
+    }
+
+    /// A bf16 backend prefers flash only where the tensor-core kernels take the head width (the
+    /// CUDA-core flash kernels are slower than the materialised path); fp32 keeps the flag.
+    public func prefersFlashAttention(headDim: Int) -> Bool {
+        prefersFlashAttention && (computeDType == .float32 || Self.usesTensorCoreFlash(computeDType: computeDType, headDim: headDim))
     }
 
     public func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {

@@ -47,7 +47,7 @@ final class CausalSelfAttention {
         let attn_TH = backend.makeTensor([t, x_TH.columns])
         qkvRotated = qkv_T3H
         let dropsProbs = probsDropout.control.stream != nil && probsDropout.control.rates.attention > 0
-        if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention {
+        if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention(headDim: x_TH.columns / heads) {
             let logSumExp = backend.makeTensor([t / s * heads, s])
             backend.flashAttentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, logSumExp: logSumExp)
             flashSaved = (attn_TH, logSumExp)
