@@ -39,7 +39,7 @@ struct LayoutReport {
         lines.append("")
         lines.append("Memory per rank (\(TrainDevice.isCUDA(spec) ? "on the CPU, " : "")\(p.cpuPrecision.computeBytes == 2 ? "bf16 compute, fp32 masters" : "fp32"); estimate)")
         lines.append("  parameters held \(Format.count(p.parametersPerRank))")
-        lines.append("  weights + grads + AdamW moments \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
+        lines.append("  weights + grads + AdamW moments\(p.cpuPrecision.computeBytes == 2 ? " + bf16 compute copy" : "") \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
         lines.append("  activations per micro-batch \(Format.bytes(p.activationBytesPerRank))")
         lines.append("  total \(Format.bytes(p.totalBytesPerRank))")
         lines.append("  sample index at least \(Format.bytes(sampleIndexBytes)) (\(samplesText) samples × 24 bytes)")

@@ -17,10 +17,11 @@ import Testing
         return (try f.series("/train/loss").compactMap(Double.init), plan)
     }
 
-    /// bf16 within 2% (relative, every step) of the fp32 run — the independent reference — and not
-    /// equal to it, so the key really changes the compute. The tiny model's loss goes from about 10.8
-    /// down by a few units in 8 steps at lr 0.01; bf16's 8-bit mantissa perturbs each GEMM by about
-    /// 0.4%, which moves the loss by a few tenths of a percent here.
+    /// bf16 within 1e-3 (relative, every step) of the fp32 run — the independent reference — and not
+    /// equal to it, so the key really changes the compute. bf16's 8-bit mantissa perturbs each GEMM
+    /// operand by up to 0.4%; on this tiny model (hidden 16, loss about 10.8, dominated by the 50k-way
+    /// softmax) the rounding errors average out and the curves differ by 1e-6 to 5e-5 relative
+    /// (measured), so 1e-3 leaves a 20× margin while still catching a wrong dtype or a broken cast.
     @Test func bf16OnTheCPUTrainsCloseToFP32() throws {
         let fp32 = try losses([])
         let bf16 = try losses(["train.precision=bf16"])
@@ -30,10 +31,10 @@ import Testing
         let relative = zip(fp32.curve, bf16.curve).map { abs($0 - $1) / abs($0) }
         let worst = relative.max() ?? .infinity
         print("bf16 vs fp32 loss, relative difference per step: \(relative)")
-        #expect(worst <= 0.02, "fp32 \(fp32.curve)\nbf16 \(bf16.curve)")
+        #expect(worst <= 1e-3, "fp32 \(fp32.curve)\nbf16 \(bf16.curve)")
         let differs = fp32.curve != bf16.curve
         #expect(differs, "bf16 gave fp32's losses bit for bit: the key did not reach the backend")
-        let trained = bf16.curve.last! < bf16.curve.first! - 0.5
+        let trained = bf16.curve.last! < bf16.curve.first!
         #expect(trained, "bf16 did not train: \(bf16.curve)")
     }
 
@@ -45,7 +46,7 @@ import Testing
     }
 
     /// 3 steps in fp32, then bf16 to step 5: the plan and the run say the run continues (naming the
-    /// key), the first 3 losses stay, and steps 4–5 are close to the pure fp32 run's.
+    /// key), the first 3 losses stay, and steps 4–5 are within 1e-3 of the pure fp32 run's.
     @Test func changingThePrecisionContinuesTheRun() throws {
         let f = try RunFixture(iters: 3, saveInterval: 3)
         defer { f.dir.cleanup() }
@@ -55,6 +56,9 @@ import Testing
         #expect(plan.contains("continues from step 3 (train.iters 3 → 5, train.precision \"auto\" → \"bf16\")"), "\(plan)")
         let run = try f.train(["train.iters=5", "train.precision=bf16"])
         #expect(run.stdout.contains("train: ran — continues from step 3"), "\(run.stdout)")
+        // The GPU allocator's peak is a cuda run's closing line only.
+        let gpuLine = (run.stdout + run.stderr).contains("GPU memory")
+        #expect(!gpuLine, "\(run.stdout)\n\(run.stderr)")
         let archived = FileManager.default.fileExists(atPath: f.run.appendingPathComponent("archive").path)
         #expect(!archived, "a precision change must not start a new run")
         let loss5 = try f.series("/train/loss")
@@ -68,7 +72,7 @@ import Testing
         let continued = loss5.compactMap(Double.init)
         for step in 3..<5 {
             let relative = abs(continued[step] - reference[step]) / abs(reference[step])
-            #expect(relative <= 0.02, "step \(step + 1): continued in bf16 \(continued[step]), fp32 \(reference[step])")
+            #expect(relative <= 1e-3, "step \(step + 1): continued in bf16 \(continued[step]), fp32 \(reference[step])")
         }
     }
 
