@@ -14,6 +14,8 @@ public final class CPUBackend: Backend {
     /// activations, which this backend widens and multiplies in fp32 — it EMULATES the CUDA
     /// backend's bf16 numerics, as the reference the GPU path is checked against.
     public let computeDType: DType
+    /// Bytes of this backend's tensors alive now and at most (what a GPU allocator's peak would be).
+    public let memoryTally = HostMemoryTally()
 
     /// Flash attention is as fast as the materialised ops here (quickstart shape) and faster at long
     /// sequences, and keeps no S×S probabilities.

@@ -25,14 +25,21 @@ public protocol TensorStorage: AnyObject, Sendable {
 public final class HostStorage: TensorStorage, @unchecked Sendable {
     public let raw: UnsafeMutableRawPointer
     public let byteCount: Int
+    /// Where this storage's bytes are counted while it lives (the CPU backend's tally), if anywhere.
+    let tally: HostMemoryTally?
 
-    public init(byteCount: Int) {
+    public init(byteCount: Int, tally: HostMemoryTally? = nil) {
         self.byteCount = byteCount
+        self.tally = tally
         raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+        tally?.allocated(byteCount)
     }
 
-    deinit { raw.deallocate() }
+    deinit {
+        tally?.freed(byteCount)
+        raw.deallocate()
+    }
 }
 
 /// A dense, contiguous, row-major tensor: shape, a reference to its storage and the byte offset
@@ -66,8 +73,8 @@ public final class Tensor: @unchecked Sendable {
     }
 
     /// A zero-filled host tensor (what `CPUBackend.makeTensor` returns).
-    public convenience init(hostShape shape: [Int], dtype: DType = .float32) {
-        self.init(shape: shape, dtype: dtype, storage: HostStorage(byteCount: shape.reduce(1, *) * dtype.byteSize))
+    public convenience init(hostShape shape: [Int], dtype: DType = .float32, tally: HostMemoryTally? = nil) {
+        self.init(shape: shape, dtype: dtype, storage: HostStorage(byteCount: shape.reduce(1, *) * dtype.byteSize, tally: tally))
     }
 
     public var rank: Int { shape.count }

@@ -1,35 +1,49 @@
-/// The device memory of a one-GPU training step (`train.device: cuda`), as `xmoe plan` prints it.
-/// Two inputs are named so they can follow the backend as it changes: the bytes each parameter
-/// holds on the device, and the bytes of one activation element; and whether attention keeps its
-/// S×S probabilities (flash attention does not).
+/// The device memory of a one-GPU training step (`train.device: cuda`), as `xmoe plan` prints it
+/// and `xmoe run` checks against the GPU's size. The activations are `LayoutPlan.activationMemory`
+/// (the same tensors the CPU backend's tally measures); the inputs say what the CUDA backend holds.
 public struct GPUMemoryInputs: Sendable, Equatable {
     /// fp32 master weight 4 + fp32 gradient 4 + AdamW moments 8 = 16 bytes; a bf16 compute copy adds 2;
     /// the NaN policy `skip` keeps a copy of weights and moments from before each update (+12).
     public var bytesPerParameter: Int
-    /// 4 while activations are fp32, 2 once they are bf16.
-    public var bytesPerActivation: Int
-    /// Attention keeps heads·S² probabilities per sequence and layer for its backward pass.
-    public var keepsAttentionProbabilities: Bool
+    /// The compute dtype, attention's path and the dropout rates.
+    public var activation: ActivationPrecision
 
-    public init(bytesPerParameter: Int = 16, bytesPerActivation: Int = 4, keepsAttentionProbabilities: Bool = true) {
+    public init(bytesPerParameter: Int = 16, activation: ActivationPrecision = ActivationPrecision(keepsAttentionProbabilities: true)) {
         self.bytesPerParameter = bytesPerParameter
-        self.bytesPerActivation = bytesPerActivation
-        self.keepsAttentionProbabilities = keepsAttentionProbabilities
+        self.activation = activation
     }
 
-    /// Today's CUDA backend: everything fp32, attention materialises its probabilities.
-    public static func current(skipPolicy: Bool) -> GPUMemoryInputs {
-        GPUMemoryInputs(bytesPerParameter: 16 + (skipPolicy ? 12 : 0))
+    /// The CUDA backend computing in bf16 (`train.precision`) or fp32. `runsFlash`: whether it runs
+    /// attention as flash attention for this dtype and head size (`cudaRunsFlashAttention`).
+    public static func cuda(bf16: Bool, skipPolicy: Bool, headDim: Int, hiddenDropout: Double = 0,
+                            attentionDropout: Double = 0, runsFlash: Bool? = nil) -> GPUMemoryInputs {
+        let flash = runsFlash ?? cudaRunsFlashAttention(bf16: bf16, headDim: headDim)
+        return GPUMemoryInputs(
+            bytesPerParameter: 16 + (bf16 ? 2 : 0) + (skipPolicy ? 12 : 0),
+            activation: ActivationPrecision(computeBytes: bf16 ? 2 : 4,
+                                            // Attention dropout needs the probabilities (CausalSelfAttention).
+                                            keepsAttentionProbabilities: attentionDropout > 0 || !flash,
+                                            hiddenDropout: hiddenDropout, attentionDropout: attentionDropout))
     }
+
+    /// Whether the CUDA backend runs attention as flash attention (keeping no S×S probabilities) for
+    /// this compute dtype and head size. Today it never does: `CUDABackend.prefersFlashAttention` is
+    /// false, its CUDA-core flash kernels being slower than the materialised path. INTEGRATOR: when
+    /// helper f1's tensor-core flash kernels land, pass `runsFlash:
+    /// CUDABackend.usesTensorCoreFlash(computeDType:headDim:)` from `xmoe` (GPUMemoryReport), which
+    /// can import the CUDA module that this layer cannot, or mirror that rule here.
+    public static func cudaRunsFlashAttention(bf16: Bool, headDim: Int) -> Bool { false }
 }
 
 public struct GPUMemoryEstimate: Sendable, Equatable {
     public var parameterBytes: Int
-    /// One micro-batch's activations other than the attention probabilities.
+    /// One micro-batch's saved activations other than the attention probabilities.
     public var activationBytes: Int
     /// 0 when attention does not keep them.
     public var attentionProbabilityBytes: Int
-    public var totalBytes: Int { parameterBytes + activationBytes + attentionProbabilityBytes }
+    /// The largest temporaries alive at once on top (`ActivationMemory.transientBytes`).
+    public var transientBytes: Int
+    public var totalBytes: Int { parameterBytes + activationBytes + attentionProbabilityBytes + transientBytes }
 }
 
 extension LayoutPlan {
@@ -39,15 +53,12 @@ extension LayoutPlan {
         return c.layers * sizes.microBatch * (c.heads / sizes.tp) * c.seqLength * c.seqLength
     }
 
-    /// One rank's GPU memory: every parameter it holds at `bytesPerParameter`, and the activations of
-    /// `activationBytesPerRank` (the same element count, fp32 there) at `bytesPerActivation`, with the
-    /// attention probabilities counted apart. Leaves out the CUDA context and cuBLAS's workspace.
+    /// One rank's GPU memory at its peak: every parameter it holds at `bytesPerParameter` and one
+    /// micro-batch's activations. Leaves out the CUDA context, cuBLAS's workspace and the caching
+    /// allocator's rounding to size classes.
     public func gpuMemory(_ inputs: GPUMemoryInputs) -> GPUMemoryEstimate {
-        let probabilities = attentionProbabilityElements
-        let otherActivations = activationBytesPerRank / 4 - probabilities
-        return GPUMemoryEstimate(
-            parameterBytes: inputs.bytesPerParameter * parametersPerRank,
-            activationBytes: inputs.bytesPerActivation * otherActivations,
-            attentionProbabilityBytes: inputs.keepsAttentionProbabilities ? inputs.bytesPerActivation * probabilities : 0)
+        let a = activationMemory(inputs.activation)
+        return GPUMemoryEstimate(parameterBytes: inputs.bytesPerParameter * parametersPerRank, activationBytes: a.savedBytes,
+                                 attentionProbabilityBytes: a.attentionProbabilityBytes, transientBytes: a.transientBytes)
     }
 }

@@ -55,34 +55,24 @@ public struct LayoutPlan: Sendable {
         model.nonExpertParameters / sizes.tp + model.expertParameters / sizes.ep
     }
 
-    /// fp32 weights + gradients + AdamW moments; ZeRO-1 shards the moments over the data-parallel replicas.
+    /// fp32 weights + gradients + AdamW moments (+ a bf16 compute copy in bf16); ZeRO-1 shards the
+    /// moments over the data-parallel replicas.
     public var stateBytesPerRank: Int {
         let nonExpert = model.nonExpertParameters / sizes.tp, expert = model.expertParameters / sizes.ep
         let weightsAndGrads = 8 * (nonExpert + expert)
         let moments = sizes.zeroStage >= 1 ? 8 * (nonExpert / sizes.dp + expert / expertDataParallel) : 8 * (nonExpert + expert)
-        return weightsAndGrads + moments
+        let computeCopy = cpuPrecision.computeBytes == 2 ? 2 * (nonExpert + expert) : 0
+        return weightsAndGrads + moments + computeCopy
     }
 
-    /// Activations kept for the backward pass of one micro-batch (fp32, no recomputation): per layer
-    /// about 16 values per token and hidden unit outside the FFN, the attention probabilities
-    /// (heads·S² per sequence), and the FFN/expert inputs and hidden activations of every kept slot;
-    /// plus logits and their gradient.
-    public var activationBytesPerRank: Int {
-        let c = model.config
-        let tokens = sizes.microBatch * c.seqLength
-        let h = c.hidden / sizes.tp
-        let attentionProbs = sizes.microBatch * (c.heads / sizes.tp) * c.seqLength * c.seqLength
-        let perLayerCommon = 16 * tokens * h + attentionProbs
-        let slots = tokensPerMoEBlock * c.topK
-        let expertWidth = c.expertActivation == .gelu ? 2 * c.expertFFNHidden : 3 * c.expertFFNHidden
-        let moe = slots * (2 * c.hidden + expertWidth)
-            + tokensPerMoEBlock * c.numSharedExperts * (c.hidden + (c.expertActivation == .gelu ? 2 : 3) * c.sharedExpertFFNHidden)
-        let denseWidth = c.activation == .gelu ? 2 * c.ffnHidden : 3 * c.ffnHidden
-        let dense = tokens * (c.hidden + denseWidth / sizes.tp)
-        let floats = c.layers * perLayerCommon + c.moeLayers * moe + c.firstDenseLayers * dense
-            + 2 * tokens * c.paddedVocab / sizes.tp
-        return 4 * floats
-    }
+    /// How a CPU rank computes (`train.precision`, the dropout rates): what `activationBytesPerRank`
+    /// and the bf16 compute copy in `stateBytesPerRank` count. fp32 without dropout unless set.
+    public var cpuPrecision = ActivationPrecision.cpu()
+
+    /// Activations of one micro-batch (no recomputation): what the layers keep for the backward pass,
+    /// the attention probabilities where the CPU backend keeps them (only with attention dropout: it
+    /// runs flash attention otherwise), and the largest temporaries (`activationMemory`).
+    public var activationBytesPerRank: Int { activationMemory(cpuPrecision).totalBytes }
 
     public var totalBytesPerRank: Int { stateBytesPerRank + activationBytesPerRank }
 }

@@ -135,6 +135,10 @@ public enum SpecSchema {
         SpecKey("train.threads", .int(min: 0, max: 1024), .int(0), "CPU threads per rank; 0 uses all cores divided by the local ranks."),
         SpecKey("train.device", .choice(["cpu", "cuda"]), .string("cpu"),
                 "Where training runs: cpu, or cuda (one NVIDIA GPU; one rank for now). Checkpoints hold fp32 masters, so a run continues on either."),
+        SpecKey("train.precision", .choice(["auto", "fp32", "bf16"]), .string("auto"),
+                "Compute precision. auto: bf16 on cuda, fp32 on cpu. bf16: bf16 GEMM operands with fp32 accumulation, "
+                + "fp32 master weights, gradients, AdamW moments, router, norms and loss (on cpu it emulates the GPU's "
+                + "numerics and is slower than fp32). Checkpoints hold fp32 masters, so changing it continues a run."),
 
         // output
         SpecKey("output.dir", .string(nonEmpty: true), .string("runs"), "Directory holding run directories."),

@@ -1,27 +1,46 @@
+import XMoEComputeCUDA
 import XMoEParallel
 import XMoESpec
 
-/// `xmoe plan` with `train.device: cuda`: the GPU's share of the memory estimate, beside the CPU one.
+/// `xmoe plan` with `train.device: cuda`: the GPU's share of the memory estimate, beside the CPU one,
+/// and `xmoe run`'s check of it against the GPU's size.
 extension LayoutReport {
-    /// What the CUDA backend holds today; the integrator switches these as bf16 compute copies and
-    /// flash attention land (`GPUMemoryInputs`).
+    /// What the CUDA backend holds for this spec: fp32 masters, gradients and moments, a bf16 compute
+    /// copy with `train.precision` bf16, the NaN policy's snapshot, attention's path.
     var gpuMemoryInputs: GPUMemoryInputs {
-        GPUMemoryInputs.current(skipPolicy: spec.values.string("train.nan_policy") == "skip")
+        let v = spec.values
+        return GPUMemoryInputs.cuda(bf16: TrainDevice.precision(spec) == "bf16", skipPolicy: v.string("train.nan_policy") == "skip",
+                                    headDim: plan.model.config.headDim, hiddenDropout: v.float("model.dropout")!,
+                                    attentionDropout: v.float("model.attention_dropout")!)
     }
+
+    var gpuEstimate: GPUMemoryEstimate { plan.gpuMemory(gpuMemoryInputs) }
 
     var gpuMemoryLines: [String] {
         guard TrainDevice.isCUDA(spec) else { return [] }
-        let inputs = gpuMemoryInputs
-        let e = plan.gpuMemory(inputs)
-        return [
+        let inputs = gpuMemoryInputs, e = gpuEstimate
+        let bf16 = inputs.activation.computeBytes == 2
+        var parts = "fp32 weight, grad, AdamW moments"
+        if bf16 { parts += ", bf16 compute copy" }
+        if inputs.bytesPerParameter - (bf16 ? 18 : 16) > 0 { parts += ", nan_policy skip's snapshot" }
+        var lines = [
             "",
-            "GPU memory (train.device=cuda; estimate)",
-            "  parameters \(Format.bytes(e.parameterBytes)) (\(inputs.bytesPerParameter) bytes each: fp32 weight, grad, AdamW moments"
-                + "\(inputs.bytesPerParameter > 16 ? ", more copies" : ""))",
-            "  activations per micro-batch \(Format.bytes(e.activationBytes)) (\(inputs.bytesPerActivation) bytes per element)",
+            "GPU memory (train.device=cuda, precision \(TrainDevice.precision(spec)); estimate)",
+            "  parameters \(Format.bytes(e.parameterBytes)) (\(inputs.bytesPerParameter) bytes each: \(parts))",
+            "  activations per micro-batch \(Format.bytes(e.activationBytes)) (saved for backward; GEMM inputs in \(bf16 ? "bf16" : "fp32"))",
             "  attention probabilities \(Format.bytes(e.attentionProbabilityBytes))"
-                + (inputs.keepsAttentionProbabilities ? " (heads × S² per sequence and layer)" : " (not kept)"),
+                + (inputs.activation.keepsAttentionProbabilities ? " (heads × S² per sequence and layer)" : " (not kept: flash attention)"),
+            "  temporaries at the peak \(Format.bytes(e.transientBytes)) (logits, their gradient)",
             "  total \(Format.bytes(e.totalBytes)), plus the CUDA context and cuBLAS workspace",
         ]
+        if let size = try? CUDABackend.deviceMemoryBytes() { lines.append("  " + gpuVerdict(size: size).text) }
+        return lines
+    }
+
+    /// Whether the estimate fits in a GPU of `size` bytes.
+    func gpuVerdict(size: Int) -> MemoryVerdict {
+        let need = gpuEstimate.totalBytes
+        return MemoryVerdict(fits: need <= size,
+                             text: "this GPU: \(Format.bytes(need)) needed of \(Format.bytes(size)): \(need <= size ? "fits" : "does not fit")")
     }
 }

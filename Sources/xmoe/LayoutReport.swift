@@ -23,6 +23,8 @@ struct LayoutReport {
             lines.append("  MoE block: \(tokens) tokens per rank, dropless")
         }
         lines.append("  dispatcher \(spec.values.string("moe.dispatcher")!), ZeRO stage \(s.zeroStage)")
+        lines.append("  device \(spec.values.string("train.device")!), precision \(TrainDevice.precision(spec))"
+                     + " (train.precision \(spec.values.string("train.precision")!))")
         lines += groupLines.map { "  " + $0 }
         if let reason = RankEnvironment.unsupportedReason(spec) {
             lines += reason.split(separator: "\n").map { "  cannot run: \($0)" }
@@ -35,9 +37,9 @@ struct LayoutReport {
         let perStep = perToken * Double(s.globalBatch * c.seqLength)
         lines.append("  training FLOPs: \(Format.flops(perToken)) per token, \(Format.flops(perStep)) per step (X-MoE formula)")
         lines.append("")
-        lines.append("Memory per rank (fp32; estimate)")
+        lines.append("Memory per rank (\(TrainDevice.isCUDA(spec) ? "on the CPU, " : "")\(p.cpuPrecision.computeBytes == 2 ? "bf16 compute, fp32 masters" : "fp32"); estimate)")
         lines.append("  parameters held \(Format.count(p.parametersPerRank))")
-        lines.append("  weights + grads + AdamW moments \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
+        lines.append("  weights + grads + AdamW moments\(p.cpuPrecision.computeBytes == 2 ? " + bf16 compute copy" : "") \(Format.bytes(p.stateBytesPerRank))\(s.zeroStage >= 1 ? " (moments sharded, ZeRO-1)" : "")")
         lines.append("  activations per micro-batch \(Format.bytes(p.activationBytesPerRank))")
         lines.append("  total \(Format.bytes(p.totalBytesPerRank))")
         lines.append("  sample index at least \(Format.bytes(sampleIndexBytes)) (\(samplesText) samples × 24 bytes)")

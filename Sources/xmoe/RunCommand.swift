@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XMoEBase
+import XMoEComputeCUDA
 import XMoEParallel
 import XMoEPipeline
 import XMoESpec
@@ -103,6 +104,7 @@ struct RunCommand: ParsableCommand {
     /// memory than it has, and says what to change.
     func checkMemory(_ spec: ExperimentSpec) throws {
         let report = LayoutReport(spec: spec)
+        if TrainDevice.isCUDA(spec) { return try checkGPUMemory(report) }
         guard let verdict = report.memoryVerdict, !verdict.fits else { return }
         let p = report.plan
         Terminal.error("""
@@ -111,6 +113,24 @@ struct RunCommand: ParsableCommand {
               to fit: lower train.micro_batch (activations scale with it), raise parallel.ep (experts per rank: \(p.localExperts)) or
               parallel.zero_stage=1, spread the ranks over more nodes (parallel.ranks_per_node), or shrink the model
               (model.layers, model.hidden, moe.num_experts); `xmoe plan` shows the estimate for any overrides.
+            """)
+        throw ExitCode(1)
+    }
+
+    /// `train.device: cuda`: the model, its optimizer state and activations live in the GPU's memory,
+    /// so the plan's GPU estimate is checked against the GPU's size (not the host's).
+    func checkGPUMemory(_ report: LayoutReport) throws {
+        guard let size = try? CUDABackend.deviceMemoryBytes() else { return }  // unavailableErrors said why
+        let verdict = report.gpuVerdict(size: size)
+        guard !verdict.fits else { return }
+        let e = report.gpuEstimate, spec = report.spec
+        Terminal.error("""
+            xmoe: \(spec.name) does not fit on the GPU: the estimate is \(Format.bytes(e.totalBytes)) (train.precision \(TrainDevice.precision(spec))) \
+            and the GPU has \(Format.bytes(size))
+              parameters, grads and AdamW moments \(Format.bytes(e.parameterBytes)); per micro-batch: activations \(Format.bytes(e.activationBytes)), \
+            attention probabilities \(Format.bytes(e.attentionProbabilityBytes)), temporaries \(Format.bytes(e.transientBytes))
+              to fit: lower train.micro_batch (activations scale with it) or model.seq_length, use train.precision=bf16 if it is fp32, \
+            or shrink the model (model.layers, model.hidden, moe.num_experts, moe.expert_ffn_hidden); `xmoe plan` shows the estimate for any overrides.
             """)
         throw ExitCode(1)
     }

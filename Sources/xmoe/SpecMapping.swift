@@ -25,11 +25,14 @@ extension ExperimentSpec {
 
     var layoutPlan: LayoutPlan {
         let v = values
-        return LayoutPlan(
+        var plan = LayoutPlan(
             sizes: .init(dp: v.int("parallel.dp")!, tp: v.int("parallel.tp")!, ep: v.int("parallel.ep")!,
                          ranksPerNode: v.int("parallel.ranks_per_node")!, zeroStage: v.int("parallel.zero_stage")!,
                          microBatch: v.int("train.micro_batch")!, globalBatch: v.int("train.global_batch")!),
             model: ModelSize(modelConfig), capacityFactor: v.float("moe.capacity_factor")!,
             minCapacity: v.int("moe.min_capacity")!, dropTokens: v.bool("moe.drop_tokens")!)
+        plan.cpuPrecision = .cpu(bf16: TrainDevice.precision(self) == "bf16", hiddenDropout: v.float("model.dropout")!,
+                                 attentionDropout: v.float("model.attention_dropout")!)
+        return plan
     }
 }

@@ -137,6 +137,7 @@ enum TrainStep {
             message += RouterHealthLine.suffix(report, firstMoELayer: config.firstDenseLayers)
             context.progress(Double(report.step) / Double(iters), message)
         } }
+        if leader, let note = TrainDevice.peakMemoryNote(backend: backend, spec: spec) { context.note(note) }
     }
 }
 

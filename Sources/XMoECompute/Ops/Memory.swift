@@ -1,6 +1,6 @@
 extension CPUBackend {
     public func makeTensor(_ shape: [Int], dtype: DType) -> Tensor {
-        Tensor(hostShape: shape, dtype: dtype)
+        Tensor(hostShape: shape, dtype: dtype, tally: memoryTally)
     }
 
     public func zero(_ tensor: Tensor) {
