@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "XMoEPipelineTests", dependencies: ["XMoEPipeline"]),
         .testTarget(name: "XMoEStoreTests", dependencies: ["XMoEStore"]),
         .testTarget(name: "XMoEComputeTests", dependencies: ["XMoECompute"]),
-        .testTarget(name: "XMoEComputeCUDATests", dependencies: ["XMoEComputeCUDA", "XMoECompute", "XMoEModel", "xmoe-gpu-check"]),
+        .testTarget(name: "XMoEComputeCUDATests", dependencies: ["XMoEComputeCUDA", "XMoECompute", "XMoEModel", "XMoEParallel", "xmoe-gpu-check"]),
         .testTarget(name: "XMoEModelTests", dependencies: ["XMoEModel"],
                     exclude: ["Golden/golden.h5", "Golden/golden.bin", "Golden/golden.json"]),
         .testTarget(name: "XMoETrainTests", dependencies: ["XMoETrain", "XMoEModel", "XMoEStore", "XMoECompute"]),

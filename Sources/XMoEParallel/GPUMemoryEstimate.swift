@@ -27,12 +27,10 @@ public struct GPUMemoryInputs: Sendable, Equatable {
     }
 
     /// Whether the CUDA backend runs attention as flash attention (keeping no S×S probabilities) for
-    /// this compute dtype and head size. Today it never does: `CUDABackend.prefersFlashAttention` is
-    /// false, its CUDA-core flash kernels being slower than the materialised path. INTEGRATOR: when
-    /// helper f1's tensor-core flash kernels land, pass `runsFlash:
-    /// CUDABackend.usesTensorCoreFlash(computeDType:headDim:)` from `xmoe` (GPUMemoryReport), which
-    /// can import the CUDA module that this layer cannot, or mirror that rule here.
-    public static func cudaRunsFlashAttention(bf16: Bool, headDim: Int) -> Bool { false }
+    /// this compute dtype and head size: bf16 at the head widths of its tensor-core kernels. The
+    /// backend's own rule is `CUDABackend.usesTensorCoreFlash(computeDType:headDim:)`, which `xmoe`
+    /// passes as `runsFlash` (this layer cannot import the CUDA module); this mirror is the default.
+    public static func cudaRunsFlashAttention(bf16: Bool, headDim: Int) -> Bool { bf16 && (headDim == 64 || headDim == 128) }
 }
 
 public struct GPUMemoryEstimate: Sendable, Equatable {

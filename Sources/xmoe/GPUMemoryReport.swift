@@ -8,10 +8,11 @@ extension LayoutReport {
     /// What the CUDA backend holds for this spec: fp32 masters, gradients and moments, a bf16 compute
     /// copy with `train.precision` bf16, the NaN policy's snapshot, attention's path.
     var gpuMemoryInputs: GPUMemoryInputs {
-        let v = spec.values
-        return GPUMemoryInputs.cuda(bf16: TrainDevice.precision(spec) == "bf16", skipPolicy: v.string("train.nan_policy") == "skip",
-                                    headDim: plan.model.config.headDim, hiddenDropout: v.float("model.dropout")!,
-                                    attentionDropout: v.float("model.attention_dropout")!)
+        let v = spec.values, bf16 = TrainDevice.precision(spec) == "bf16", headDim = plan.model.config.headDim
+        return GPUMemoryInputs.cuda(bf16: bf16, skipPolicy: v.string("train.nan_policy") == "skip",
+                                    headDim: headDim, hiddenDropout: v.float("model.dropout")!,
+                                    attentionDropout: v.float("model.attention_dropout")!,
+                                    runsFlash: CUDABackend.usesTensorCoreFlash(computeDType: bf16 ? .bfloat16 : .float32, headDim: headDim))
     }
 
     var gpuEstimate: GPUMemoryEstimate { plan.gpuMemory(gpuMemoryInputs) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import XMoECompute
+import XMoEParallel
 @testable import XMoEComputeCUDA
 
 /// The tensor-core flash kernels' host side: grids from shapes alone, the one selection rule, the
@@ -88,6 +89,20 @@ import XMoECompute
             let computed = K.sharedBytes(pass, headDim: d)
             #expect(computed == bytes, "\(pass) d\(d)")
             #expect(computed <= 48 * 1024)
+        }
+    }
+}
+
+/// `xmoe plan`'s memory estimate mirrors the backend's flash rule in a layer that cannot import
+/// the CUDA module: the two must agree on every dtype and head width.
+@Suite struct FlashRuleMirrorTests {
+    @Test func planMirrorAgreesWithTheBackendsRule() {
+        for headDim in 1...256 {
+            for bf16 in [false, true] {
+                let backend = CUDABackend.usesTensorCoreFlash(computeDType: bf16 ? .bfloat16 : .float32, headDim: headDim)
+                let mirror = GPUMemoryInputs.cudaRunsFlashAttention(bf16: bf16, headDim: headDim)
+                #expect(backend == mirror, "head width \(headDim), bf16 \(bf16)")
+            }
         }
     }
 }
