@@ -28,7 +28,7 @@ timeout 60 /tmp/xmoe run configs/quickstart.yaml output.dir=/tmp/p $C --step pre
 t "== in parallel: cpu fp32 (8 threads), cpu bf16-emulated (6 threads), cuda bf16"
 ( timeout 200 /tmp/xmoe run configs/quickstart.yaml train.device=cpu train.threads=8 output.dir=/tmp/c $C > "$OUT/run-cpu-fp32.log" 2>&1; echo "exit: $?" >> "$OUT/run-cpu-fp32.log" ) &
 CPU=$!
-( timeout 280 /tmp/xmoe run configs/quickstart.yaml train.device=cpu train.precision=bf16 train.threads=6 output.dir=/tmp/e $C > "$OUT/run-cpu-bf16.log" 2>&1; echo "exit: $?" >> "$OUT/run-cpu-bf16.log" ) &
+( timeout 150 /tmp/xmoe run configs/quickstart.yaml train.device=cpu train.precision=bf16 train.threads=6 output.dir=/tmp/e $C > "$OUT/run-cpu-bf16.log" 2>&1; echo "exit: $?" >> "$OUT/run-cpu-bf16.log" ) &
 EMU=$!
 timeout 120 /tmp/xmoe run configs/quickstart.yaml train.device=cuda output.dir=/tmp/g $C > "$OUT/run-cuda.log" 2>&1; echo "cuda exit: $?"
 grep -E "continues|precision|GPU memory|train:" "$OUT/run-cuda.log" | head -8; tail -3 "$OUT/run-cuda.log"

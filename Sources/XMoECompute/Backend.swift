@@ -40,6 +40,9 @@ public protocol Backend: AnyObject, Sendable {
 
     /// A zero-filled tensor in this backend's memory.
     func makeTensor(_ shape: [Int], dtype: DType) -> Tensor
+    /// A tensor the caller writes in full before reading any of it (an op's output): its contents are
+    /// unspecified. The CPU backend zero-fills it anyway; the GPU skips the fill (a full memory pass).
+    func makeOutput(_ shape: [Int], dtype: DType) -> Tensor
     func zero(_ tensor: Tensor)
     func fill(_ tensor: Tensor, value: Float)
     /// dst = src (same element count and dtype).
@@ -248,5 +251,6 @@ public protocol Backend: AnyObject, Sendable {
 
 extension Backend {
     public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }
+    public func makeOutput(_ shape: [Int]) -> Tensor { makeOutput(shape, dtype: .float32) }
     public func prefersFlashAttention(headDim: Int) -> Bool { prefersFlashAttention }
 }

@@ -88,7 +88,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
              "convert": .elementwise
         case "crossEntropyForward", "crossEntropyBackward": .loss
         case "adamwUpdate", "sumOfSquares", "allFinite": .optimizer
-        case "makeTensor", "zero", "fill", "copy", "upload", "downloadFloats", "downloadInts": .memory
+        case "makeTensor", "makeOutput", "zero", "fill", "copy", "upload", "downloadFloats", "downloadInts": .memory
         default: fatalError("ProfilingBackend: Backend method '\(name)' has no category; add it to category(ofMethod:)")
         }
     }
@@ -115,6 +115,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
 
     public func makeTensor(_ shape: [Int], dtype: DType) -> Tensor {
         let tensor = timed("makeTensor") { inner.makeTensor(shape, dtype: dtype) }
+        didMakeTensor?(tensor)
+        return tensor
+    }
+    public func makeOutput(_ shape: [Int], dtype: DType) -> Tensor {
+        let tensor = timed("makeOutput") { inner.makeOutput(shape, dtype: dtype) }
         didMakeTensor?(tensor)
         return tensor
     }

@@ -122,6 +122,10 @@ extension CUDABackend {
         return tensor
     }
 
+    public func makeOutput(_ shape: [Int], dtype: DType) -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: allocateOrDie(bytes: shape.reduce(1, *) * dtype.byteSize))
+    }
+
     public func zero(_ tensor: Tensor) {
         guard tensor.count > 0 else { return }
         context.checkRuntime(context.runtime.memsetAsync(devicePointer(tensor), 0, tensor.byteCount, context.stream), "cudaMemsetAsync")

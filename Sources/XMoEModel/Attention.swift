@@ -44,7 +44,7 @@ final class CausalSelfAttention {
         let t = x_TH.rows
         let qkv_T3H = qkv.forward(x_TH)
         backend.ropeForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: qkv_T3H)
-        let attn_TH = backend.makeTensor([t, x_TH.columns])
+        let attn_TH = backend.makeOutput([t, x_TH.columns])
         qkvRotated = qkv_T3H
         let dropsProbs = probsDropout.control.stream != nil && probsDropout.control.rates.attention > 0
         if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention(headDim: x_TH.columns / heads) {

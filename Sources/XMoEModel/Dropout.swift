@@ -80,7 +80,7 @@ final class DropoutSite {
     func forward(_ x: Tensor, p: Double) -> Tensor {
         mask = control.mask(site: name, count: x.count, p: p)
         guard let mask else { return x }
-        let out = control.backend.makeTensor(x.shape)
+        let out = control.backend.makeOutput(x.shape)
         control.backend.dropoutForward(x, mask: mask, out: out)
         return out
     }

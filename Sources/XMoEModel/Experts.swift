@@ -31,11 +31,13 @@ final class Experts {
         var offsets: [Int] = [], next = 0
         for c in counts_L { offsets.append(next); next += c }
         segments = (offsets, counts_L)
-        let pre = backend.makeTensor([rows.rows, wIn.value.dim(2)])
+        // The segments cover every row, so the GEMMs (beta 0) write the outputs in full.
+        precondition(next == rows.rows, "Experts: \(next) rows in the segments, \(rows.rows) given")
+        let pre = backend.makeOutput([rows.rows, wIn.value.dim(2)])
         let x = lowered(rows)
         backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
         let act = lowered(activate(backend, activation, pre))
-        let out = backend.makeTensor([rows.rows, wOut.value.dim(2)])
+        let out = backend.makeOutput([rows.rows, wOut.value.dim(2)])
         backend.groupedLinearForward(x: act, w: wOut.compute ?? wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
         (self.x, self.pre, self.act) = (x, pre, act)
         return out

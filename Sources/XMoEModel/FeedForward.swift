@@ -38,11 +38,11 @@ final class FeedForward {
 func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor) -> Tensor {
     switch activation {
     case .gelu:
-        let out = backend.makeTensor(pre.shape)
+        let out = backend.makeOutput(pre.shape)
         backend.geluForward(pre, out: out)
         return out
     case .swiglu:
-        let out = backend.makeTensor([pre.rows, pre.columns / 2])
+        let out = backend.makeOutput([pre.rows, pre.columns / 2])
         backend.swigluForward(gateUp: pre, out: out)
         return out
     }

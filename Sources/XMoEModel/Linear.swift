@@ -21,7 +21,7 @@ final class Linear {
     }
 
     func forward(_ x_TI: Tensor) -> Tensor {
-        let out = backend.makeTensor([x_TI.rows, w.value.dim(1)])
+        let out = backend.makeOutput([x_TI.rows, w.value.dim(1)])
         if lowPrecision, let w16 = w.compute {
             let x16 = backend.converted(x_TI, to: w16.dtype)
             x = x16

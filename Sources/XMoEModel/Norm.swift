@@ -22,7 +22,7 @@ final class Norm {
 
     func forward(_ x_TH: Tensor) -> Tensor {
         let t = x_TH.rows
-        let out = backend.makeTensor(x_TH.shape), rstd = backend.makeTensor([t])
+        let out = backend.makeOutput(x_TH.shape), rstd = backend.makeOutput([t])
         x = x_TH
         self.rstd = rstd
         switch kind {

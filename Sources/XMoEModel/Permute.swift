@@ -78,7 +78,7 @@ final class Permute {
     func forward(_ x_TH: Tensor, plan: PermutePlan) -> Tensor {
         guard let tokenOfRow = plan.tokenOfRow_B else { fatalError("Permute: a host plan was given; the model plans on its backend") }
         self.plan = plan
-        let x_BH = backend.makeTensor([plan.rows, x_TH.columns])
+        let x_BH = backend.makeOutput([plan.rows, x_TH.columns])
         backend.gatherRows(x_TH, index: tokenOfRow, into: x_BH)
         return x_BH
     }

@@ -6,7 +6,7 @@ import Testing
 /// independently of `ProfilingBackend.category(ofMethod:)`).
 @Suite struct ProfilingBackendTests {
     static let expected: [String: OpCategory] = [
-        "makeTensor": .memory, "zero": .memory, "fill": .memory, "copy": .memory, "upload": .memory,
+        "makeTensor": .memory, "makeOutput": .memory, "zero": .memory, "fill": .memory, "copy": .memory, "upload": .memory,
         "downloadFloats": .memory, "downloadInts": .memory,
         "gemm": .gemm, "batchedGemm": .gemm, "groupedGemm": .groupedGemm, "groupedGemmWeightGrad": .groupedGemm,
         "add": .elementwise, "scale": .elementwise, "axpy": .elementwise, "addBias": .elementwise, "sumRows": .elementwise,
@@ -48,6 +48,7 @@ import Testing
 
         // memory
         let made = p.makeTensor([2, 2], dtype: .float32)
+        _ = p.makeOutput([2, 2], dtype: .float32)
         p.zero(made)
         p.fill(made, value: 2)
         let copied = cpu.makeTensor([2, 2])

@@ -28,7 +28,7 @@ extension Backend {
     /// A new tensor holding `src` converted to `dtype` (or `src` itself when it already has it).
     public func converted(_ src: Tensor, to dtype: DType) -> Tensor {
         if src.dtype == dtype { return src }
-        let out = makeTensor(src.shape, dtype: dtype)
+        let out = makeOutput(src.shape, dtype: dtype)
         convert(src, to: out)
         return out
     }

@@ -3,6 +3,10 @@ extension CPUBackend {
         Tensor(hostShape: shape, dtype: dtype, tally: memoryTally)
     }
 
+    /// Zero-filled like `makeTensor`: on the CPU the fill is cheap, and a bug that reads an output
+    /// before writing it then stays deterministic.
+    public func makeOutput(_ shape: [Int], dtype: DType) -> Tensor { makeTensor(shape, dtype: dtype) }
+
     public func zero(_ tensor: Tensor) {
         tensor.hostBytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
