@@ -3,6 +3,6 @@ extension KernelSource {
     /// and routing are modules of their own (its own source file, its own cubin in the disk cache).
     public static var modules: [(source: String, kernelNames: [String])] {
         [(source(), kernelNames), (FlashAttentionKernels.source(), FlashAttentionKernels.kernelNames),
-         (RouteKernelSource.source(), RouteKernelSource.kernelNames)]
+         (RouteKernelSource.source(), RouteKernelSource.kernelNames), (CrossEntropyKernelSource.source(), CrossEntropyKernelSource.kernelNames)]
     }
 }
