@@ -7,9 +7,14 @@ import XMoECompute
 /// Nothing of size T × V outlives a chunk (T = 8192, V = 50304: 1.65 GB per fp32 T×V tensor).
 /// With a bf16 compute copy of W, the GEMMs take bf16 x, dLogits and W and give fp32 results.
 final class LMHead {
-    /// Bytes of fp32 logits one chunk may hold (X-MoE Small, V 50304: 667 rows, 128 MiB).
+    /// Bytes of fp32 logits one chunk may hold (X-MoE Small, V 50304: 640 rows, 123 MiB).
     static let chunkBytes = 128 << 20
-    static func chunkRows(vocab: Int) -> Int { max(1, chunkBytes / (4 * vocab)) }
+    /// As many rows as fit `chunkBytes`, rounded down to a multiple of 128 (whole GEMM tiles) when
+    /// there are that many.
+    static func chunkRows(vocab: Int) -> Int {
+        let rows = max(1, chunkBytes / (4 * vocab))
+        return rows >= 128 ? rows - rows % 128 : rows
+    }
 
     let backend: Backend
     let table: Parameter?
@@ -53,17 +58,24 @@ final class LMHead {
     private func chunks(_ x: Tensor, w: Tensor, grad: Tensor, targets: Tensor, scale: Float, losses: Tensor, dX: Tensor?) {
         let (t, h, v, tied) = (x.rows, x.columns, grad.count / x.columns, table != nil)
         let rows = min(max(chunkRows, 1), t)
+        // One buffer for every chunk's logits (and one for their compute-dtype copy): the last,
+        // shorter chunk is a view, so the allocator sees two sizes per step, whatever T is.
         let full = backend.makeTensor([rows, v])
+        let full16 = dX != nil && w.dtype != .float32 ? backend.makeTensor([rows, v], dtype: w.dtype) : nil
         var start = 0
         while start < t {
             let n = min(rows, t - start)
-            let logits = n == rows ? full : backend.makeTensor([n, v])
+            let logits = n == rows ? full : full.view(offset: 0, shape: [n, v])
             // logits_nV = x_n · Wᵀ (tied W_VH) or x_n · W (W_HV); beta 0 overwrites the last chunk's dLogits.
             backend.gemm(transA: false, transB: tied, m: n, n: v, k: h, alpha: 1, a: x, aOffset: start * h, lda: h,
                          b: w, bOffset: 0, ldb: tied ? h : v, beta: 0, c: logits, cOffset: 0, ldc: v)
             backend.crossEntropyFused(logits: logits, targets: targets, rowOffset: start, scale: scale, losses: losses)
             if let dX {
-                let dLogits = backend.converted(logits, to: w.dtype)
+                var dLogits = logits
+                if let full16 {
+                    dLogits = n == rows ? full16 : full16.view(offset: 0, shape: [n, v])
+                    backend.convert(logits, to: dLogits)
+                }
                 backend.gemm(transA: false, transB: !tied, m: n, n: h, k: v, alpha: 1, a: dLogits, aOffset: 0, lda: v,
                              b: w, bOffset: 0, ldb: tied ? h : v, beta: 1, c: dX, cOffset: start * h, ldc: h)
                 if tied {  // dW_VH += dLogitsᵀ · x_n
@@ -76,5 +88,18 @@ final class LMHead {
             }
             start += n
         }
+    }
+}
+
+extension MoETransformer {
+    /// Peak bytes the LM loss holds in a training step of `tokens` tokens (for memory estimates such
+    /// as `xmoe plan`): one chunk's fp32 logits and their compute-dtype copy for the GEMMs (none in
+    /// fp32), plus what lives from forward to backward: the head's input gradient (T × H, fp32) and
+    /// the losses (T). The unchunked loss held 2–3 T × V fp32 tensors.
+    public static func lossPathBytes(tokens: Int, hidden: Int, vocab: Int, computeDType: DType) -> Int {
+        guard tokens > 0 else { return 0 }
+        let rows = min(LMHead.chunkRows(vocab: vocab), tokens)
+        let perRow = vocab * (4 + (computeDType == .float32 ? 0 : computeDType.byteSize))
+        return rows * perRow + 4 * tokens * hidden + 4 * tokens
     }
 }

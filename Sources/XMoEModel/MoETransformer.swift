@@ -23,7 +23,8 @@ public enum ModelInputError: Error, CustomStringConvertible {
 
 /// The DeepSeek-style MoE decoder for one rank's shard: embedding → blocks → final norm → LM head →
 /// cross-entropy (mean over tokens whose target is ≥ 0). Forward and backward are written by hand
-/// (llm.c style); `backward()` adds into the gradients of `parameters`.
+/// (llm.c style); `backward()` adds into the gradients of `parameters` (the LM head's share already
+/// in a training forward: the loss runs in chunks of tokens, see `LMHead`).
 public final class MoETransformer {
     public let config: ModelConfig
     public let options: MoEOptions
