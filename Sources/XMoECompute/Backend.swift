@@ -33,7 +33,8 @@
 /// - Ops/Route: `routeForward/Backward` (scores, top-k, combine weights, aux and z-loss statistics)
 /// - Ops/Permute: `permutePlan`, `permuteTokens`, `unpermute` + `unpermuteBackward`
 /// - Ops/Embedding: `embeddingForward/Backward`
-/// - Ops/CrossEntropy: `crossEntropyForward/Backward` (fused softmax + NLL over logits_TV)
+/// - Ops/CrossEntropy: `crossEntropyForward/Backward` (fused softmax + NLL over logits_TV),
+///   `crossEntropyFused` (loss and scaled gradient of a chunk of rows, in place of its logits)
 /// - Ops/AdamW: `adamwUpdate`
 public protocol Backend: AnyObject, Sendable {
     // MARK: memory
@@ -235,6 +236,13 @@ public protocol Backend: AnyObject, Sendable {
     func crossEntropyForward(logits: Tensor, targets: Tensor, probs: Tensor, losses: Tensor)
     /// dLogits[t] += dLosses[t] · (probs[t] − onehot(targets[t])); rows with target < 0 get nothing.
     func crossEntropyBackward(probs: Tensor, targets: Tensor, dLosses: Tensor, dLogits: Tensor)
+    /// Forward and backward of one chunk of rows at once, for a loss whose gradient per row is known
+    /// before the backward (the mean LM loss): row r of logits_RV (fp32) is global row
+    /// rowOffset + r of targets_T and losses_T. Writes losses[rowOffset + r] = −log softmax(logits[r])[t]
+    /// and OVERWRITES logits[r] with dLogits = scale · (softmax − onehot(t)); a row with t < 0 gets
+    /// loss 0 and dLogits 0. Max and sum run in a fixed order (the CPU: index order, the same
+    /// roundings as `crossEntropyForward` then `crossEntropyBackward` with dLosses = scale).
+    func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor)
 
     /// One AdamW step (decoupled weight decay, bias correction for 1-based `step`):
     /// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr · (m̂ / (sqrt(v̂) + eps) + wd · p).

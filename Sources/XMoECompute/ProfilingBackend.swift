@@ -86,7 +86,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
              "swigluForward", "swigluBackward", "dropoutForward", "dropoutBackward", "layerNormForward",
              "layerNormBackward", "rmsNormForward", "rmsNormBackward", "embeddingForward", "embeddingBackward",
              "convert": .elementwise
-        case "crossEntropyForward", "crossEntropyBackward": .loss
+        case "crossEntropyForward", "crossEntropyBackward", "crossEntropyFused": .loss
         case "adamwUpdate", "sumOfSquares", "allFinite": .optimizer
         case "makeTensor", "makeOutput", "zero", "fill", "copy", "upload", "downloadFloats", "downloadInts": .memory
         default: fatalError("ProfilingBackend: Backend method '\(name)' has no category; add it to category(ofMethod:)")
@@ -331,6 +331,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func crossEntropyBackward(probs: Tensor, targets: Tensor, dLosses: Tensor, dLogits: Tensor) {
         timed("crossEntropyBackward") { inner.crossEntropyBackward(probs: probs, targets: targets, dLosses: dLosses, dLogits: dLogits) }
+    }
+    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor) {
+        timed("crossEntropyFused") { inner.crossEntropyFused(logits: logits, targets: targets, rowOffset: rowOffset, scale: scale, losses: losses) }
     }
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,

@@ -4,6 +4,7 @@ extension KernelSource {
     public static var modules: [(source: String, kernelNames: [String])] {
         [(source(), kernelNames), (FlashAttentionKernels.source(), FlashAttentionKernels.kernelNames),
          (RouteKernelSource.source(), RouteKernelSource.kernelNames),
-         (FlashAttentionTensorCoreKernels.source(), FlashAttentionTensorCoreKernels.kernelNames)]
+         (FlashAttentionTensorCoreKernels.source(), FlashAttentionTensorCoreKernels.kernelNames),
+         (CrossEntropyKernelSource.source(), CrossEntropyKernelSource.kernelNames)]
     }
 }

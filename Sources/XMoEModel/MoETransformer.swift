@@ -23,7 +23,8 @@ public enum ModelInputError: Error, CustomStringConvertible {
 
 /// The DeepSeek-style MoE decoder for one rank's shard: embedding → blocks → final norm → LM head →
 /// cross-entropy (mean over tokens whose target is ≥ 0). Forward and backward are written by hand
-/// (llm.c style); `backward()` adds into the gradients of `parameters`.
+/// (llm.c style); `backward()` adds into the gradients of `parameters` (the LM head's share already
+/// in a training forward: the loss runs in chunks of tokens, see `LMHead`).
 public final class MoETransformer {
     public let config: ModelConfig
     public let options: MoEOptions
@@ -54,9 +55,12 @@ public final class MoETransformer {
 
     private var tokens: Tensor?
     private var targets: Tensor?
-    private var probs: Tensor?
     private var seqLen = 0
     private var counted = 0
+    /// The LM head's input gradient the last forward made with its loss, with the store's
+    /// `gradientEpoch` then (its weight gradient already went into the store); nil once a backward
+    /// used it or when the forward made none.
+    private var headGradient: (dX: Tensor, epoch: Int)?
 
     public init(config c: ModelConfig, options o: MoEOptions, backend: Backend, dispatcher: TokenDispatcher? = nil) {
         config = c
@@ -77,7 +81,13 @@ public final class MoETransformer {
     }
 
     /// tokens_BS and targets_BS flattened row-major (T = batch · seqLen); a target < 0 is ignored.
-    public func forward(tokens tokens_BS: [Int32], targets targets_BS: [Int32], seqLen: Int? = nil) throws -> LossParts {
+    ///
+    /// The LM loss runs in chunks of tokens (`LMHead`): its gradient is known here, so with
+    /// `gradients` (the default, for training) this forward already adds the LM head's weight
+    /// gradient into `parameters` and keeps the head's input gradient for `backward()`; no T × V
+    /// tensor is ever kept. Evaluation passes `gradients: false` and does no gradient work.
+    public func forward(tokens tokens_BS: [Int32], targets targets_BS: [Int32], seqLen: Int? = nil,
+                        gradients: Bool = true) throws -> LossParts {
         let s = seqLen ?? config.seqLength
         guard s > 0, s <= config.seqLength, tokens_BS.count % s == 0, !tokens_BS.isEmpty,
               targets_BS.count == tokens_BS.count else {
@@ -96,11 +106,11 @@ public final class MoETransformer {
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
         x_TH = embeddingDropout.forward(x_TH, p: dropout.hidden)
         for block in blocks { x_TH = try block.forward(x_TH, seqLen: s) }
-        let logits = head.forward(finalNorm.forward(x_TH))
-        let probs = backend.makeTensor(logits.shape), losses = backend.makeTensor([t])
-        backend.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses)
-        (self.tokens, self.targets, self.probs) = (tokens, targets, probs)
         counted = targets_BS.filter { $0 >= 0 }.count
+        let losses = backend.makeTensor([t]), dNormed = gradients ? backend.makeTensor([t, config.hidden]) : nil
+        head.loss(finalNorm.forward(x_TH), targets: targets, scale: lossScale, losses: losses, dX: dNormed)
+        (self.tokens, self.targets) = (tokens, targets)
+        headGradient = dNormed.map { ($0, parameters.gradientEpoch) }
         var lm: Double = 0
         for l in backend.downloadFloats(losses) { lm += Double(l) }
         lm /= Double(max(counted, 1))
@@ -113,14 +123,17 @@ public final class MoETransformer {
     /// Gradients of the last forward's `total`, ADDED into `parameters` (call `zeroGrads` first).
     /// Throws what the dispatcher throws (a failed all-to-all under EP > 1).
     public func backward() throws {
-        guard let tokens, let targets, let probs else { fatalError("MoETransformer: backward before forward") }
+        guard let tokens, let targets else { fatalError("MoETransformer: backward before forward") }
         let t = tokens.count
-        let dLosses = backend.makeTensor([t]), dLogits = backend.makeTensor(probs.shape)
-        backend.fill(dLosses, value: 1 / Float(max(counted, 1)))
-        backend.crossEntropyBackward(probs: probs, targets: targets, dLosses: dLosses, dLogits: dLogits)
+        let dNormed: Tensor
+        if let saved = headGradient, saved.epoch == parameters.gradientEpoch {
+            dNormed = saved.dX
+        } else {  // the forward's head gradient is spent or was never made: the head runs again
+            dNormed = backend.makeTensor([t, config.hidden])
+            head.recomputeGradients(targets: targets, scale: lossScale, dX: dNormed)
+        }
+        headGradient = nil
         var dX = backend.makeTensor([t, config.hidden])
-        let dNormed = backend.makeTensor([t, config.hidden])
-        head.backward(dLogits, dX: dNormed)
         finalNorm.backward(dNormed, dX: dX)
         for block in blocks.reversed() {
             let dIn = backend.makeTensor([t, config.hidden])
@@ -131,6 +144,9 @@ public final class MoETransformer {
     }
 
     public func zeroGrads() { parameters.zeroGrads() }
+
+    /// ∂total/∂loss_t of every counted token: the LM loss is their mean.
+    private var lossScale: Float { 1 / Float(max(counted, 1)) }
 
     /// Routing of each MoE layer in the last forward.
     public var routingStats: [RoutingStats] { blocks.compactMap { $0.moe?.stats } }

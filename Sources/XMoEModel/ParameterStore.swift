@@ -69,7 +69,12 @@ public final class ParameterStore {
     /// Gradients accumulate (every backward adds), so a step starts here.
     public func zeroGrads() {
         for g in groups { backend.zero(g.grad) }
+        gradientEpoch += 1
     }
+
+    /// How many times `zeroGrads` ran: the model's forward adds the LM head's gradient early and
+    /// recomputes it in backward when the gradients were zeroed in between.
+    public private(set) var gradientEpoch = 0
 
     /// Moves every parameter into its group's flat buffers (values copied bit for bit); idempotent.
     /// No parameter can be added afterwards.

@@ -288,7 +288,7 @@ public final class Trainer {
         model.dropoutStream = nil  // evaluation runs without dropout
         for i in 0..<settings.evalIterations {
             let batch = try validationData.microBatch(at: i * settings.microBatchSize, samples: settings.microBatchSize)
-            sum += Double(try model.forward(tokens: batch.tokens, targets: batch.targets).lm)
+            sum += Double(try model.forward(tokens: batch.tokens, targets: batch.targets, gradients: false).lm)
         }
         return sum / Double(settings.evalIterations)
     }

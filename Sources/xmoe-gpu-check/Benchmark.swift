@@ -107,6 +107,9 @@ struct Benchmark {
         gpu.upload(random.ints(t, below: 50304), to: targets)
         let ce = seconds(repeats: 3) { gpu.crossEntropyForward(logits: logits, targets: targets, probs: probs, losses: losses) }
         lines.append(String(format: "crossEntropy forward [8192, 50304]: %.2f ms, %.0f GB/s", ce * 1e3, 2 * Double(t * 50304 * 4) / ce / 1e9))
+        // The chunked loss's op (two reads and one write of the logits; in place, so later runs see gradients).
+        let fused = seconds(repeats: 3) { gpu.crossEntropyFused(logits: logits, targets: targets, rowOffset: 0, scale: 1 / Float(t), losses: losses) }
+        lines.append(String(format: "crossEntropyFused [8192, 50304] (loss and gradient): %.2f ms, %.0f GB/s", fused * 1e3, 3 * Double(t * 50304 * 4) / fused / 1e9))
 
         let keys = gpu.makeTensor([t * k], dtype: .int32), order = gpu.makeTensor([t * k], dtype: .int32), cnt = gpu.makeTensor([e], dtype: .int32)
         gpu.upload(random.ints(t * k, below: e), to: keys)

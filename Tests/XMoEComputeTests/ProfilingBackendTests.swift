@@ -22,7 +22,7 @@ import Testing
         "unpermute": .routing, "unpermuteBackward": .routing, "convert": .elementwise,
         "ropeForward": .attention, "ropeBackward": .attention, "attentionForward": .attention, "attentionBackward": .attention,
         "flashAttentionForward": .attention, "flashAttentionBackward": .attention,
-        "crossEntropyForward": .loss, "crossEntropyBackward": .loss,
+        "crossEntropyForward": .loss, "crossEntropyBackward": .loss, "crossEntropyFused": .loss,
         "adamwUpdate": .optimizer, "sumOfSquares": .optimizer, "allFinite": .optimizer,
     ]
 
@@ -146,6 +146,7 @@ import Testing
         let targets = i([0, 2])
         p.crossEntropyForward(logits: f([2, 3]), targets: targets, probs: f([2, 3]), losses: f([2]))
         p.crossEntropyBackward(probs: f([2, 3]), targets: targets, dLosses: f([2], [1, 1]), dLogits: f([2, 3]))
+        p.crossEntropyFused(logits: f([1, 3]), targets: targets, rowOffset: 1, scale: 0.5, losses: f([2]))
         p.adamwUpdate(param: f([4]), grad: f([4]), m: f([4]), v: f([4]), step: 1, lr: 1e-3, beta1: 0.9, beta2: 0.95,
                       eps: 1e-8, weightDecay: 0.1)
         let squares = p.sumOfSquares(f([2], [3, 4]))

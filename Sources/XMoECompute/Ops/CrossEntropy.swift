@@ -43,3 +43,39 @@ extension CPUBackend {
         }
     }
 }
+
+extension CPUBackend {
+    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor) {
+        let (rows, v) = (logits.rows, logits.columns)
+        precondition(logits.dtype == .float32, "crossEntropyFused: logits must be float32, not \(logits.dtype)")
+        precondition(rowOffset >= 0 && rowOffset + rows <= targets.count && losses.count == targets.count,
+                     "crossEntropyFused: rows \(rowOffset)..<\(rowOffset + rows) of targets \(targets.shape), losses \(losses.shape)")
+        let (px, pt, pl) = (logits.floats, targets.ints, losses.floats)
+        parallelFor(rows, minPerChunk: 4) { r in
+            for row in r {
+                let (base, target) = (row * v, Int(pt[rowOffset + row]))
+                precondition(target < v, "crossEntropyFused: target \(target) outside vocabulary \(v)")
+                if target < 0 {
+                    for j in 0..<v { px[base + j] = 0 }
+                    pl[rowOffset + row] = 0
+                    continue
+                }
+                // The same roundings as crossEntropyForward + crossEntropyBackward (dLosses = scale,
+                // dLogits from 0): max, then Σ exp in index order, then scale · (e · (1/Σ)) − scale·onehot.
+                let xTarget = px[base + target]
+                var maxValue = -Float.infinity
+                for j in 0..<v { maxValue = max(maxValue, px[base + j]) }
+                var sum: Float = 0
+                for j in 0..<v {
+                    let e = expf(px[base + j] - maxValue)
+                    px[base + j] = e
+                    sum += e
+                }
+                let inv = 1 / sum
+                for j in 0..<v { px[base + j] = scale * (px[base + j] * inv) }
+                px[base + target] -= scale
+                pl[rowOffset + row] = logf(sum) + maxValue - xTarget
+            }
+        }
+    }
+}
