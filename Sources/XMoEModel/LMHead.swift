@@ -6,12 +6,12 @@ import XMoECompute
 /// and — when gradients are wanted — dX_c = dLogits_c · W and dW += dLogits_cᵀ · x_c right away.
 /// Nothing of size T × V outlives a chunk (T = 8192, V = 50304: 1.65 GB per fp32 T×V tensor).
 /// With a bf16 compute copy of W, the GEMMs take bf16 x, dLogits and W and give fp32 results.
-final class LMHead {
+public final class LMHead {
     /// Bytes of fp32 logits one chunk may hold (X-MoE Small, V 50304: 640 rows, 123 MiB).
     static let chunkBytes = 128 << 20
     /// As many rows as fit `chunkBytes`, rounded down to a multiple of 128 (whole GEMM tiles) when
     /// there are that many.
-    static func chunkRows(vocab: Int) -> Int {
+    public static func chunkRows(vocab: Int) -> Int {
         let rows = max(1, chunkBytes / (4 * vocab))
         return rows >= 128 ? rows - rows % 128 : rows
     }

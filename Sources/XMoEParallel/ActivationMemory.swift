@@ -90,8 +90,9 @@ extension LayoutPlan {
 
         let vocab = c.paddedVocab / sizes.tp
         // Embedding dropout's mask, the final norm's input and statistics, the head's input, the
-        // cross-entropy's probabilities, tokens and targets.
-        let ends = hiddenMask + f * t * hFull + normStats + lo * t * hFull + f * t * vocab + 2 * 4 * t
+        // head's input gradient (computed chunk by chunk in the forward, LMHead) and the per-token
+        // losses, tokens and targets.
+        let ends = hiddenMask + f * t * hFull + normStats + lo * t * hFull + 4 * t * hFull + 4 * t + 2 * 4 * t
         let saved = c.layers * common + c.firstDenseLayers * dense + c.moeLayers * moe + ends
 
         var probabilities = 0
@@ -100,10 +101,10 @@ extension LayoutPlan {
             probabilities = c.layers * f * probsPerLayer * (p.attentionDropout > 0 ? 3 : 1)
         }
 
-        // Forward: logits and the new probabilities (the old still held) and the per-token losses.
-        let forwardPeak = 2 * f * t * vocab + f * t
-        // Backward: the logits' gradient (and its bf16 copy) with the per-token loss gradient and
-        // two T×H gradients, plus the larger of an attention block's (three T×H, the attention
+        // Forward: one chunk of the head's fp32 logits and their bf16 copy (LMHead.chunkRows rows).
+        let chunk = min(LMHead.chunkRows(vocab: c.paddedVocab), t)
+        let forwardPeak = chunk * vocab * (4 + (bf16 ? lo : 0))
+        // Backward: two T×H gradients, plus the larger of an attention block's (three T×H, the attention
         // gradient, two 3h-wide qkv gradients, bf16 copies of the projections' output gradients) and
         // a MoE block's (gradients of the expert rows, their activation and pre-activation, the
         // combine weights and the router logits).
@@ -111,7 +112,7 @@ extension LayoutPlan {
             + (p.keepsAttentionProbabilities ? f * probsPerLayer : 0)
         let moeBackward = 3 * f * t * hFull + 2 * f * kept * hFull + f * kept * (c.expertFFNHidden + expertWidth)
             + (bf16 ? lo * kept * (hFull + expertWidth) : 0) + f * tm * c.topK + f * tm * e
-        let backwardPeak = f * t * vocab + (bf16 ? lo * t * vocab : 0) + f * t + 2 * f * t * hFull
+        let backwardPeak = 2 * f * t * hFull
             + max(attentionBackward, c.moeLayers > 0 ? moeBackward : 0)
         return ActivationMemory(savedBytes: saved, attentionProbabilityBytes: probabilities,
                                 transientBytes: max(forwardPeak, backwardPeak))
