@@ -22,9 +22,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// The expert GEMMs through cuBLASLt with one algorithm per shape class (CUBLASLt.swift), and a
     /// workspace per stream; nil where libcublasLt does not load (cublasGemmEx then).
     lazy var ltGemm: (runner: LtGemmRunner, workspaces: [DeviceStorage])? = {
-        guard let api = try? CUBLASLtAPI(), let runner = try? LtGemmRunner(api: api, workspaceBytes: 32 << 20) else { return nil }
+        guard let api = try? CUBLASLtAPI(),
+              let runner = try? LtGemmRunner(api: api, workspaceBytes: CUDABackend.expertGemmWorkspaceBytes / CUDABackend.expertGemmMaxStreams)
+        else { return nil }
         return (runner, (0..<CUDABackend.expertGemmMaxStreams).map { _ in allocateOrDie(bytes: runner.workspaceBytes) })
     }()
+    /// The cuBLASLt workspaces of the expert GEMMs together (32 MiB per stream, cuBLAS's advice for Hopper).
+    public static let expertGemmWorkspaceBytes = expertGemmMaxStreams * (32 << 20)
     /// Whether the per-expert GEMMs go through cuBLASLt (default, when it loads) or cublasGemmEx
     /// (for the benchmark's comparison).
     public var expertGemmUsesLt = true

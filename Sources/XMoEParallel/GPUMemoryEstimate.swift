@@ -7,6 +7,11 @@ public struct GPUMemoryInputs: Sendable, Equatable {
     public var bytesPerParameter: Int
     /// The compute dtype, attention's path and the dropout rates.
     public var activation: ActivationPrecision
+    /// Fixed device workspaces: with bf16 compute, the experts' cuBLASLt GEMMs keep one per stream
+    /// (`CUDABackend.expertGemmWorkspaceBytes`; counted only for models with experts).
+    public var expertGemmWorkspaceBytes = 0
+    /// 4 streams × 32 MiB, mirrored from the CUDA backend (a test checks the two agree).
+    public static let cudaExpertGemmWorkspaceBytes = 4 * (32 << 20)
 
     public init(bytesPerParameter: Int = 16, activation: ActivationPrecision = ActivationPrecision(keepsAttentionProbabilities: true)) {
         self.bytesPerParameter = bytesPerParameter
@@ -18,12 +23,14 @@ public struct GPUMemoryInputs: Sendable, Equatable {
     public static func cuda(bf16: Bool, skipPolicy: Bool, headDim: Int, hiddenDropout: Double = 0,
                             attentionDropout: Double = 0, runsFlash: Bool? = nil) -> GPUMemoryInputs {
         let flash = runsFlash ?? cudaRunsFlashAttention(bf16: bf16, headDim: headDim)
-        return GPUMemoryInputs(
+        var inputs = GPUMemoryInputs(
             bytesPerParameter: 16 + (bf16 ? 2 : 0) + (skipPolicy ? 12 : 0),
             activation: ActivationPrecision(computeBytes: bf16 ? 2 : 4,
                                             // Attention dropout needs the probabilities (CausalSelfAttention).
                                             keepsAttentionProbabilities: attentionDropout > 0 || !flash,
                                             hiddenDropout: hiddenDropout, attentionDropout: attentionDropout))
+        inputs.expertGemmWorkspaceBytes = bf16 ? cudaExpertGemmWorkspaceBytes : 0
+        return inputs
     }
 
     /// Whether the CUDA backend runs attention as flash attention (keeping no S×S probabilities) for
@@ -41,7 +48,9 @@ public struct GPUMemoryEstimate: Sendable, Equatable {
     public var attentionProbabilityBytes: Int
     /// The largest temporaries alive at once on top (`ActivationMemory.transientBytes`).
     public var transientBytes: Int
-    public var totalBytes: Int { parameterBytes + activationBytes + attentionProbabilityBytes + transientBytes }
+    /// The experts' GEMM workspaces (bf16 compute, a model with experts), allocated once.
+    public var workspaceBytes = 0
+    public var totalBytes: Int { parameterBytes + activationBytes + attentionProbabilityBytes + transientBytes + workspaceBytes }
 }
 
 extension LayoutPlan {
@@ -57,6 +66,7 @@ extension LayoutPlan {
     public func gpuMemory(_ inputs: GPUMemoryInputs) -> GPUMemoryEstimate {
         let a = activationMemory(inputs.activation)
         return GPUMemoryEstimate(parameterBytes: inputs.bytesPerParameter * parametersPerRank, activationBytes: a.savedBytes,
-                                 attentionProbabilityBytes: a.attentionProbabilityBytes, transientBytes: a.transientBytes)
+                                 attentionProbabilityBytes: a.attentionProbabilityBytes, transientBytes: a.transientBytes,
+                                 workspaceBytes: model.config.moeLayers > 0 ? inputs.expertGemmWorkspaceBytes : 0)
     }
 }

@@ -31,9 +31,10 @@ extension LayoutReport {
             "  activations per micro-batch \(Format.bytes(e.activationBytes)) (saved for backward; GEMM inputs in \(bf16 ? "bf16" : "fp32"))",
             "  attention probabilities \(Format.bytes(e.attentionProbabilityBytes))"
                 + (inputs.activation.keepsAttentionProbabilities ? " (heads × S² per sequence and layer)" : " (not kept: flash attention)"),
-            "  temporaries at the peak \(Format.bytes(e.transientBytes)) (logits, their gradient)",
-            "  total \(Format.bytes(e.totalBytes)), plus the CUDA context and cuBLAS workspace",
+            "  temporaries at the peak \(Format.bytes(e.transientBytes)) (a chunk of logits, gradients in flight)",
         ]
+        if e.workspaceBytes > 0 { lines.append("  expert GEMM workspaces \(Format.bytes(e.workspaceBytes)) (cuBLASLt, one per stream)") }
+        lines.append("  total \(Format.bytes(e.totalBytes)), plus the CUDA context and cuBLAS's own workspace")
         if let size = try? CUDABackend.deviceMemoryBytes() { lines.append("  " + gpuVerdict(size: size).text) }
         return lines
     }

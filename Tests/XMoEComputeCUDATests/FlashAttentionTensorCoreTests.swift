@@ -105,4 +105,11 @@ import XMoEParallel
             }
         }
     }
+
+    @Test func planCountsTheExpertGemmWorkspacesTheBackendAllocates() {
+        #expect(GPUMemoryInputs.cudaExpertGemmWorkspaceBytes == CUDABackend.expertGemmWorkspaceBytes)
+        let bf16 = GPUMemoryInputs.cuda(bf16: true, skipPolicy: false, headDim: 64).expertGemmWorkspaceBytes
+        let fp32 = GPUMemoryInputs.cuda(bf16: false, skipPolicy: false, headDim: 64).expertGemmWorkspaceBytes
+        #expect(bf16 == CUDABackend.expertGemmWorkspaceBytes && fp32 == 0)
+    }
 }

@@ -74,8 +74,11 @@ import XMoETrain
                                            globalBatch: c.microBatch),
                               model: ModelSize(c.config), capacityFactor: c.capacityFactor ?? 1, minCapacity: 0,
                               dropTokens: c.capacityFactor != nil)
-        return plan.gpuMemory(.cuda(bf16: bf16, skipPolicy: false, headDim: c.config.headDim, hiddenDropout: c.hiddenDropout,
-                                    attentionDropout: c.attentionDropout, runsFlash: true))
+        // The CPU tally has no device workspaces (the cuBLASLt ones): compare everything else.
+        var e = plan.gpuMemory(.cuda(bf16: bf16, skipPolicy: false, headDim: c.config.headDim, hiddenDropout: c.hiddenDropout,
+                                     attentionDropout: c.attentionDropout, runsFlash: true))
+        e.workspaceBytes = 0
+        return e
     }
 
     /// Within 15% of the measured peak, in fp32 and in bf16 (fp32 masters, bf16 compute copies).
