@@ -14,28 +14,7 @@ public enum CrossEntropyKernelSource {
         typedef long long i64;
         #define CE_NEG_INF __int_as_float(0xff800000)
 
-        __device__ float ce_block_sum(float v) {
-            __shared__ float partial[32];
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-            __syncthreads();
-            if (lane == 0) partial[warp] = v;
-            __syncthreads();
-            v = lane < (int)(blockDim.x >> 5) ? partial[lane] : 0.0f;
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
-        __device__ float ce_block_max(float v) {
-            __shared__ float partial[32];
-            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-            const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-            __syncthreads();
-            if (lane == 0) partial[warp] = v;
-            __syncthreads();
-            v = lane < (int)(blockDim.x >> 5) ? partial[lane] : CE_NEG_INF;
-            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-            return v;
-        }
+        \(KernelSource.blockReductions)
 
         // Row r of x (v logits) becomes scale * (softmax - onehot(target)); losses[r] = lse - x[target].
         // targets and losses point at the chunk's first row. A row with target < 0: zeros, loss 0.
@@ -54,8 +33,8 @@ public enum CrossEntropyKernelSource {
                 if (xj > m) { s = (m == CE_NEG_INF ? 0.0f : s * expf(m - xj)) + 1.0f; m = xj; }
                 else s += expf(xj - m);
             }
-            const float bm = ce_block_max(m);
-            s = ce_block_sum(m == CE_NEG_INF ? 0.0f : s * expf(m - bm));
+            const float bm = block_max(m);
+            s = block_sum(m == CE_NEG_INF ? 0.0f : s * expf(m - bm));
             const float inv = 1.0f / s;
             for (i64 j = threadIdx.x; j < v; j += blockDim.x) {
                 float g = scale * (expf(x[base + j] - bm) * inv);

@@ -28,17 +28,7 @@ public enum RouteKernelSource {
         #define MAXK \(maxRouteTopK)
         // gating: 0 softmax_topk, 1 softmax_topk_renorm, 2 topk_logits, 3 sigmoid_bias (RouteGating).
 
-        __device__ float route_block_sum(float v) {
-            __shared__ float partial[32];
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-            __syncthreads();
-            if (lane == 0) partial[warp] = v;
-            __syncthreads();
-            v = lane < (int)(blockDim.x >> 5) ? partial[lane] : 0.0f;
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
+        \(KernelSource.blockReductions)
 
         // logsumexp as the CPU computes it: max in index order, then Σ exp(l − max) in index order.
         __device__ float route_lse(const float* l, int e) {
@@ -237,7 +227,7 @@ public enum RouteKernelSource {
                 dSrc[(i64)r * h + c] += w * g;
                 dot += src[(i64)r * h + c] * g;
             }
-            dot = route_block_sum(dot);
+            dot = block_sum(dot);
             if (threadIdx.x == 0) dWeight[slot] += dot;
         }
         """
