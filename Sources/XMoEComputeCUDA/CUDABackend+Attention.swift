@@ -19,9 +19,12 @@ extension CUDABackend {
 
     private func rope(_ input: Tensor, _ output: Tensor, heads: Int, d: Int, seqLen: Int, theta: Float, backward: Bool) {
         let rows = input.rows, h = heads * d
+        let table = makeOutput([seqLen, d])  // (cos, sin) per position and pair, written in full below
+        context.launch("xmoe_rope_table", .elementwise(count: seqLen * (d / 2)),
+                       [ptr(table), .int64(Int64(seqLen)), .int64(Int64(d)), .float(theta)])
         context.launch("xmoe_rope", .elementwise(count: rows * (2 * heads * (d / 2) + h)),
-                       [ptr(input), ptr(output), .int64(Int64(rows)), .int64(Int64(heads)), .int64(Int64(d)),
-                        .int64(Int64(seqLen)), .float(theta), .int32(backward ? 1 : 0)])
+                       [ptr(input), ptr(output), ptr(table), .int64(Int64(rows)), .int64(Int64(heads)), .int64(Int64(d)),
+                        .int64(Int64(seqLen)), .int32(backward ? 1 : 0)])
     }
 
     private func ropeHeadWidth(_ qkv: Tensor, heads: Int, seqLen: Int) -> Int {

@@ -18,7 +18,7 @@ public enum KernelSource {
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
-        "xmoe_rope", "xmoe_causal_softmax", "xmoe_attention_dscores",
+        "xmoe_rope", "xmoe_rope_table", "xmoe_causal_softmax", "xmoe_attention_dscores",
         "xmoe_gather_rows", "xmoe_scatter_add_rows_bwd",
         "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw", "xmoe_adamw4",
         "xmoe_f32_to_bf16", "xmoe_f32_to_bf16_4", "xmoe_bf16_to_f32",
@@ -251,25 +251,46 @@ public enum KernelSource {
         }
 
         // ---- rotary embedding: pairs (i, i + D/2) of the q and k parts; the v part passes through ----
+        // The angles first: cs[pos, i] = (cos, sin) of pos · theta^(−2i/D), in double rounded to float
+        // (as the CPU computes them), once per call instead of once per element pair.
+        extern "C" __global__ void xmoe_rope_table(float* cs, i64 seqLen, i64 d, float theta) {
+            const i64 half = d / 2;
+            GRID_LOOP(idx, seqLen * half) {
+                const i64 pos = idx / half, i = idx % half;
+                const double angle = (double)pos * pow((double)theta, -2.0 * (double)i / (double)d);
+                cs[2 * idx] = (float)cos(angle); cs[2 * idx + 1] = (float)sin(angle);
+            }
+        }
         // backward = 0: out = rotate(in) (out may equal in);  backward = 1: out += rotate⁻¹(in).
-        extern "C" __global__ void xmoe_rope(const float* in, float* out, i64 rows, i64 heads, i64 d, i64 seqLen,
-                                             float theta, int backward) {
-            const i64 half = d / 2, h = heads * d, pairs = 2 * heads * half, width = pairs + h;
-            GRID_LOOP(idx, rows * width) {
-                const i64 row = idx / width, j = idx % width, base = row * 3 * h;
+        // I is the index type: 32-bit where the shape allows (64-bit division is slow on the GPU).
+        template <typename I>
+        __device__ __forceinline__ void rope_body(const float* in, float* out, const float* cs, I rows, I heads, I d, I seqLen,
+                                                  int backward) {
+            const I half = d / 2, h = heads * d, pairs = 2 * heads * half, width = pairs + h;
+            for (I idx = (I)blockIdx.x * blockDim.x + threadIdx.x; idx < rows * width; idx += (I)gridDim.x * blockDim.x) {
+                const I row = idx / width, j = idx % width;
+                const i64 base = (i64)row * 3 * h;
                 if (j >= pairs) {
                     const i64 v = base + 2 * h + (j - pairs);
                     if (backward) out[v] += in[v]; else if (out != in) out[v] = in[v];
                     continue;
                 }
-                const i64 part = j / (heads * half), rem = j % (heads * half), n = rem / half, i = rem % half;
-                const i64 a0 = base + part * h + n * d;
-                const double angle = (double)(row % seqLen) * pow((double)theta, -2.0 * (double)i / (double)d);
-                const float c = (float)cos(angle), s = (float)sin(angle);
+                const I part = j / (heads * half), rem = j % (heads * half), n = rem / half, i = rem % half;
+                const i64 a0 = base + (i64)part * h + (i64)n * d;
+                const i64 t = 2 * ((i64)(row % seqLen) * half + i);
+                const float c = cs[t], s = cs[t + 1];
                 const float xa = in[a0 + i], xb = in[a0 + half + i];
                 if (backward) { out[a0 + i] += xa * c + xb * s; out[a0 + half + i] += xb * c - xa * s; }
                 else { out[a0 + i] = xa * c - xb * s; out[a0 + half + i] = xa * s + xb * c; }
             }
+        }
+        extern "C" __global__ void xmoe_rope(const float* in, float* out, const float* cs, i64 rows, i64 heads, i64 d, i64 seqLen,
+                                             int backward) {
+            const i64 width = 2 * heads * (d / 2) + heads * d;
+            if (rows * width + (i64)gridDim.x * blockDim.x < 0x7fffffffLL)
+                rope_body<int>(in, out, cs, (int)rows, (int)heads, (int)d, (int)seqLen, backward);
+            else
+                rope_body<i64>(in, out, cs, rows, heads, d, seqLen, backward);
         }
 
         // ---- attention helpers (a block per row of an S×S score matrix) ----
