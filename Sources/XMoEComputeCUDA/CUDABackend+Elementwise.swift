@@ -64,15 +64,9 @@ extension CUDABackend {
         }
     }
 
-    /// The segments as two int32 device arrays (offsets, counts) in the pointer scratch: a
-    /// stream-ordered copy, so the next call may reuse the scratch.
+    /// The segments as two int32 device arrays (offsets, counts) in the scratch block.
     private func uploadSegments(_ offsets: [Int], _ counts: [Int]) -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
-        let values = (offsets + counts).map { Int32($0) }
-        let device = scratch(bytes: values.count * 4)
-        values.withUnsafeBytes { bytes in
-            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
-                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (row segments)")
-        }
+        let device = scratchCopy((offsets + counts).map { Int32($0) }, "row segments")
         return (device, device + 4 * offsets.count)
     }
 

@@ -110,6 +110,17 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return storage.pointer
     }
 
+    /// `values` copied into the scratch block, stream-ordered (the next call may reuse the block):
+    /// the small host arrays a launch needs on the device (pointer lists, row segments).
+    func scratchCopy<T>(_ values: [T], _ what: String) -> UnsafeMutableRawPointer {
+        let device = scratch(bytes: values.count * MemoryLayout<T>.stride)
+        values.withUnsafeBytes { bytes in
+            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
+                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (\(what))")
+        }
+        return device
+    }
+
     func allocateOrDie(bytes: Int) -> DeviceStorage {
         do { return try allocator.allocate(byteCount: bytes) } catch { fatalError("\(error)") }
     }

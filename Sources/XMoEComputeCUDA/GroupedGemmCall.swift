@@ -36,11 +36,7 @@ extension CUDABackend {
     /// Copies the call's pointer arrays to device scratch (stream-ordered) and returns the three
     /// device arrays.
     func uploadPointers(_ call: GroupedGemmCall) -> (first: UnsafeMutableRawPointer, second: UnsafeMutableRawPointer, c: UnsafeMutableRawPointer) {
-        let device = scratch(bytes: call.pointers.count * 8)
-        call.pointers.withUnsafeBytes { bytes in
-            context.checkRuntime(context.runtime.memcpyAsync(device, bytes.baseAddress, bytes.count,
-                                                             CUDARuntimeAPI.memcpyHostToDevice, context.stream), "cudaMemcpyAsync (grouped GEMM pointers)")
-        }
+        let device = scratchCopy(call.pointers, "grouped GEMM pointers")
         let p = call.problemCount * 8
         return (device, device + p, device + 2 * p)
     }

@@ -30,13 +30,9 @@ func flashAttentionCases() -> [OpCase] {
 /// 16 heads, width 128): milliseconds and TFLOP/s, causal FLOPs (forward 2·2·B·N·S²·D/2, backward
 /// 2.5× that), as PyTorch's benchmarks count them.
 func flashAttentionBenchmark(gpu: CUDABackend) -> [String] {
-    let bench = Benchmark(gpu: gpu)
-    var random = CheckRandom(seed: 11)
-    let (batch, seq, heads, d) = (4, 2048, 16, 128)
-    let rows = batch * seq, h = heads * d
-    let qkv = bench.randomTensor([rows, 3 * h], &random), dOut = bench.randomTensor([rows, h], &random)
-    let out = gpu.makeTensor([rows, h]), lse = gpu.makeTensor([batch * heads, seq]), dQkv = gpu.makeTensor([rows, 3 * h])
-    let forwardFlops = 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2
+    let s = SmallAttentionShape(gpu: gpu)
+    let (bench, batch, seq, heads) = (s.bench, s.batch, s.seq, s.heads)
+    let (qkv, dOut, out, lse, dQkv, forwardFlops) = (s.qkv, s.dOut, s.out, s.lse, s.dQkv, s.forwardFlops)
     var lines: [String] = []
     func line(_ label: String, _ seconds: Double, _ flops: Double) {
         lines.append(String(format: "%@: %.2f ms, %.2f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
@@ -172,13 +168,9 @@ func tensorCoreFlashAttentionCases() -> [OpCase] {
 /// The tensor-core kernels at the X-MoE Small shape (micro-batch 4, seq 2048, 16 heads, width 128),
 /// same FLOP count as `flashAttentionBenchmark`, median of 3 rounds of 10.
 func tensorCoreFlashAttentionBenchmark(gpu: CUDABackend) -> [String] {
-    let bench = Benchmark(gpu: gpu)
-    var random = CheckRandom(seed: 11)
-    let (batch, seq, heads, d) = (4, 2048, 16, 128)
-    let rows = batch * seq, h = heads * d
-    let qkv = bench.randomTensor([rows, 3 * h], &random), dOut = bench.randomTensor([rows, h], &random)
-    let out = gpu.makeTensor([rows, h]), lse = gpu.makeTensor([batch * heads, seq]), dQkv = gpu.makeTensor([rows, 3 * h])
-    let forwardFlops = 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2
+    let s = SmallAttentionShape(gpu: gpu)
+    let (bench, seq, heads) = (s.bench, s.seq, s.heads)
+    let (qkv, dOut, out, lse, dQkv, forwardFlops) = (s.qkv, s.dOut, s.out, s.lse, s.dQkv, s.forwardFlops)
     var lines: [String] = []
     func line(_ label: String, _ seconds: Double, _ flops: Double) {
         lines.append(String(format: "%@: %.3f ms, %.1f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
@@ -228,4 +220,23 @@ func tensorCoreFlashTrainingCheck(cpuThreads: Int, say: (String) -> Void) -> [St
         say("FAIL \(name): \(error)")
         return [name]
     }
+}
+
+/// The attention benchmarks' inputs at the X-MoE Small shape (micro-batch 4, seq 2048, 16 heads,
+/// width 128) and the causal forward's FLOPs (2·2·B·N·S²·D/2).
+struct SmallAttentionShape {
+    let bench: Benchmark
+    let batch = 4, seq = 2048, heads = 16, d = 128
+    let qkv: Tensor, dOut: Tensor, out: Tensor, lse: Tensor, dQkv: Tensor
+
+    init(gpu: CUDABackend) {
+        bench = Benchmark(gpu: gpu)
+        var random = CheckRandom(seed: 11)
+        let rows = batch * seq, h = heads * d
+        qkv = bench.randomTensor([rows, 3 * h], &random)
+        dOut = bench.randomTensor([rows, h], &random)
+        (out, lse, dQkv) = (gpu.makeTensor([rows, h]), gpu.makeTensor([batch * heads, seq]), gpu.makeTensor([rows, 3 * h]))
+    }
+
+    var forwardFlops: Double { 2.0 * 2 * Double(batch * heads) * Double(seq) * Double(seq) * Double(d) / 2 }
 }
