@@ -246,9 +246,12 @@ public protocol Backend: AnyObject, Sendable {
 
     /// One AdamW step (decoupled weight decay, bias correction for 1-based `step`):
     /// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr · (m̂ / (sqrt(v̂) + eps) + wd · p).
+    /// With `computeCopy` (a tensor of `param`'s count in the compute dtype), the updated p is also
+    /// written there rounded, exactly as `convert(param, to: computeCopy)` would: the bf16 refresh
+    /// rides on the optimizer's pass instead of reading the masters a second time.
     func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
-        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float)
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, computeCopy: Tensor?)
 
     /// Σ x² over every element, accumulated in Double in an order fixed by the shape; one scalar
     /// comes back (a synchronisation point). See Backend+Reductions.swift.
@@ -258,6 +261,15 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// `adamwUpdate` without a compute copy to refresh.
+    public func adamwUpdate(
+        param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    ) {
+        adamwUpdate(param: param, grad: grad, m: m, v: v, step: step, lr: lr, beta1: beta1, beta2: beta2, eps: eps,
+                    weightDecay: weightDecay, computeCopy: nil)
+    }
+
     public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }
     public func makeOutput(_ shape: [Int]) -> Tensor { makeOutput(shape, dtype: .float32) }
     public func prefersFlashAttention(headDim: Int) -> Bool { prefersFlashAttention }

@@ -337,11 +337,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
-        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, computeCopy: Tensor?
     ) {
         timed("adamwUpdate") {
             inner.adamwUpdate(param: param, grad: grad, m: m, v: v, step: step, lr: lr, beta1: beta1, beta2: beta2, eps: eps,
-                              weightDecay: weightDecay)
+                              weightDecay: weightDecay, computeCopy: computeCopy)
         }
     }
 }

@@ -154,18 +154,31 @@ extension CUDABackend {
 
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
-        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, computeCopy: Tensor?
     ) {
         precondition(step >= 1, "adamwUpdate: step \(step) must be 1-based")
         precondition(grad.count == param.count && m.count == param.count && v.count == param.count, "adamwUpdate: shapes differ")
+        precondition(param.dtype == .float32 && grad.dtype == .float32 && m.dtype == .float32 && v.dtype == .float32,
+                     "adamwUpdate: the masters, gradients and moments are fp32")
         // Bias corrections in Double on the host, as the CPU backend computes them.
         let c1 = Float(1 - pow(Double(beta1), Double(step)))
         let c2 = Float(1 - pow(Double(beta2), Double(step)))
         let scalars: [KernelArgument] = [.float(lr), .float(beta1), .float(beta2), .float(eps), .float(weightDecay), .float(c1), .float(c2)]
-        if let quads = quadCount([param, grad, m, v]) {
-            return context.launch("xmoe_adamw4", .elementwise(count: quads), [ptr(param), ptr(grad), ptr(m), ptr(v), i64(quads)] + scalars)
+        if let copy = computeCopy, copy.dtype == .bfloat16 {
+            precondition(copy.count == param.count, "adamwUpdate: compute copy \(copy.shape) for \(param.count) parameters")
+            if let quads = quadCount([param, grad, m, v, copy]) {
+                return context.launch("xmoe_adamw4_bf16", .elementwise(count: quads),
+                                      [ptr(param), ptr(grad), ptr(m), ptr(v), ptr(copy), i64(quads)] + scalars)
+            }
+            return context.launch("xmoe_adamw_bf16", .elementwise(count: param.count),
+                                  [ptr(param), ptr(grad), ptr(m), ptr(v), ptr(copy), n(param)] + scalars)
         }
-        context.launch("xmoe_adamw", .elementwise(count: param.count), [ptr(param), ptr(grad), ptr(m), ptr(v), n(param)] + scalars)
+        if let quads = quadCount([param, grad, m, v]) {
+            context.launch("xmoe_adamw4", .elementwise(count: quads), [ptr(param), ptr(grad), ptr(m), ptr(v), i64(quads)] + scalars)
+        } else {
+            context.launch("xmoe_adamw", .elementwise(count: param.count), [ptr(param), ptr(grad), ptr(m), ptr(v), n(param)] + scalars)
+        }
+        if let computeCopy { convert(param, to: computeCopy) }  // another compute dtype: the general convert
     }
 }
 

@@ -88,6 +88,14 @@ extension CUDABackend {
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
         let bf16 = bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
+        if bf16 && k > 0 && transB && alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(k: k),
+           [a, w, c].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {  // TMA wants 16-byte bases
+            // The data gradient's shape (K-contiguous weights): the sm_90a kernel, one launch for all
+            // experts, no per-expert host work (NOTES.md, session 6).
+            expertGemmKernelBF16(k: k, n: n, a: devicePointer(a), aRows: a.count / max(k, 1), bt: devicePointer(w), beta: beta,
+                                 c: devicePointer(c), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            return
+        }
         if bf16 && k > 0 {
             // Per-expert cuBLAS over a stream pool: 1.4–1.7× faster than cublasGemmGroupedBatchedEx on the
             // H200 at X-MoE Small shape, bit-identical whatever the stream count (NOTES.md, c3).

@@ -32,6 +32,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Whether the per-expert GEMMs go through cuBLASLt (default, when it loads) or cublasGemmEx
     /// (for the benchmark's comparison).
     public var expertGemmUsesLt = true
+    /// Whether `groupedGemm`'s K-contiguous shape (transB, the data gradient) goes to the sm_90a
+    /// kernel where it loads (default), instead of the per-expert path. `XMOE_EXPERT_GEMM_KERNEL=0`
+    /// turns it off for a comparison.
+    public var expertGemmUsesKernel = ProcessInfo.processInfo.environment["XMOE_EXPERT_GEMM_KERNEL"] != "0"
     /// Heuristic queries cuBLASLt has run for the expert GEMMs (one per new shape class).
     public var expertGemmHeuristicQueries: Int { ltGemm?.runner.heuristicQueries ?? 0 }
     /// The sm_90a expert GEMM kernel, compiled on first use (CUDABackend+ExpertGemmKernel.swift).
@@ -82,6 +86,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     /// Waits until everything queued so far has run; reports a failed kernel.
     public func synchronize() { context.synchronize() }
+    /// Times the host has waited for the GPU (synchronize, downloads, scalar reads), and for how long.
+    public var hostWaits: (count: Int, seconds: Double) { (context.waits, Double(context.waitNanoseconds) / 1e9) }
 
     /// Bytes held in live tensors, in the allocator's cache, and how often cudaMalloc was called.
     public var memoryStatistics: (inUse: Int, cached: Int, systemAllocations: Int) {

@@ -94,8 +94,16 @@ final class CUDAContext: @unchecked Sendable {
         do { try cublas.check(code, call()) } catch { fatalError("\(error)") }
     }
 
+    /// How often, and how long in all, the host has waited for the stream: a step whose waits add
+    /// up to little is bound by the host's submission, not by the GPU.
+    private(set) var waits = 0
+    private(set) var waitNanoseconds: UInt64 = 0
+
     func synchronize() {
+        let start = DispatchTime.now().uptimeNanoseconds
         checkRuntime(runtime.streamSynchronize(stream), "cudaStreamSynchronize (an earlier kernel failed)")
+        waits += 1
+        waitNanoseconds += DispatchTime.now().uptimeNanoseconds - start
     }
 
     private func fail(_ call: String, code: Int32, driverCall: Bool) -> Never {

@@ -20,7 +20,7 @@ public enum KernelSource {
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
         "xmoe_rope", "xmoe_rope_table", "xmoe_causal_softmax", "xmoe_attention_dscores",
         "xmoe_gather_rows", "xmoe_scatter_add_rows_bwd",
-        "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw", "xmoe_adamw4",
+        "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw", "xmoe_adamw4", "xmoe_adamw_bf16", "xmoe_adamw4_bf16",
         "xmoe_f32_to_bf16", "xmoe_f32_to_bf16_4", "xmoe_bf16_to_f32",
         "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
     ] + ReductionKernels.kernelNames
@@ -462,6 +462,30 @@ public enum KernelSource {
                 adamw_element(pi.z, gi.z, mi.z, vi.z, lr, b1, b2, eps, wd, c1, c2);
                 adamw_element(pi.w, gi.w, mi.w, vi.w, lr, b1, b2, eps, wd, c1, c2);
                 p[i] = pi; m[i] = mi; v[i] = vi;
+            }
+        }
+        // The same steps, the updated p also written rounded to bf16 (bf16_bits, as xmoe_f32_to_bf16):
+        // the compute copy's refresh without reading the masters again.
+        extern "C" __global__ void xmoe_adamw_bf16(float* p, const float* g, float* m, float* v, unsigned short* c, i64 n, float lr,
+                                                   float b1, float b2, float eps, float wd, float c1, float c2) {
+            GRID_LOOP(i, n) {
+                float pi = p[i];
+                adamw_element(pi, g[i], m[i], v[i], lr, b1, b2, eps, wd, c1, c2);
+                p[i] = pi;
+                c[i] = (unsigned short)bf16_bits(pi);
+            }
+        }
+        extern "C" __global__ void xmoe_adamw4_bf16(float4* p, const float4* g, float4* m, float4* v, uint2* c, i64 n4, float lr,
+                                                    float b1, float b2, float eps, float wd, float c1, float c2) {
+            GRID_LOOP(i, n4) {
+                float4 pi = p[i], mi = m[i], vi = v[i];
+                const float4 gi = g[i];
+                adamw_element(pi.x, gi.x, mi.x, vi.x, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.y, gi.y, mi.y, vi.y, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.z, gi.z, mi.z, vi.z, lr, b1, b2, eps, wd, c1, c2);
+                adamw_element(pi.w, gi.w, mi.w, vi.w, lr, b1, b2, eps, wd, c1, c2);
+                p[i] = pi; m[i] = mi; v[i] = vi;
+                c[i] = make_uint2(bf16_bits(pi.x) | (bf16_bits(pi.y) << 16), bf16_bits(pi.z) | (bf16_bits(pi.w) << 16));
             }
         }
         """ + ReductionKernels.source

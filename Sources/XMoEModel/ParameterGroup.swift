@@ -47,7 +47,7 @@ public final class ParameterGroup {
     }
 
     /// compute = value rounded (one convert of the whole group); nothing in fp32.
-    func refreshCompute(_ backend: Backend) {
+    public func refreshCompute(_ backend: Backend) {
         if let compute { backend.convert(value, to: compute) }
     }
 

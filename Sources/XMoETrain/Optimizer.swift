@@ -109,8 +109,9 @@ public final class Optimizer {
         }
     }
 
-    /// One AdamW update of the owned ranges at rate `lr`; under ZeRO-1 the updated shards are then
-    /// all-gathered so every replica holds the whole group again.
+    /// One AdamW update of the owned ranges at rate `lr`, the bf16 compute copy (if any) refreshed
+    /// in the same pass; under ZeRO-1 the updated shards are then all-gathered so every replica
+    /// holds the whole group again.
     public func apply(lr: Float) throws {
         step += 1
         for (i, p) in placements.enumerated() {
@@ -122,7 +123,8 @@ public final class Optimizer {
                                     m: m[i].view(offset: run.elements.lowerBound - base, shape: shape),
                                     v: v[i].view(offset: run.elements.lowerBound - base, shape: shape),
                                     step: step, lr: lr, beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps,
-                                    weightDecay: run.decay ? settings.weightDecay : 0)
+                                    weightDecay: run.decay ? settings.weightDecay : 0,
+                                    computeCopy: p.group.compute?.view(offset: run.elements.lowerBound, shape: shape))
             }
         }
         try gatherParameters()
@@ -135,6 +137,7 @@ public final class Optimizer {
             let mine = backend.downloadFloats(p.group.value.view(offset: p.owned.lowerBound, shape: [p.owned.count]))
             let (whole, _) = try p.replicas.allGatherV(mine)
             backend.upload(whole, to: p.group.value)
+            p.group.refreshCompute(backend)  // the other replicas' shards arrived as fp32 masters
             let g = p.replicas.size
             addTraffic((g - 1) * p.group.count * 4 / g, interNode: p.interNode)
         }

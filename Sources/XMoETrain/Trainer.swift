@@ -252,8 +252,9 @@ public final class Trainer {
             finite = try optimizer.applyChecked(lr: Float(lr), gradNorm: gradNorm, clipGrad: settings.clipGrad,
                                                 policy: settings.nonFinite, step: step)
             if finite && settings.expertBiasRate > 0 && model.options.gating == .sigmoidBias { updateExpertBias(routed) }
-            // The masters moved (or were restored): re-round the bf16 compute copy (no-op in fp32).
-            model.parameters.refreshComputeCopy()
+            // A clean update refreshed the bf16 compute copy as it went; a skipped one restored the
+            // masters, whose copy must be re-rounded (no-op in fp32).
+            if !finite { model.parameters.refreshComputeCopy() }
         }
         state.step = step
 

@@ -278,6 +278,18 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
                                lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
             }
         })
+        // The fused bf16 refresh: the copy, widened back to fp32, is the updated p rounded.
+        cases.append(OpCase(name: "adamw n\(n) with bf16 compute copy (3 steps)",
+                            tensors: [t("p", [n]), t("g", [n]), t("m", [n], .normal(scale: 0.1)), t("v", [n], .uniform(0, 0.01)),
+                                      t("copy", [n], .poison)],
+                            outputs: ["p", "m", "v", "copy"], tolerance: fp32Tolerance) { be, x in
+            let copy = be.makeTensor([n], dtype: .bfloat16)
+            for step in 1...3 {
+                be.adamwUpdate(param: x["p"]!, grad: x["g"]!, m: x["m"]!, v: x["v"]!, step: step,
+                               lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, computeCopy: copy)
+            }
+            be.convert(copy, to: x["copy"]!)
+        })
     }
     return cases
 }

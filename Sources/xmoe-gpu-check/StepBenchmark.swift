@@ -168,10 +168,10 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
                 backend.adamwUpdate(param: group.value.view(offset: offset, shape: shape),
                                     grad: group.grad.view(offset: offset, shape: shape),
                                     m: m.view(offset: offset, shape: shape), v: v.view(offset: offset, shape: shape),
-                                    step: stepNumber, lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: run.decay ? 0.1 : 0)
+                                    step: stepNumber, lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: run.decay ? 0.1 : 0,
+                                    computeCopy: group.compute?.view(offset: offset, shape: shape))
             }
         }
-        model.parameters.refreshComputeCopy()  // bf16 compute: the updated masters, rounded (no-op in fp32)
         sync()
         return loss.total
     }
@@ -182,9 +182,16 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
     do {
         for i in 1...(2 + o.steps) {
             let start = clock()
+            let waitsBefore = cuda?.hostWaits
             let loss = try step()
             let seconds = clock() - start
             if i > 2 { timed.append(seconds) }
+            if let before = waitsBefore, let after = cuda?.hostWaits {
+                // Host busy = wall − waiting: near the wall time, the step is bound by submission.
+                let waited = after.seconds - before.seconds
+                say("step \(i) host: \(after.count - before.count) waits for the GPU, \(fixed(waited * 1e3, 1)) ms waiting, "
+                    + "\(fixed((seconds - waited) * 1e3, 1)) ms submitting")
+            }
             let mallocs = cuda.map { ", cudaMalloc calls so far \($0.allocatorBook.systemAllocations), "
                 + "expert GEMM heuristic queries \($0.expertGemmHeuristicQueries)" } ?? ""
             say("step \(i)\(i <= 2 ? " (warm-up)" : ""): loss \(fixed(Double(loss), 5)), \(fixed(seconds * 1e3, 1)) ms\(mallocs)")

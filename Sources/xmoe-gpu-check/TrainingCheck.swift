@@ -52,10 +52,10 @@ func trainLosses(backend: Backend, steps: Int, attentionDropout: Double = 0.1, h
                 backend.adamwUpdate(param: group.value.view(offset: offset, shape: shape),
                                     grad: group.grad.view(offset: offset, shape: shape),
                                     m: m.view(offset: offset, shape: shape), v: v.view(offset: offset, shape: shape),
-                                    step: step, lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: run.decay ? 0.1 : 0)
+                                    step: step, lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: run.decay ? 0.1 : 0,
+                                    computeCopy: group.compute?.view(offset: offset, shape: shape))
             }
         }
-        model.parameters.refreshComputeCopy()  // bf16 compute: re-round the updated masters (no-op in fp32)
         losses.append(loss.total)
         allocations.append(systemAllocations())
     }

@@ -56,4 +56,26 @@ struct OptimizerTests {
             for (got, want) in zip(s.backend.downloadFloats(param.value), ref) { #expect(abs(Double(got) - want) < 1e-6) }
         }
     }
+
+    /// bf16 compute: the update refreshes the compute copy in its own pass (no refreshComputeCopy
+    /// afterwards), so after each step the copy is the updated masters rounded to nearest even,
+    /// checked against `roundToBFloat16` of the downloaded masters.
+    @Test func updateRefreshesTheBF16ComputeCopy() throws {
+        let s = ParameterStore(backend: CPUBackend(computeDType: .bfloat16), seed: 1)
+        s.add("w", shape: [2, 3], initial: .normal(std: 0.5), weightDecay: true)
+        s.add("b", shape: [3], initial: .constant(0.25), weightDecay: false)
+        s.seal()
+        let opt = Optimizer(store: s, settings: AdamWSettings(beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1))
+        let before = s.parameters.flatMap { s.backend.downloadFloats($0.compute!) }
+        for step in 1...2 {
+            for (param, g) in zip(s.parameters, grads) { s.backend.upload(g.map { $0 * Float(step) }, to: param.grad) }
+            try opt.apply(lr: 0.05)
+            for param in s.parameters {
+                let masters = s.backend.downloadFloats(param.value)
+                #expect(s.backend.downloadFloats(param.compute!) == masters.map(roundToBFloat16), "\(param.name), step \(step)")
+            }
+        }
+        // The update is large enough to move the rounded values (else the check above could not fail).
+        #expect(s.parameters.flatMap { s.backend.downloadFloats($0.compute!) } != before)
+    }
 }

@@ -3,7 +3,7 @@ import Foundation
 extension CPUBackend {
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,
-        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+        lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, computeCopy: Tensor?
     ) {
         precondition(step >= 1, "adamwUpdate: step \(step) must be 1-based")
         expectCount(grad, param.count, "adamw grad"); expectCount(m, param.count, "adamw m"); expectCount(v, param.count, "adamw v")
@@ -21,5 +21,6 @@ extension CPUBackend {
                 pp[i] -= lr * (update + weightDecay * pp[i])
             }
         }
+        if let computeCopy { convert(param, to: computeCopy) }
     }
 }
