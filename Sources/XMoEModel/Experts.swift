@@ -49,27 +49,28 @@ final class Experts {
         return backend.converted(t, to: dtype)
     }
 
-    /// dX, dW and dB of one grouped linear map whose saved input `x` may be bf16: then dOut is
-    /// rounded for the GEMMs and the bias gradient sums the fp32 dOut.
+    /// dX (written whole: the segments tile the rows), dW and dB of one grouped linear map whose
+    /// saved input `x` may be bf16: then dOut is rounded for the GEMMs and the bias gradient sums
+    /// the fp32 dOut.
     private func linearBackward(x: Tensor, w: Parameter, b: Parameter?, dOut: Tensor, dX: Tensor) {
         let (offsets, counts) = segments
         guard x.dtype != .float32, let w16 = w.compute else {
             return backend.groupedLinearBackward(x: x, w: w.value, dOut: dOut, rowOffsets: offsets, rowCounts: counts,
-                                                 dX: dX, dW: w.grad, dB: b?.grad)
+                                                 dX: dX, dW: w.grad, dB: b?.grad, overwriteDX: true)
         }
         backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype), rowOffsets: offsets,
-                                      rowCounts: counts, dX: dX, dW: w.grad, dB: nil)
+                                      rowCounts: counts, dX: dX, dW: w.grad, dB: nil, overwriteDX: true)
         if let b { backend.sumRowSegments(dOut, rowOffsets: offsets, rowCounts: counts, into: b.grad) }
     }
 
     /// Returns the gradient w.r.t. the input rows; weight gradients accumulate.
     func backward(_ dOut: Tensor) -> Tensor {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
-        let dAct = backend.makeTensor(act.shape)
+        let dAct = backend.makeOutput(act.shape)
         linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
-        let dPre = backend.makeTensor(pre.shape)
+        let dPre = backend.makeTensor(pre.shape)  // the activations' backward accumulates
         activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
-        let dX = backend.makeTensor(x.shape)
+        let dX = backend.makeOutput(x.shape)
         linearBackward(x: x, w: wIn, b: bIn, dOut: dPre, dX: dX)
         return dX
     }

@@ -37,14 +37,24 @@ extension Backend {
     }
 
     /// dX[seg] += dOut[seg] · w_gᵀ;  dW_g += x[seg]ᵀ · dOut[seg];  dB_g += Σ_seg dOut.
+    /// `overwriteDX`: dX[seg] = dOut[seg] · w_gᵀ instead, for a dX fresh from `makeOutput` (no zero
+    /// fill, no read); the segments must then tile dX's rows.
     public func groupedLinearBackward(
         x: Tensor, w: Tensor, dOut: Tensor, rowOffsets: [Int], rowCounts: [Int],
-        dX: Tensor?, dW: Tensor?, dB: Tensor?
+        dX: Tensor?, dW: Tensor?, dB: Tensor?, overwriteDX: Bool = false
     ) {
         let (i, o) = (x.columns, dOut.columns)
         precondition(w.shape == [rowCounts.count, i, o], "groupedLinearBackward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
         if let dX {
-            groupedGemm(transB: true, k: o, n: i, alpha: 1, a: dOut, w: w, beta: 1, c: dX,
+            if overwriteDX {
+                var next = 0
+                for (offset, count) in zip(rowOffsets, rowCounts) where count > 0 {
+                    precondition(offset == next, "groupedLinearBackward: overwriting dX needs segments that tile its rows")
+                    next += count
+                }
+                precondition(next == dX.rows, "groupedLinearBackward: segments cover \(next) of dX's \(dX.rows) rows")
+            }
+            groupedGemm(transB: true, k: o, n: i, alpha: 1, a: dOut, w: w, beta: overwriteDX ? 0 : 1, c: dX,
                         rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
         if let dW {
