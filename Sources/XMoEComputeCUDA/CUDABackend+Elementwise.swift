@@ -189,6 +189,12 @@ import Darwin
 #endif
 
 extension CUDABackend {
+    /// Whether fp32 tensors of rows `h` wide can be walked as float4s: h a multiple of 4 and every
+    /// base address 16-byte aligned (so every row start is).
+    func rowsAreQuads(_ h: Int, _ tensors: [Tensor]) -> Bool {
+        h % 4 == 0 && tensors.allSatisfy { $0.dtype == .float32 && Int(bitPattern: devicePointer($0)) % 16 == 0 }
+    }
+
     /// count / 4 when every tensor's count is a multiple of 4 and its address 16-byte aligned (bf16:
     /// 8-byte), so a kernel may read and write float4s; nil otherwise (the scalar kernel runs).
     func quadCount(_ tensors: [Tensor]) -> Int? {

@@ -72,6 +72,11 @@ extension CUDABackend {
         precondition(rowOfSlot.count == t * topK && (weight?.count ?? t * topK) == t * topK && src.columns == h && topK <= maxRouteTopK,
                      "unpermute: src \(src.shape), dst \(dst.shape), rowOfSlot \(rowOfSlot.shape)")
         guard h > 0 else { return }
+        if rowsAreQuads(h, [src, dst]) {
+            return context.launch("xmoe_unpermute4", .perRow(rows: t),
+                                  [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)),
+                                   .int64(Int64(h / 4)), ptr(dst)])
+        }
         context.launch("xmoe_unpermute", .perRow(rows: t),
                        [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst)])
     }
@@ -83,6 +88,12 @@ extension CUDABackend {
         precondition(rowOfSlot.count == t * topK && weight.count == t * topK && dWeight.count == t * topK
                      && src.shape == dSrc.shape && src.columns == h,
                      "unpermuteBackward: dDst \(dDst.shape), src \(src.shape), dSrc \(dSrc.shape), rowOfSlot \(rowOfSlot.shape)")
+        guard h > 0 else { return }
+        if rowsAreQuads(h, [dDst, src, dSrc]) {
+            return context.launch("xmoe_unpermute_bwd4", .perRow(rows: t * topK),
+                                  [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
+                                   ptr(dSrc), ptr(dWeight)])
+        }
         context.launch("xmoe_unpermute_bwd", .perRow(rows: t * topK),
                        [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h)), ptr(dSrc), ptr(dWeight)])
     }

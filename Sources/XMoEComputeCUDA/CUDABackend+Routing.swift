@@ -6,6 +6,9 @@ extension CUDABackend {
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) {
         let (n, h) = (index.count, src.columns)
         precondition(dst.shape == [n, h], "gatherRows: dst \(dst.shape), expected [\(n), \(h)]")
+        if n > 0, rowsAreQuads(h, [src, dst]) {
+            return context.launch("xmoe_gather_rows4", .perRow(rows: n), [ptr(src), ptr(index), ptr(dst), .int64(Int64(h / 4))])
+        }
         context.launch("xmoe_gather_rows", .elementwise(count: n * h), [ptr(src), ptr(index), ptr(dst), .int64(Int64(n)), .int64(Int64(h))])
     }
 

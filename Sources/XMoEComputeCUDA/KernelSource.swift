@@ -19,7 +19,7 @@ public enum KernelSource {
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
         "xmoe_rope", "xmoe_rope_table", "xmoe_causal_softmax", "xmoe_attention_dscores",
-        "xmoe_gather_rows", "xmoe_scatter_add_rows_bwd",
+        "xmoe_gather_rows", "xmoe_gather_rows4", "xmoe_scatter_add_rows_bwd",
         "xmoe_cross_entropy_fwd", "xmoe_cross_entropy_bwd", "xmoe_adamw", "xmoe_adamw4", "xmoe_adamw_bf16", "xmoe_adamw4_bf16",
         "xmoe_f32_to_bf16", "xmoe_f32_to_bf16_4", "xmoe_bf16_to_f32",
         "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
@@ -317,6 +317,11 @@ public enum KernelSource {
         // ---- routing data movement ----
         extern "C" __global__ void xmoe_gather_rows(const float* src, const int* index, float* dst, i64 n, i64 h) {
             GRID_LOOP(i, n * h) dst[i] = src[(i64)index[i / h] * h + i % h];
+        }
+        // A block per row, float4s (h4 = h / 4; the caller checks alignment): no 64-bit division per element.
+        extern "C" __global__ void xmoe_gather_rows4(const float4* src, const int* index, float4* dst, i64 h4) {
+            const i64 b = blockIdx.x, from = (i64)index[b] * h4;
+            for (i64 c = threadIdx.x; c < h4; c += blockDim.x) dst[b * h4 + c] = src[from + c];
         }
         extern "C" __global__ void xmoe_scatter_add_rows_bwd(const float* dDst, const float* src, const int* index, const float* w,
                                                              float* dSrc, float* dW, i64 h) {

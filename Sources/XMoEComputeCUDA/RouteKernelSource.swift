@@ -16,7 +16,7 @@ public enum RouteKernelSource {
     public static let kernelNames = [
         "xmoe_route_topk", "xmoe_route_stats_chunk", "xmoe_route_stats_final", "xmoe_route_bwd",
         "xmoe_permute_keep", "xmoe_permute_kept_counts", "xmoe_permute_rows", "xmoe_permute_tokens",
-        "xmoe_unpermute", "xmoe_unpermute_bwd",
+        "xmoe_unpermute", "xmoe_unpermute_bwd", "xmoe_unpermute4", "xmoe_unpermute_bwd4",
     ]
 
     /// The module's CUDA C++ (no headers, so hiprtc can compile it too).
@@ -226,6 +226,53 @@ public enum RouteKernelSource {
                 const float g = dDst[t * h + c];
                 dSrc[(i64)r * h + c] += w * g;
                 dot += src[(i64)r * h + c] * g;
+            }
+            dot = block_sum(dot);
+            if (threadIdx.x == 0) dWeight[slot] += dot;
+        }
+        // The two above on float4s (h4 = h / 4; the caller checks h % 4 and 16-byte alignment): the
+        // same sums per element, in the same order; 16-byte loads move these bandwidth-bound passes
+        // over T·k rows of H floats at full width.
+        extern "C" __global__ void xmoe_unpermute4(const float4* src, const int* rowOfSlot, const float* weight, int k, i64 h4,
+                                                   float4* dst) {
+            const i64 t = blockIdx.x;
+            int rows[MAXK], slots[MAXK], m = 0;
+            for (int j = 0; j < k; ++j) {
+                const int r = rowOfSlot[t * k + j];
+                if (r < 0) continue;
+                int p = m++;
+                while (p > 0 && rows[p - 1] > r) { rows[p] = rows[p - 1]; slots[p] = slots[p - 1]; --p; }
+                rows[p] = r; slots[p] = (int)(t * k + j);
+            }
+            if (m == 0) return;
+            for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
+                float4 acc = dst[t * h4 + c];
+                for (int q = 0; q < m; ++q) {
+                    const float4 v = src[(i64)rows[q] * h4 + c];
+                    if (weight) {
+                        const float w = weight[slots[q]];
+                        acc.x += w * v.x; acc.y += w * v.y; acc.z += w * v.z; acc.w += w * v.w;
+                    } else {
+                        acc.x += v.x; acc.y += v.y; acc.z += v.z; acc.w += v.w;
+                    }
+                }
+                dst[t * h4 + c] = acc;
+            }
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd4(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
+                                                       int k, i64 h4, float4* dSrc, float* dWeight) {
+            const i64 slot = blockIdx.x;
+            const int r = rowOfSlot[slot];
+            if (r < 0) return;
+            const i64 t = slot / k;
+            const float w = weight[slot];
+            float dot = 0.0f;
+            for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
+                const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
+                float4 d = dSrc[(i64)r * h4 + c];
+                d.x += w * g.x; d.y += w * g.y; d.z += w * g.z; d.w += w * g.w;
+                dSrc[(i64)r * h4 + c] = d;
+                dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;
             }
             dot = block_sum(dot);
             if (threadIdx.x == 0) dWeight[slot] += dot;

@@ -232,7 +232,7 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
         say("PROFILE category=host/other ms=\(fixed(other * 1e3)) share=\(fixed(100 * other / wall, 1))% calls=0")
         // The methods that take the most time, and every expert GEMM call in order (forward: w_in,
         // w_out per layer; backward: w_out's dX and dW, then w_in's, per layer from the last).
-        for (method, ns) in backend.methodNanoseconds.sorted(by: { $0.value > $1.value }).prefix(16) {
+        for (method, ns) in backend.methodNanoseconds.sorted(by: { $0.value > $1.value }) {
             say("METHOD \(method) ms=\(fixed(Double(ns) / 1e6)) calls=\(backend.methodCalls[method] ?? 0)")
         }
         for (i, entry) in backend.callLog.enumerated() {
