@@ -23,7 +23,12 @@ extension CUDABackend {
         let cols = out.columns
         precondition(rows.lowerBound >= 0 && rows.upperBound <= out.rows, "addBias: rows \(rows) outside \(out.shape)")
         precondition(biasOffset >= 0 && biasOffset + cols <= bias.count, "addBias: bias \(bias.shape) too small at offset \(biasOffset)")
-        context.launch("xmoe_add_bias", .elementwise(count: rows.count * cols),
+        guard !rows.isEmpty, cols > 0 else { return }
+        if rowsAreQuads(cols, [out]), Int(bitPattern: devicePointer(bias, elementOffset: biasOffset)) % 16 == 0 {
+            return context.launch("xmoe_add_bias4", .perRow(rows: rows.count),
+                                  [ptr(out), ptr(bias, biasOffset), i64(rows.lowerBound), i64(rows.count), i64(cols / 4)])
+        }
+        context.launch("xmoe_add_bias", .perRow(rows: rows.count),
                        [ptr(out), ptr(bias, biasOffset), i64(rows.lowerBound), i64(rows.count), i64(cols)])
     }
 
@@ -31,9 +36,14 @@ extension CUDABackend {
         let cols = x.columns
         precondition(rows.lowerBound >= 0 && rows.upperBound <= x.rows, "sumRows: rows \(rows) outside \(x.shape)")
         precondition(outOffset >= 0 && outOffset + cols <= out.count, "sumRows: out \(out.shape) too small at offset \(outOffset)")
-        guard !rows.isEmpty else { return }
-        context.launch("xmoe_sum_rows", .columnSums(columns: cols),
-                       [ptr(x), i64(rows.lowerBound), i64(rows.count), i64(cols), ptr(out, outOffset)])
+        guard !rows.isEmpty, cols > 0 else { return }
+        let chunks = LaunchShape.columnChunks(columns: cols, rows: rows.count)
+        let partial = makeOutput([chunks * cols])
+        context.launch("xmoe_sum_rows", .columnSums(columns: cols, segments: chunks),
+                       [ptr(x), i64(rows.lowerBound), i64(rows.count), i64(cols),
+                        i64(LaunchShape.rowsPerChunk(rows: rows.count, chunks: chunks)), ptr(partial)])
+        context.launch("xmoe_add_column_partials", .elementwise(count: cols),
+                       [ptr(partial), i64(chunks), i64(cols), ptr(out, outOffset), .pointer(nil)])
     }
 
     public func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
@@ -42,8 +52,9 @@ extension CUDABackend {
         precondition(bias.count == rowCounts.count * cols, "addSegmentBias: bias \(bias.shape) is not \(rowCounts.count)×\(cols)")
         guard let longest = rowCounts.max(), longest > 0 else { return }
         let (offsets, counts) = uploadSegments(rowOffsets, rowCounts)
-        context.launch("xmoe_add_segment_bias", .segmentRows(longest: longest, segments: rowCounts.count),
-                       [ptr(out), ptr(bias), .pointer(offsets), .pointer(counts), i64(cols)])
+        let quads = rowsAreQuads(cols, [out, bias])
+        context.launch(quads ? "xmoe_add_segment_bias4" : "xmoe_add_segment_bias", .segmentRows(longest: longest, segments: rowCounts.count),
+                       [ptr(out), ptr(bias), .pointer(offsets), .pointer(counts), i64(quads ? cols / 4 : cols)])
     }
 
     public func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor) {
@@ -133,8 +144,14 @@ extension CUDABackend {
                      "layerNormBackward: x \(x.shape), dOut \(dOut.shape), dX \(dX.shape)")
         context.launch("xmoe_layernorm_bwd_dx", .perRow(rows: rows),
                        [ptr(dOut), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dX), i64(h)])
-        context.launch("xmoe_layernorm_bwd_dwdb", .columnSums(columns: h),
-                       [ptr(dOut), ptr(x), ptr(mean), ptr(rstd), ptr(dWeight), ptr(dBias), i64(rows), i64(h)])
+        guard rows > 0, h > 0 else { return }
+        let chunks = LaunchShape.columnChunks(columns: h, rows: rows)
+        let partial = makeOutput([2 * chunks * h])
+        context.launch("xmoe_layernorm_bwd_dwdb", .columnSums(columns: h, segments: chunks),
+                       [ptr(dOut), ptr(x), ptr(mean), ptr(rstd), ptr(partial), i64(rows), i64(h),
+                        i64(LaunchShape.rowsPerChunk(rows: rows, chunks: chunks))])
+        context.launch("xmoe_add_column_partials", .elementwise(count: h),
+                       [ptr(partial), i64(chunks), i64(h), ptr(dWeight), ptr(dBias)])
     }
 
     public func rmsNormForward(x: Tensor, weight: Tensor, eps: Float, out: Tensor, rstd: Tensor) {

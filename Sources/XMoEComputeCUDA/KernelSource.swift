@@ -11,8 +11,8 @@ public enum KernelSource {
 
     /// Every kernel the backend launches; the test checks each is defined in `source`.
     public static let kernelNames = [
-        "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_sum_rows",
-        "xmoe_sum_row_segments", "xmoe_add_segment_bias",
+        "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
+        "xmoe_sum_row_segments", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
         "xmoe_gelu_fwd", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
@@ -73,8 +73,20 @@ public enum KernelSource {
         extern "C" __global__ void xmoe_add(const float* a, const float* b, float* out, i64 n) { GRID_LOOP(i, n) out[i] = a[i] + b[i]; }
         extern "C" __global__ void xmoe_scale(float* x, i64 n, float alpha) { GRID_LOOP(i, n) x[i] *= alpha; }
         extern "C" __global__ void xmoe_axpy(float alpha, const float* x, float* y, i64 n) { GRID_LOOP(i, n) y[i] += alpha * x[i]; }
+        // Bias adds: a block per row (no 64-bit division per element); the 4-wide one for cols % 4 == 0
+        // and 16-byte aligned rows (the caller checks).
         extern "C" __global__ void xmoe_add_bias(float* out, const float* bias, i64 row0, i64 rows, i64 cols) {
-            GRID_LOOP(i, rows * cols) out[row0 * cols + i] += bias[i % cols];
+            float* row = out + (row0 + (i64)blockIdx.x) * cols;
+            for (i64 c = threadIdx.x; c < cols; c += blockDim.x) row[c] += bias[c];
+        }
+        extern "C" __global__ void xmoe_add_bias4(float4* out, const float4* bias, i64 row0, i64 rows, i64 cols4) {
+            float4* row = out + (row0 + (i64)blockIdx.x) * cols4;
+            for (i64 c = threadIdx.x; c < cols4; c += blockDim.x) {
+                float4 v = row[c];
+                const float4 b = bias[c];
+                v.x += b.x; v.y += b.y; v.z += b.z; v.w += b.w;
+                row[c] = v;
+            }
         }
         // Dropout: a product with the caller's mask (0 or 1/(1-p)). __fmul_rn/__fadd_rn are never
         // contracted into an FMA, so the backward's dX += dOut * mask rounds twice like the CPU's.
@@ -96,13 +108,33 @@ public enum KernelSource {
             if (threadIdx.y == 0) for (int l = 0; l < COLUMN_LANES; ++l) total += lanes[l][threadIdx.x];
             return total;
         }
-        extern "C" __global__ void xmoe_sum_rows(const float* x, i64 row0, i64 rows, i64 cols, float* out) {
+        // Row chunks: blockIdx.y sums rows [y · per, (y + 1) · per) into partial[y, :]; then
+        // xmoe_add_column_partials adds the chunks in order. Enough blocks to keep every SM busy on
+        // 2048 columns (64 column blocks alone left half an H200 idle), in a fixed order.
+        extern "C" __global__ void xmoe_sum_rows(const float* x, i64 row0, i64 rows, i64 cols, i64 per, float* partial) {
             __shared__ float lanes[COLUMN_LANES][33];
             const i64 c = (i64)blockIdx.x * 32 + threadIdx.x;
+            const i64 first = (i64)blockIdx.y * per, end = first + per < rows ? first + per : rows;
             float acc = 0.0f;
-            if (c < cols) for (i64 r = threadIdx.y; r < rows; r += COLUMN_LANES) acc += x[(row0 + r) * cols + c];
+            if (c < cols) for (i64 r = first + threadIdx.y; r < end; r += COLUMN_LANES) acc += x[(row0 + r) * cols + c];
             const float total = column_lanes_total(acc, lanes);
-            if (threadIdx.y == 0 && c < cols) out[c] += total;
+            if (threadIdx.y == 0 && c < cols) partial[(i64)blockIdx.y * cols + c] = total;
+        }
+        // out[c] += Σ_k partial[k, c], k in order; `count` columns side by side (LayerNorm: dw then db).
+        extern "C" __global__ void xmoe_add_column_partials(const float* partial, i64 chunks, i64 cols, float* out, float* out2) {
+            GRID_LOOP(c, cols) {
+                float t = 0.0f;
+                for (i64 k = 0; k < chunks; ++k) t += partial[k * cols + c];
+                out[c] += t;
+            }
+            if (out2) {
+                const float* second = partial + chunks * cols;
+                GRID_LOOP(c, cols) {
+                    float t = 0.0f;
+                    for (i64 k = 0; k < chunks; ++k) t += second[k * cols + c];
+                    out2[c] += t;
+                }
+            }
         }
         // Segment g = blockIdx.y: rows [offsets[g], offsets[g] + counts[g]) into out[g, :].
         extern "C" __global__ void xmoe_sum_row_segments(const float* x, const int* offsets, const int* counts, i64 cols, float* out) {
@@ -123,7 +155,22 @@ public enum KernelSource {
             if (rows <= 0) return;
             float* base = out + (offsets[g] + first) * cols;
             const float* b = bias + (i64)g * cols;
-            for (i64 i = threadIdx.x; i < rows * cols; i += blockDim.x) base[i] += b[i % cols];
+            for (i64 r = 0; r < rows; ++r)
+                for (i64 c = threadIdx.x; c < cols; c += blockDim.x) base[r * cols + c] += b[c];
+        }
+        extern "C" __global__ void xmoe_add_segment_bias4(float4* out, const float4* bias, const int* offsets, const int* counts, i64 cols4) {
+            const int g = blockIdx.y;
+            const i64 first = (i64)blockIdx.x * SEGMENT_ROWS, rows = counts[g] - first < SEGMENT_ROWS ? counts[g] - first : SEGMENT_ROWS;
+            if (rows <= 0) return;
+            float4* base = out + (offsets[g] + first) * cols4;
+            const float4* b = bias + (i64)g * cols4;
+            for (i64 r = 0; r < rows; ++r)
+                for (i64 c = threadIdx.x; c < cols4; c += blockDim.x) {
+                    float4 v = base[r * cols4 + c];
+                    const float4 bc = b[c];
+                    v.x += bc.x; v.y += bc.y; v.z += bc.z; v.w += bc.w;
+                    base[r * cols4 + c] = v;
+                }
         }
 
         // ---- activations ----
@@ -210,12 +257,14 @@ public enum KernelSource {
             }
         }
         // Column sums as xmoe_sum_rows: a block per 32 columns, COLUMN_LANES row lanes.
+        // Row chunks as xmoe_sum_rows: partial[y, :] the dw part, partial[chunks + y, :] the db part.
         extern "C" __global__ void xmoe_layernorm_bwd_dwdb(const float* d, const float* x, const float* mean, const float* rstd,
-                                                           float* dw, float* db, i64 rows, i64 h) {
+                                                           float* partial, i64 rows, i64 h, i64 per) {
             __shared__ float lanes[COLUMN_LANES][33];
             const i64 c = (i64)blockIdx.x * 32 + threadIdx.x;
+            const i64 first = (i64)blockIdx.y * per, end = first + per < rows ? first + per : rows;
             float aw = 0.0f, ab = 0.0f;
-            if (c < h) for (i64 r = threadIdx.y; r < rows; r += COLUMN_LANES) {
+            if (c < h) for (i64 r = first + threadIdx.y; r < end; r += COLUMN_LANES) {
                 float g = d[r * h + c];
                 ab += g;
                 aw += (x[r * h + c] - mean[r]) * rstd[r] * g;
@@ -223,7 +272,10 @@ public enum KernelSource {
             const float tw = column_lanes_total(aw, lanes);
             __syncthreads();
             const float tb = column_lanes_total(ab, lanes);
-            if (threadIdx.y == 0 && c < h) { dw[c] += tw; db[c] += tb; }
+            if (threadIdx.y == 0 && c < h) {
+                partial[(i64)blockIdx.y * h + c] = tw;
+                partial[((i64)gridDim.y + blockIdx.y) * h + c] = tb;
+            }
         }
         extern "C" __global__ void xmoe_rmsnorm_fwd(const float* x, const float* w, float eps, float* out, float* rstd, i64 h) {
             const i64 base = (i64)blockIdx.x * h;

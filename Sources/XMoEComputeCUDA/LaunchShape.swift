@@ -40,6 +40,17 @@ public struct LaunchShape: Equatable, Sendable {
         return LaunchShape(grid: (UInt32((columns + 31) / 32), UInt32(segments), 1), block: (32, UInt32(columnLanes), 1))
     }
 
+    /// Row chunks of a column sum (`xmoe_sum_rows`, LayerNorm's dw/db) over rows × columns: enough
+    /// that column blocks × chunks reach 1024 blocks, each chunk at least 256 rows; 1 for short sums.
+    /// From the shape alone, so the summation order is fixed.
+    public static func columnChunks(columns: Int, rows: Int) -> Int {
+        let columnBlocks = max(1, (columns + 31) / 32)
+        return max(1, min(1024 / columnBlocks, rows / 256))
+    }
+
+    /// Rows per chunk for `columnChunks` chunks (the last may be shorter).
+    public static func rowsPerChunk(rows: Int, chunks: Int) -> Int { (rows + chunks - 1) / max(chunks, 1) }
+
     /// `xmoe_add_segment_bias` over segments of at most `longest` rows: blocks of `segmentRows` rows
     /// (x) per segment (y); blocks past a segment's end return at once.
     public static func segmentRows(longest: Int, segments: Int) -> LaunchShape? {

@@ -63,8 +63,9 @@ public final class LMHead {
         let rows = min(max(chunkRows, 1), t)
         // One buffer for every chunk's logits (and one for their compute-dtype copy): the last,
         // shorter chunk is a view, so the allocator sees two sizes per step, whatever T is.
-        let full = backend.makeTensor([rows, v])
-        let full16 = dX != nil && w.dtype != .float32 ? backend.makeTensor([rows, v], dtype: w.dtype) : nil
+        // Written whole before any read (the GEMM with beta 0, the convert): no zero fill needed.
+        let full = backend.makeOutput([rows, v])
+        let full16 = dX != nil && w.dtype != .float32 ? backend.makeOutput([rows, v], dtype: w.dtype) : nil
         var start = 0
         while start < t {
             let n = min(rows, t - start)

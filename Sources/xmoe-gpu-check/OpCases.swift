@@ -100,6 +100,19 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         be.addSegmentBias(x["o"]!, bias: x["bias"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts)
         be.sumRowSegments(x["o"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts, into: x["s"]!)
     })
+    // Widths a multiple of 4 (the float4 bias kernels), bias at an aligned offset; 600 and 1000 rows
+    // give the column sums two and three row chunks, the last one short.
+    cases.append(OpCase(name: "addBias+sumRows float4 rows 1..<600 of [600,256]", tensors: [t("o", [600, 256]), t("bias", [260]), t("s", [256])],
+                        outputs: ["o", "s"], tolerance: fp32Tolerance) { be, x in
+        be.addBias(x["o"]!, bias: x["bias"]!, biasOffset: 4, rows: 1..<600)
+        be.sumRows(x["o"]!, rows: 0..<600, into: x["s"]!, outOffset: 0)
+    })
+    cases.append(OpCase(name: "addSegmentBias+sumRowSegments float4 segments \(segmentCounts) of [4000,128]",
+                        tensors: [t("o", [4000, 128]), t("bias", [5, 128]), t("s", [5, 128])],
+                        outputs: ["o", "s"], tolerance: fp32Tolerance) { be, x in
+        be.addSegmentBias(x["o"]!, bias: x["bias"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts)
+        be.sumRowSegments(x["o"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts, into: x["s"]!)
+    })
     cases.append(OpCase(name: "sumRows rows 0..<8192 of [8192,2048]", tensors: [t("x", [8192, 2048]), t("s", [2048])],
                         outputs: ["s"], tolerance: fp32Tolerance) { be, x in
         be.sumRows(x["x"]!, rows: 0..<8192, into: x["s"]!, outOffset: 0)
@@ -180,7 +193,7 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
             be.softmaxBackward(probs: x["p"]!, dProbs: x["dp"]!, dLogits: x["dx"]!)
         })
     }
-    for shape in [[1, 5], [300, 257], [33, 2048]] {
+    for shape in [[1, 5], [300, 257], [33, 2048], [1000, 300], [2600, 2048]] {
         let (r, h) = (shape[0], shape[1])
         cases.append(OpCase(name: "layerNorm fwd+bwd \(shape)",
                             tensors: [t("x", shape, .normal(scale: 2)), t("w", [h]), t("b", [h]), t("out", shape, .poison),

@@ -28,6 +28,21 @@ import Testing
 
     /// A block per 32 columns (per segment on y), `columnLanes` row lanes; segment-bias blocks cover
     /// the longest segment's rows.
+    /// The row chunks of a column sum cover every row once, none is empty, short sums stay in one
+    /// chunk, and the X-MoE Small shapes fill the GPU (≥ 528 blocks, 4 per SM of an H200).
+    @Test func columnChunksCoverTheRowsAndFillTheGPU() {
+        for (columns, rows) in [(2048, 8192), (6144, 8192), (131, 39), (256, 600), (300, 1000), (1, 1), (2048, 2600), (50304, 8192)] {
+            let chunks = LaunchShape.columnChunks(columns: columns, rows: rows)
+            let per = LaunchShape.rowsPerChunk(rows: rows, chunks: chunks)
+            #expect(chunks >= 1 && chunks * per >= rows && (chunks - 1) * per < rows, "\(columns) × \(rows): \(chunks) chunks of \(per)")
+            if rows < 512 { #expect(chunks == 1, "\(rows) rows") }
+        }
+        for columns in [2048, 6144] {
+            let chunks = LaunchShape.columnChunks(columns: columns, rows: 8192)
+            #expect((columns + 31) / 32 * chunks >= 528, "\(columns) columns: \(chunks) chunks")
+        }
+    }
+
     @Test func columnSumsAndSegmentRowsCoverTheirShapes() {
         #expect(LaunchShape.columnSums(columns: 0) == nil)
         #expect(LaunchShape.segmentRows(longest: 0, segments: 3) == nil)
