@@ -242,7 +242,10 @@ public protocol Backend: AnyObject, Sendable {
     /// and OVERWRITES logits[r] with dLogits = scale · (softmax − onehot(t)); a row with t < 0 gets
     /// loss 0 and dLogits 0. Max and sum run in a fixed order (the CPU: index order, the same
     /// roundings as `crossEntropyForward` then `crossEntropyBackward` with dLosses = scale).
-    func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor)
+    /// With `gradient` (logits' shape, fp32 or the compute dtype), dLogits go there instead, rounded
+    /// to its dtype as `convert` rounds, and `logits` may be left holding anything: the bf16 LM head
+    /// skips writing fp32 dLogits only to convert them.
+    func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor, gradient: Tensor?)
 
     /// One AdamW step (decoupled weight decay, bias correction for 1-based `step`):
     /// m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr · (m̂ / (sqrt(v̂) + eps) + wd · p).
@@ -261,6 +264,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// `crossEntropyFused` with dLogits written over the logits.
+    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor) {
+        crossEntropyFused(logits: logits, targets: targets, rowOffset: rowOffset, scale: scale, losses: losses, gradient: nil)
+    }
+
     /// `adamwUpdate` without a compute copy to refresh.
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,

@@ -332,8 +332,10 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func crossEntropyBackward(probs: Tensor, targets: Tensor, dLosses: Tensor, dLogits: Tensor) {
         timed("crossEntropyBackward") { inner.crossEntropyBackward(probs: probs, targets: targets, dLosses: dLosses, dLogits: dLogits) }
     }
-    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor) {
-        timed("crossEntropyFused") { inner.crossEntropyFused(logits: logits, targets: targets, rowOffset: rowOffset, scale: scale, losses: losses) }
+    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor, gradient: Tensor?) {
+        timed("crossEntropyFused") {
+            inner.crossEntropyFused(logits: logits, targets: targets, rowOffset: rowOffset, scale: scale, losses: losses, gradient: gradient)
+        }
     }
     public func adamwUpdate(
         param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Int,

@@ -18,11 +18,19 @@ public enum CrossEntropyKernelSource {
 
         // Row r of x (v logits) becomes scale * (softmax - onehot(target)); losses[r] = lse - x[target].
         // targets and losses point at the chunk's first row. A row with target < 0: zeros, loss 0.
-        extern "C" __global__ void xmoe_cross_entropy_chunk(float* x, const int* targets, float* losses, i64 v, float scale) {
+        // With g32 or g16 (bf16, rounded as xmoe_f32_to_bf16 rounds) the gradient goes there, not over x.
+        \(KernelSource.bf16Bits)
+        __device__ __forceinline__ void ce_store(float* x, float* g32, unsigned short* g16, i64 i, float g) {
+            if (g16) g16[i] = (unsigned short)bf16_bits(g);
+            else if (g32) g32[i] = g;
+            else x[i] = g;
+        }
+        extern "C" __global__ void xmoe_cross_entropy_chunk(float* x, const int* targets, float* losses, i64 v, float scale,
+                                                            float* g32, unsigned short* g16) {
             const i64 base = (i64)blockIdx.x * v;
             const int t = targets[blockIdx.x];
             if (t < 0) {  // uniform over the block: no thread reaches a barrier
-                for (i64 j = threadIdx.x; j < v; j += blockDim.x) x[base + j] = 0.0f;
+                for (i64 j = threadIdx.x; j < v; j += blockDim.x) ce_store(x, g32, g16, base + j, 0.0f);
                 if (threadIdx.x == 0) losses[blockIdx.x] = 0.0f;
                 return;
             }
@@ -39,7 +47,7 @@ public enum CrossEntropyKernelSource {
             for (i64 j = threadIdx.x; j < v; j += blockDim.x) {
                 float g = scale * (expf(x[base + j] - bm) * inv);
                 if (j == t) g -= scale;
-                x[base + j] = g;
+                ce_store(x, g32, g16, base + j, g);
             }
             if (threadIdx.x == 0) losses[blockIdx.x] = logf(s) + bm - xt;
         }

@@ -25,6 +25,15 @@ public enum KernelSource {
         "xmoe_sort_local", "xmoe_sort_scan_blocks", "xmoe_exclusive_scan", "xmoe_sort_scatter", "xmoe_segment_sum_rows",
     ] + ReductionKernels.kernelNames
 
+    /// fp32 → bf16 bits (round to nearest even, NaN kept a quiet NaN): one text for every module that
+    /// stores bf16 (this one, the chunked cross-entropy).
+    static let bf16Bits = """
+        __device__ __forceinline__ unsigned int bf16_bits(float x) {
+            unsigned int b = __float_as_uint(x);
+            return (b & 0x7fffffffu) > 0x7f800000u ? ((b >> 16) | 0x40u) : ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+        }
+        """
+
     /// `block_sum` and `block_max`, in a fixed tree: each NVRTC module (this one, routing, the chunked
     /// cross-entropy) compiles its own copy of this one text.
     static let blockReductions = """
@@ -389,11 +398,8 @@ public enum KernelSource {
             if (threadIdx.x == 0) dW[b] += dot;
         }
 
-        // ---- bf16 storage (bit patterns; round to nearest even, NaN kept a quiet NaN) ----
-        __device__ __forceinline__ unsigned int bf16_bits(float x) {
-            unsigned int b = __float_as_uint(x);
-            return (b & 0x7fffffffu) > 0x7f800000u ? ((b >> 16) | 0x40u) : ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-        }
+        // ---- bf16 storage ----
+        \(bf16Bits)
         extern "C" __global__ void xmoe_f32_to_bf16(const float* x, unsigned short* y, i64 n) {
             GRID_LOOP(i, n) y[i] = (unsigned short)bf16_bits(x[i]);
         }

@@ -73,13 +73,11 @@ public final class LMHead {
             // logits_nV = x_n · Wᵀ (tied W_VH) or x_n · W (W_HV); beta 0 overwrites the last chunk's dLogits.
             backend.gemm(transA: false, transB: tied, m: n, n: v, k: h, alpha: 1, a: x, aOffset: start * h, lda: h,
                          b: w, bOffset: 0, ldb: tied ? h : v, beta: 0, c: logits, cOffset: 0, ldc: v)
-            backend.crossEntropyFused(logits: logits, targets: targets, rowOffset: start, scale: scale, losses: losses)
+            // With a bf16 W, the gradient goes straight to the bf16 buffer the GEMMs read.
+            let dLogits = full16.map { n == rows ? $0 : $0.view(offset: 0, shape: [n, v]) } ?? logits
+            backend.crossEntropyFused(logits: logits, targets: targets, rowOffset: start, scale: scale, losses: losses,
+                                      gradient: full16 == nil ? nil : dLogits)
             if let dX {
-                var dLogits = logits
-                if let full16 {
-                    dLogits = n == rows ? full16 : full16.view(offset: 0, shape: [n, v])
-                    backend.convert(logits, to: dLogits)
-                }
                 backend.gemm(transA: false, transB: !tied, m: n, n: h, k: v, alpha: 1, a: dLogits, aOffset: 0, lda: v,
                              b: w, bOffset: 0, ldb: tied ? h : v, beta: 1, c: dX, cOffset: start * h, ldc: h)
                 if tied {  // dW_VH += dLogitsᵀ · x_n

@@ -11,7 +11,7 @@ func crossEntropyChunkCases(random: inout CheckRandom) -> [OpCase] {
         (1, 3, 0, 1, []), (1, 50304, 2, 4, []), (7, 1000, 3, 12, [1, 6]), (5, 50304, 0, 5, [1]),
         (3, 257, 1, 4, [0, 1, 2]), (64, 50304, 64, 200, [5, 63]),
     ]
-    return shapes.map { s in
+    var cases: [OpCase] = shapes.map { s in
         var targets = random.ints(s.total, below: s.v)
         for i in s.ignored { targets[s.offset + i] = -1 }
         let scale = Float(1) / Float(max(s.total - s.ignored.count, 1))
@@ -24,6 +24,32 @@ func crossEntropyChunkCases(random: inout CheckRandom) -> [OpCase] {
             be.crossEntropyFused(logits: x["logits"]!, targets: x["targets"]!, rowOffset: s.offset, scale: scale, losses: x["loss"]!)
         }
     }
+    // The gradient into its own tensor: fp32 (judged against float64 like the in-place one) and bf16
+    // (widened back; against the CPU's convert of its fp32 gradient, within bf16 rounding: 2⁻⁸).
+    for s in shapes where s.v > 3 {
+        var targets = random.ints(s.total, below: s.v)
+        for i in s.ignored { targets[s.offset + i] = -1 }
+        let scale = Float(1) / Float(max(s.total - s.ignored.count, 1))
+        for dtype in [DType.float32, .bfloat16] {
+            let exact = exactFused(rows: s.rows, v: s.v, offset: s.offset, scale: scale)
+            cases.append(OpCase(name: "crossEntropyFused rows \(s.rows) V\(s.v) ignored \(s.ignored), gradient \(dtype)",
+                                tensors: [TensorSpec(name: "logits", shape: [s.rows, s.v], fill: .normal(scale: 3)),
+                                          TensorSpec(name: "targets", shape: [s.total], fill: .ints(targets)),
+                                          TensorSpec(name: "loss", shape: [s.total], fill: .normal(scale: 1)),
+                                          TensorSpec(name: "grad", shape: [s.rows, s.v], fill: .poison)],
+                                outputs: ["loss", "grad"], tolerance: dtype == .float32 ? fp32Tolerance : 8e-3,
+                                exact: dtype == .float32 ? { values in
+                                    let e = exact(values)
+                                    return ["loss": e["loss"]!, "grad": e["logits"]!]
+                                } : nil) { be, x in
+                let gradient = dtype == .float32 ? x["grad"]! : be.makeTensor([s.rows, s.v], dtype: dtype)
+                be.crossEntropyFused(logits: x["logits"]!, targets: x["targets"]!, rowOffset: s.offset, scale: scale,
+                                     losses: x["loss"]!, gradient: gradient)
+                if dtype != .float32 { be.convert(gradient, to: x["grad"]!) }
+            })
+        }
+    }
+    return cases
 }
 
 private func exactFused(rows: Int, v: Int, offset: Int, scale: Float) -> ([String: Either]) -> [String: [Double]] {

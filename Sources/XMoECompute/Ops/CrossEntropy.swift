@@ -45,7 +45,7 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor) {
+    public func crossEntropyFused(logits: Tensor, targets: Tensor, rowOffset: Int, scale: Float, losses: Tensor, gradient: Tensor?) {
         let (rows, v) = (logits.rows, logits.columns)
         precondition(logits.dtype == .float32, "crossEntropyFused: logits must be float32, not \(logits.dtype)")
         precondition(rowOffset >= 0 && rowOffset + rows <= targets.count && losses.count == targets.count,
@@ -76,6 +76,10 @@ extension CPUBackend {
                 px[base + target] -= scale
                 pl[rowOffset + row] = logf(sum) + maxValue - xTarget
             }
+        }
+        if let gradient {
+            precondition(gradient.count == logits.count, "crossEntropyFused: gradient \(gradient.shape) for logits \(logits.shape)")
+            convert(logits, to: gradient)
         }
     }
 }
