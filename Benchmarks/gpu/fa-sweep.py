@@ -30,7 +30,8 @@ def launch(mod, vals, name, pass_, args):
         f.max_dynamic_shared_size_bytes = sh
     except Exception:
         cp.cuda.driver.funcSetAttribute(f.ptr, 8, sh)
-    grid = ((S + tile - 1) // tile, BN, 1)
+    # Grids (b·N, tiles) since call 2 (gridHeadsX); call 1's kernels took (tiles, b·N).
+    grid = (BN, (S + tile - 1) // tile, 1) if vals.get("gridHeadsX") else ((S + tile - 1) // tile, BN, 1)
     return lambda: f(grid, (thr, 1, 1), args, shared_mem=sh)
 
 def timeit(fn, reps=20):
@@ -95,5 +96,5 @@ for path in files:
             rel(out[:S, :D], o), rel(lse[0], l), rel(g[:S, :D], dq), rel(g[:S, h:h + D], dk), rel(g[:S, 2 * h:2 * h + D], dv)))
         base = (out, lse, g, lse_in, delta_in)
     cmp = (rel(out, base[0]), rel(lse, base[1]), rel(g, base[2]))
-    shown = {k: v for k, v in vals.items() if k not in ("forwardRows", "dqRows", "dkdvKeys")}
+    shown = {k: v for k, v in vals.items() if k not in ("forwardRows", "dqRows", "dkdvKeys", "forwardThreads", "dqThreads") or v != 128}
     print("%s %s | %.3f | %.3f | %.3f | %.3f | %.1e %.1e %.1e | %s" % (name, json.dumps(shown), t[0], t[1], t[2], sum(t), *cmp, same), flush=True)

@@ -11,7 +11,7 @@
 ///   ldmatrix phases hit 32 different banks); V enters the P·V product through `ldmatrix.trans`.
 /// - `xmoe_fatc_dq_d*`: the same walk over key tiles of `dqKeyTile`; dS = P ⊙ (dP − D_i)·scale,
 ///   dQ += dS·K.
-/// - `xmoe_fatc_dkdv_d*`: a block of `dkdvThreads` (8 warps) per `dkdvKeys` keys (16 a warp), its K
+/// - `xmoe_fatc_dkdv_d*`: a block of `dkdvThreads` per `dkdvKeys` keys (16 a warp), its K
 ///   and V rows held in shared memory for the whole walk (dynamic shared memory over 48 KiB, opted in
 ///   at load: `dynamicSharedBytes`), walking double-buffered query tiles of `dkdvQueries` from the
 ///   diagonal: dV += Pᵀ·dO, dK += dSᵀ·Q. Every fragment comes from shared memory by `ldmatrix`.
@@ -23,14 +23,17 @@ public enum FlashAttentionTensorCoreKernels {
     /// Head widths with tensor-core kernels (each a template instance).
     public static let headWidths = [64, 128]
     /// Threads per block of each kernel; a warp owns 16 query rows (forward, dq) or keys (dk/dv),
-    /// the mma's M. The dk/dv kernel's 8 warps share each Q and dO tile over 128 keys.
+    /// the mma's M. 4 warps each: two blocks fit an SM (registers), and at B4 S2048 N16 D128 they
+    /// beat 8 warps a block in every kernel (NOTES.md, fa: 8-warp dk/dv 1.06 ms against 0.96).
     public static let forwardThreads = 128
     public static let dqThreads = 128
-    public static let dkdvThreads = 256
-    /// Keys a forward or dq block streams through shared memory at a time; queries a dk/dv block does.
-    public static let keyTile = 32
-    public static let dqKeyTile = 32
-    public static let dkdvQueries = 32
+    public static let dkdvThreads = 128
+    /// Keys a forward or dq block streams through shared memory at a time; queries a dk/dv block
+    /// does. 64 rather than 32: half the barriers and cp.async waits per mma (fa's sweep: forward
+    /// 0.385 → 0.354 ms, dq 0.529 → 0.490, dk/dv 1.046 → 0.957).
+    public static let keyTile = 64
+    public static let dqKeyTile = 64
+    public static let dkdvQueries = 64
     public static var forwardRows: Int { forwardThreads / 2 }
     public static var dqRows: Int { dqThreads / 2 }
     public static var dkdvKeys: Int { dkdvThreads / 2 }
@@ -204,19 +207,27 @@ public enum FlashAttentionTensorCoreKernels {
 
         // fp32 → bf16 into the kernels' layout [part][b·N][s][D] (each head's rows contiguous):
         // parts 0…parts−1 are the column blocks of width N·D of a [T, parts·N·D] source (row stride
-        // ld). Eight elements a thread a step, grid-stride.
+        // ld). Eight elements a thread a step, grid-stride; the index splits in 32-bit arithmetic
+        // when the counts fit (64-bit division is many instructions and the pass is memory-bound).
+        template <typename I>
+        __device__ __forceinline__ void tc_pack_range(const float* src, u16* dst, I groups, I s, I heads, I d8, I bnCount, i64 ld) {
+            for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (I)gridDim.x * blockDim.x) {
+                const I c = (e % d8) * 8, rest = e / d8;
+                const I i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
+                const I b = bn / heads, n = bn % heads;
+                const float* p = src + ((i64)b * s + i) * ld + ((i64)part * heads + n) * (d8 * 8) + c;
+                const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
+                *(uint4*)(dst + (i64)e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
+            }
+        }
         extern "C" __global__ void xmoe_fatc_pack(const float* src, u16* dst, i64 tokens, i64 s, int heads, int d, int parts,
                                                   i64 ld) {
             const i64 groups = tokens * parts * heads * (d / 8);
             const i64 bnCount = tokens / s * heads;
-            for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (i64)gridDim.x * blockDim.x) {
-                const i64 c = (e % (d / 8)) * 8, rest = e / (d / 8);
-                const i64 i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
-                const i64 b = bn / heads, n = bn % heads;
-                const float* p = src + (b * s + i) * ld + part * heads * d + n * d + c;
-                const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
-                *(uint4*)(dst + e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
-            }
+            if (groups + (i64)gridDim.x * blockDim.x < 0xffffffffLL)
+                tc_pack_range<unsigned>(src, dst, (unsigned)groups, (unsigned)s, (unsigned)heads, (unsigned)(d / 8), (unsigned)bnCount, ld);
+            else
+                tc_pack_range<i64>(src, dst, groups, s, (i64)heads, (i64)(d / 8), bnCount, ld);
         }
 
         // acc[16 × N] += A(16 × D, fragments a) · Bᵀ where B is N rows × D of a shared bf16 array
@@ -256,8 +267,9 @@ public enum FlashAttentionTensorCoreKernels {
             }
         }
 
-        // The query tiles run last-first along x: the longest walks (near the end of the sequence)
-        // start first. K and V tiles are double-buffered: tile j+1 streams in (cp.async) while the
+        // Grids are (b·N, tiles): blocks start in x-major order, so every head's tile y starts before
+        // any head's tile y + 1, and query tiles run last-first along y: the longest walks (near the
+        // end of the sequence) start first over the whole grid, the short ones fill the tail. K and V tiles are double-buffered: tile j+1 streams in (cp.async) while the
         // warps work on tile j.
         template <int D>
         __device__ __forceinline__ void tc_fwd(const u16* qkvb, float* out, float* lse, i64 s, int heads, float scale) {
@@ -266,12 +278,12 @@ public enum FlashAttentionTensorCoreKernels {
             u16* const ks = tc_dyn;           // [2][TC_FWD_KEYS][D + 8]
             u16* const vs = tc_dyn + 2 * TS;  // [2][TC_FWD_KEYS][D + 8]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
-            const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * TC_FWD_ROWS, w0 = r0 + warp * 16;
+            const i64 r0 = (i64)(gridDim.y - 1 - blockIdx.y) * TC_FWD_ROWS, w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
             const int tiles = (int)((min(r0 + TC_FWD_ROWS, s) - 1) / TC_FWD_KEYS) + 1;
             tc_load_async<D, TC_FWD_KEYS, TC_FWD_THREADS>(ks, kh, 0, s);
@@ -367,12 +379,12 @@ public enum FlashAttentionTensorCoreKernels {
             u16* const ks = tc_dyn;           // [2][TC_DQ_KEYS][D + 8]
             u16* const vs = tc_dyn + 2 * TS;  // [2][TC_DQ_KEYS][D + 8]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
-            const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * TC_DQ_ROWS, w0 = r0 + warp * 16;
+            const i64 r0 = (i64)(gridDim.y - 1 - blockIdx.y) * TC_DQ_ROWS, w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
             const int tiles = (int)((min(r0 + TC_DQ_ROWS, s) - 1) / TC_DQ_KEYS) + 1;
             tc_load_async<D, TC_DQ_KEYS, TC_DQ_THREADS>(ks, kh, 0, s);
@@ -456,13 +468,13 @@ public enum FlashAttentionTensorCoreKernels {
             float* lses = (float*)(dos + 2 * TC_KV_QUERIES * S);  // [2][TC_KV_QUERIES]
             float* deltas = lses + 2 * TC_KV_QUERIES;            // [2][TC_KV_QUERIES]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
             const u16* dh = doutb + bn * s * D;
-            const i64 k0 = (i64)blockIdx.x * TC_KV_KEYS, kw = k0 + warp * 16;
+            const i64 k0 = (i64)blockIdx.y * TC_KV_KEYS, kw = k0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
             const int tiles = (int)((s - 1 - k0) / TC_KV_QUERIES) + 1;
             // Stage j of the walk: query tile q0 = k0 + j·TC_KV_QUERIES into buffer j & 1.
@@ -523,13 +535,14 @@ public enum FlashAttentionTensorCoreKernels {
                     const int qk = (int)(q0 - kw);  // query − key offset of element (0, 0)
                     #pragma unroll
                     for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
+                        const float2 l2 = *(const float2*)(tl + nt * 8 + 2 * t), d2 = *(const float2*)(td + nt * 8 + 2 * t);
                         #pragma unroll
                         for (int e = 0; e < 4; ++e) {
                             const int qi = nt * 8 + 2 * t + (e & 1);
                             const bool keep = !edge || (qk + qi >= g + (e >> 1) * 8 && q0 + qi < s);
-                            const float p = keep ? exp2f(st[nt][e] * sl2 - tl[qi]) : 0.0f;
+                            const float p = keep ? exp2f(st[nt][e] * sl2 - ((e & 1) ? l2.y : l2.x)) : 0.0f;
                             st[nt][e] = p;
-                            dpt[nt][e] = p * (dpt[nt][e] - td[qi]) * scale;
+                            dpt[nt][e] = p * (dpt[nt][e] - ((e & 1) ? d2.y : d2.x)) * scale;
                         }
                     }
                     tc_pb<D, TC_KV_QUERIES>(dv, st, dt);

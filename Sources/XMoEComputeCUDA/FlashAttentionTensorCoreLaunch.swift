@@ -1,7 +1,8 @@
 /// Grids of the tensor-core flash-attention kernels (FlashAttentionTensorCoreKernels), from the
-/// shape alone: x walks the tiles of one sequence·head, y the batch·N sequence·heads. The forward
-/// and dq kernels number their query tiles from the end (the longest walks start first), which
-/// changes nothing here: every tile still has exactly one block.
+/// shape alone: x the batch·N sequence·heads, y the tiles of one sequence·head (blocks start in
+/// x-major order, so tile by tile over all heads: the causal walks' lengths fall from the first
+/// blocks to the last over the whole grid). The forward and dq kernels number their query tiles
+/// from the end, which changes nothing here: every tile still has exactly one block.
 public enum FlashAttentionTensorCoreLaunch {
     typealias K = FlashAttentionTensorCoreKernels
 
@@ -29,9 +30,9 @@ public enum FlashAttentionTensorCoreLaunch {
 
     private static func tiles(_ seqLen: Int, _ tile: Int, _ batchHeads: Int, threads: Int) -> LaunchShape? {
         guard seqLen > 0, batchHeads > 0 else { return nil }
-        precondition(batchHeads <= 65_535, "flash attention: \(batchHeads) sequence·heads exceed the grid's y limit of 65535")
-        let x = (seqLen + tile - 1) / tile
-        precondition(x <= Int(Int32.max), "flash attention: sequence of \(seqLen) exceeds the grid limit")
-        return LaunchShape(grid: (UInt32(x), UInt32(batchHeads), 1), block: (UInt32(threads), 1, 1))
+        precondition(batchHeads <= Int(Int32.max), "flash attention: \(batchHeads) sequence·heads exceed the grid's x limit")
+        let y = (seqLen + tile - 1) / tile
+        precondition(y <= 65_535, "flash attention: sequence of \(seqLen) exceeds the grid's y limit of 65535 tiles")
+        return LaunchShape(grid: (UInt32(batchHeads), UInt32(y), 1), block: (UInt32(threads), 1, 1))
     }
 }
