@@ -3,7 +3,8 @@
 # memory, ldmatrix fragments; fwd/dq: ldmatrix B fragments, masks only on diagonal tiles). Op checks +
 # timings with the backward's breakdown, a sweep of tile/warp variants (cubins from NVRTC 12.9 here),
 # racecheck/memcheck over ragged cases, then everything (--seed 2026).
-# usage (checkout root on the device): bash Benchmarks/gpu/fa-device-run1.sh .gpu-carry/fa
+# usage (checkout root on the device): bash .gpu-carry/fa/fa-device-run1.sh .gpu-carry/fa  (DIR holds
+# the binary, fa-sweep.py and var1/: the cubins and their constants)
 set -u
 C=${1:-.gpu-carry/fa}
 export NCCL_NVLS_ENABLE=0 PYTHONUNBUFFERED=1 XMOE_NVRTC_CACHE=/tmp/xmoe-nvrtc
@@ -13,7 +14,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,
 echo "== tensor-core flash op checks + flash benchmark"
 timeout 90 /tmp/g --seed 2602 --no-training --only "tensor-core" --flash-benchmark 2>&1 | tee "$OUT/fa-run1-tc.log" | grep -E "FAIL|PASS|tensor cores|gpu-check"; echo "exit: ${PIPESTATUS[0]}"
 echo "== variant sweep"
-timeout 90 python3 Benchmarks/gpu/fa-sweep.py "$C/var1" 2>&1 | tee "$OUT/fa-run1-sweep.log"
+timeout 90 python3 "$C/fa-sweep.py" "$C/var1" 2>&1 | tee "$OUT/fa-run1-sweep.log"
 echo "== racecheck (s37, s129) + memcheck (s129)"
 timeout 60 compute-sanitizer --tool racecheck --print-limit 10 /tmp/g --no-training --seed 1 --only "tensor-core flash attention b2 s" > "$OUT/fa-run1-racecheck.log" 2>&1; echo "exit: $?"
 grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|gpu-check:|hazard' "$OUT/fa-run1-racecheck.log" | head -5

@@ -6,9 +6,10 @@
 /// outputs are fp32 (dQkv accumulates).
 ///
 /// - `xmoe_fatc_fwd_d*`: a block of `forwardThreads` per `forwardRows` query rows (16 a warp, the mma's M);
-///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows stream into shared
-///   memory by `cp.async`, double-buffered (rows padded by 8 elements so fragment loads and
-///   ldmatrix phases hit 32 different banks); V enters the P·V product through `ldmatrix.trans`.
+///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows stream into (dynamic)
+///   shared memory by `cp.async`, double-buffered (rows padded by 8 elements so ldmatrix phases hit
+///   32 different banks); K enters q·kᵀ through `ldmatrix`, V the P·V product through
+///   `ldmatrix.trans`. Only tiles that cross the diagonal are masked.
 /// - `xmoe_fatc_dq_d*`: the same walk over key tiles of `dqKeyTile`; dS = P ⊙ (dP − D_i)·scale,
 ///   dQ += dS·K.
 /// - `xmoe_fatc_dkdv_d*`: a block of `dkdvThreads` per `dkdvKeys` keys (16 a warp), its K
@@ -23,8 +24,9 @@ public enum FlashAttentionTensorCoreKernels {
     /// Head widths with tensor-core kernels (each a template instance).
     public static let headWidths = [64, 128]
     /// Threads per block of each kernel; a warp owns 16 query rows (forward, dq) or keys (dk/dv),
-    /// the mma's M. 4 warps each: two blocks fit an SM (registers), and at B4 S2048 N16 D128 they
-    /// beat 8 warps a block in every kernel (NOTES.md, fa: 8-warp dk/dv 1.06 ms against 0.96).
+    /// the mma's M. 4 warps each: two blocks fit an SM (registers; three in the forward), and at
+    /// B4 S2048 N16 D128 8 warps a block were slower in the forward and dk/dv and no faster in dq
+    /// (NOTES.md, fa: forward 0.378 against 0.303 ms, dk/dv 1.06 against 0.96).
     public static let forwardThreads = 128
     public static let dqThreads = 128
     public static let dkdvThreads = 128
