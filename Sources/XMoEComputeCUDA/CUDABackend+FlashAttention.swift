@@ -69,7 +69,8 @@ extension CUDABackend {
         context.launch(FlashAttentionTensorCoreKernels.kernelName("fwd", headDim: d),
                        FlashAttentionTensorCoreLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
                        [ptr(qkvB), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
-                        .float(1 / Float(d).squareRoot())])
+                        .float(1 / Float(d).squareRoot())],
+                       sharedBytes: FlashAttentionTensorCoreKernels.sharedBytes("fwd", headDim: d))
     }
 
     /// The tensor-core backward whatever the compute dtype (checks call it on an fp32 backend).
@@ -85,10 +86,36 @@ extension CUDABackend {
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
                                         .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
         // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
-        context.launch(FlashAttentionTensorCoreKernels.kernelName("dq", headDim: d),
-                       FlashAttentionTensorCoreLaunch.dq(batchHeads: batchHeads, seqLen: seqLen), common)
-        context.launch(FlashAttentionTensorCoreKernels.kernelName("dkdv", headDim: d),
-                       FlashAttentionTensorCoreLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen), common)
+        launchTensorCore("dq", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
+        launchTensorCore("dkdv", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
+    }
+
+    /// The tensor-core backward's launches one by one (bf16 packs, D_i, dq, dk/dv), each queued
+    /// again by its closure, for the flash benchmark's breakdown; dQkv accumulates on every dq and
+    /// dk/dv run, so the numbers it leaves there are not a gradient.
+    public func tensorCoreFlashAttentionBackwardStages(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) -> [(name: String, run: () -> Void)] {
+        let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
+                                                         seqLen: seqLen, dQkv: dQkv)
+        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
+        let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
+        return [("pack qkv to bf16", { _ = self.packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen) }),
+                ("pack dO to bf16", { _ = self.packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen) }),
+                ("D_i", { _ = self.flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
+                                                        seqLen: seqLen, dQkv: dQkv) }),
+                ("dq", { self.launchTensorCore("dq", d: d, batchHeads: batchHeads, seqLen: seqLen, common) }),
+                ("dkdv", { self.launchTensorCore("dkdv", d: d, batchHeads: batchHeads, seqLen: seqLen, common) })]
+    }
+
+    /// The dq or dk/dv kernel (with its dynamic shared bytes).
+    private func launchTensorCore(_ pass: String, d: Int, batchHeads: Int, seqLen: Int, _ arguments: [KernelArgument]) {
+        let shape = pass == "dq" ? FlashAttentionTensorCoreLaunch.dq(batchHeads: batchHeads, seqLen: seqLen)
+                                 : FlashAttentionTensorCoreLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen)
+        context.launch(FlashAttentionTensorCoreKernels.kernelName(pass, headDim: d), shape, arguments,
+                       sharedBytes: FlashAttentionTensorCoreKernels.sharedBytes(pass, headDim: d))
     }
 
     /// Shape checks shared by both backward paths, then D_i = rowsum(dO ⊙ O) (fp32, a warp per row).

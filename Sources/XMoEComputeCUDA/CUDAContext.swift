@@ -70,18 +70,24 @@ final class CUDAContext: @unchecked Sendable {
                 functions[name] = function
             }
         }
+        // Kernels with more than 48 KiB of dynamic shared memory opt in once, at load.
+        for (name, bytes) in FlashAttentionTensorCoreKernels.dynamicSharedBytes {
+            guard let function = functions[name] else { continue }
+            try driver.check(driver.funcSetAttribute(function, CUDADriverAPI.attributeMaxDynamicSharedBytes, Int32(bytes)),
+                             "cuFuncSetAttribute(\(name), max dynamic shared memory \(bytes))")
+        }
     }
 
     /// Queues kernel `name` on the stream. A failure here is a broken invariant (bad shape or a
     /// kernel missing from the module), not a user error.
-    func launch(_ name: String, _ shape: LaunchShape?, _ arguments: [KernelArgument]) {
+    func launch(_ name: String, _ shape: LaunchShape?, _ arguments: [KernelArgument], sharedBytes: Int = 0) {
         guard let shape else { return }
         guard let function = functions[name] else { fatalError("CUDA backend: kernel \(name) is not in the module") }
         // The driver's current context is per thread; the backend may be called from any thread.
         _ = driver.ctxSetCurrent(primaryContext)
         let status = arguments.withKernelParameters { parameters in
             driver.launchKernel(function, shape.grid.x, shape.grid.y, shape.grid.z, shape.block.x, shape.block.y, shape.block.z,
-                                0, stream, parameters, nil)
+                                UInt32(sharedBytes), stream, parameters, nil)
         }
         if status != 0 { fail(name, code: status, driverCall: true) }
     }

@@ -74,6 +74,9 @@ struct CUDADriverAPI: @unchecked Sendable {
         Handle, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, Handle,
         UnsafeMutablePointer<RawPointer?>?, UnsafeMutablePointer<RawPointer?>?) -> Int32
     let getErrorString: @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32
+    /// cuFuncSetAttribute: the opt-in of kernels to more than 48 KiB of dynamic shared memory.
+    let funcSetAttribute: @convention(c) (Handle, Int32, Int32) -> Int32
+    static let attributeMaxDynamicSharedBytes: Int32 = 8
 
     init(candidates: [String] = CUDALibraryNames.driver) throws {
         let lib = try DynamicLibrary(name: "libcuda (the NVIDIA driver)", candidates: candidates)
@@ -86,6 +89,7 @@ struct CUDADriverAPI: @unchecked Sendable {
         moduleGetFunction = try lib.function("cuModuleGetFunction")
         launchKernel = try lib.function("cuLaunchKernel")
         getErrorString = try lib.function("cuGetErrorString")
+        funcSetAttribute = try lib.function("cuFuncSetAttribute")
     }
 
     func check(_ code: Int32, _ call: @autoclosure () -> String) throws {

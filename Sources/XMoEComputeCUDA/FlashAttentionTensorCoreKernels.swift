@@ -5,14 +5,17 @@
 /// products; the online softmax, the log-sum-exp, D_i and every accumulator stay fp32, and the
 /// outputs are fp32 (dQkv accumulates).
 ///
-/// - `xmoe_fatc_fwd_d*`: a block of 4 warps per `forwardRows` query rows (16 a warp, the mma's M);
-///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows stream into shared
-///   memory by `cp.async`, double-buffered (rows padded by 8 elements so fragment loads and
-///   ldmatrix phases hit 32 different banks); V enters the P·V product through `ldmatrix.trans`.
+/// - `xmoe_fatc_fwd_d*`: a block of `forwardThreads` per `forwardRows` query rows (16 a warp, the mma's M);
+///   Q lives in registers as mma A fragments; K and V tiles of `keyTile` rows stream into (dynamic)
+///   shared memory by `cp.async`, double-buffered (rows padded by 8 elements so ldmatrix phases hit
+///   32 different banks); K enters q·kᵀ through `ldmatrix`, V the P·V product through
+///   `ldmatrix.trans`. Only tiles that cross the diagonal are masked.
 /// - `xmoe_fatc_dq_d*`: the same walk over key tiles of `dqKeyTile`; dS = P ⊙ (dP − D_i)·scale,
 ///   dQ += dS·K.
-/// - `xmoe_fatc_dkdv_d*`: a block per `dkdvKeys` keys (16 a warp), walking double-buffered query
-///   tiles of `dkdvQueries` from the diagonal: dV += Pᵀ·dO, dK += dSᵀ·Q.
+/// - `xmoe_fatc_dkdv_d*`: a block of `dkdvThreads` per `dkdvKeys` keys (16 a warp), its K
+///   and V rows held in shared memory for the whole walk (dynamic shared memory over 48 KiB, opted in
+///   at load: `dynamicSharedBytes`), walking double-buffered query tiles of `dkdvQueries` from the
+///   diagonal: dV += Pᵀ·dO, dK += dSᵀ·Q. Every fragment comes from shared memory by `ldmatrix`.
 /// D_i = rowsum(dO ⊙ O) comes from the fp32 module's `xmoe_flash_delta`.
 ///
 /// No atomics: every sum runs in an order fixed by the shape (mma k-steps in order, quad shuffles
@@ -20,14 +23,22 @@
 public enum FlashAttentionTensorCoreKernels {
     /// Head widths with tensor-core kernels (each a template instance).
     public static let headWidths = [64, 128]
-    /// Threads per block of every kernel (4 warps).
-    public static let threads = 128
-    public static let forwardRows = 64
-    public static let keyTile = 32
-    public static let dqRows = 64
-    public static let dqKeyTile = 32
-    public static let dkdvKeys = 64
-    public static let dkdvQueries = 32
+    /// Threads per block of each kernel; a warp owns 16 query rows (forward, dq) or keys (dk/dv),
+    /// the mma's M. 4 warps each: two blocks fit an SM (registers; three in the forward), and at
+    /// B4 S2048 N16 D128 8 warps a block were slower in the forward and dk/dv and no faster in dq
+    /// (NOTES.md, fa: forward 0.378 against 0.303 ms, dk/dv 1.06 against 0.96).
+    public static let forwardThreads = 128
+    public static let dqThreads = 128
+    public static let dkdvThreads = 128
+    /// Keys a forward or dq block streams through shared memory at a time; queries a dk/dv block
+    /// does. 64 rather than 32: half the barriers and cp.async waits per mma (fa's sweep: forward
+    /// 0.385 → 0.354 ms, dq 0.529 → 0.490, dk/dv 1.046 → 0.957).
+    public static let keyTile = 64
+    public static let dqKeyTile = 64
+    public static let dkdvQueries = 64
+    public static var forwardRows: Int { forwardThreads / 2 }
+    public static var dqRows: Int { dqThreads / 2 }
+    public static var dkdvKeys: Int { dkdvThreads / 2 }
 
     public static func kernelName(_ pass: String, headDim: Int) -> String { "xmoe_fatc_\(pass)_d\(headDim)" }
 
@@ -38,35 +49,54 @@ public enum FlashAttentionTensorCoreKernels {
         [packKernel] + headWidths.flatMap { d in ["fwd", "dq", "dkdv"].map { kernelName($0, headDim: d) } }
     }
 
-    /// Bytes of static shared memory a block of each kernel uses at head width `d` (must stay
-    /// under the 48 KiB a launch without opt-in may have).
+    /// Threads per block of a pass ("fwd", "dq", "dkdv").
+    public static func threads(_ pass: String) -> Int {
+        switch pass {
+        case "fwd": return forwardThreads
+        case "dq": return dqThreads
+        default: return dkdvThreads
+        }
+    }
+
+    /// Bytes of dynamic shared memory a block of each kernel uses at head width `d` (rows padded by
+    /// 8 elements): double-buffered K and V tiles (forward, dq); K and V of the block's keys plus
+    /// double-buffered Q and dO tiles and their lse and D_i (dk/dv).
     public static func sharedBytes(_ pass: String, headDim d: Int) -> Int {
         let stride = (d + 8) * 2
         switch pass {
         case "fwd": return 2 * 2 * keyTile * stride
         case "dq": return 2 * 2 * dqKeyTile * stride
-        default: return 2 * 2 * dkdvQueries * stride + 2 * 2 * dkdvQueries * 4
+        default: return 2 * dkdvKeys * stride + 2 * 2 * dkdvQueries * stride + 2 * 2 * dkdvQueries * 4
         }
     }
 
+    /// The kernels' opt-in to their dynamic shared bytes, set at load (cuFuncSetAttribute; needed
+    /// over 48 KiB).
+    public static var dynamicSharedBytes: [String: Int] {
+        Dictionary(uniqueKeysWithValues: headWidths.flatMap { d in
+            ["fwd", "dq", "dkdv"].map { (kernelName($0, headDim: d), sharedBytes($0, headDim: d)) }
+        })
+    }
+
     public static func source() -> String {
-        let warps = threads / 32
-        precondition(forwardRows == 16 * warps && dqRows == 16 * warps && dkdvKeys == 16 * warps, "a warp owns 16 rows (the mma's M)")
+        precondition([forwardThreads, dqThreads, dkdvThreads].allSatisfy { $0 % 32 == 0 && $0 <= 512 }, "whole warps")
         precondition(keyTile % 16 == 0 && dqKeyTile % 16 == 0 && dkdvQueries % 16 == 0, "tiles are whole mma k-steps")
         precondition(dkdvKeys % dkdvQueries == 0, "query tiles start on the key tile's diagonal")
-        for d in headWidths { for pass in ["fwd", "dq", "dkdv"] { precondition(sharedBytes(pass, headDim: d) <= 48 * 1024) } }
+        for d in headWidths {
+            for pass in ["fwd", "dq", "dkdv"] { precondition(sharedBytes(pass, headDim: d) <= 227 * 1024, "over an H100/H200 block's shared memory") }
+        }
         let instances = headWidths.map { d in
             """
-            extern "C" __global__ void __launch_bounds__(TC_THREADS)
+            extern "C" __global__ void __launch_bounds__(TC_FWD_THREADS)
             \(kernelName("fwd", headDim: d))(const u16* qkvb, float* out, float* lse, i64 s, int heads, float scale) {
                 tc_fwd<\(d)>(qkvb, out, lse, s, heads, scale);
             }
-            extern "C" __global__ void __launch_bounds__(TC_THREADS)
+            extern "C" __global__ void __launch_bounds__(TC_DQ_THREADS)
             \(kernelName("dq", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
                                  i64 s, int heads, float scale) {
                 tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
             }
-            extern "C" __global__ void __launch_bounds__(TC_THREADS)
+            extern "C" __global__ void __launch_bounds__(TC_KV_THREADS, 1)
             \(kernelName("dkdv", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
                                    i64 s, int heads, float scale) {
                 tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
@@ -79,9 +109,13 @@ public enum FlashAttentionTensorCoreKernels {
         typedef long long i64;
         typedef unsigned int u32;
         typedef unsigned short u16;
-        #define TC_THREADS \(threads)
+        #define TC_FWD_THREADS \(forwardThreads)
+        #define TC_FWD_ROWS \(forwardRows)
         #define TC_FWD_KEYS \(keyTile)
+        #define TC_DQ_THREADS \(dqThreads)
+        #define TC_DQ_ROWS \(dqRows)
         #define TC_DQ_KEYS \(dqKeyTile)
+        #define TC_KV_THREADS \(dkdvThreads)
         #define TC_KV_KEYS \(dkdvKeys)
         #define TC_KV_QUERIES \(dkdvQueries)
         #define TC_NEG_INF __int_as_float(0xff800000)
@@ -115,6 +149,25 @@ public enum FlashAttentionTensorCoreKernels {
                          : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
         }
 
+        // The A fragment (16 rows from r0, columns c0…c0+15) of a row-major bf16 array in shared
+        // memory: ldmatrix without transpose (thread t names row r0 + t%16, left or right 8 columns).
+        __device__ __forceinline__ void tc_ldsm_a(u32* r, const u16* base, int stride, int r0, int c0) {
+            const int t = threadIdx.x & 31;
+            const u32 addr = (u32)__cvta_generic_to_shared(base + (r0 + (t & 15)) * stride + c0 + ((t >> 4) << 3));
+            asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+        }
+
+        // B fragments of two adjacent 8-column tiles (n0…n0+7: r[0], r[1]; n0+8…n0+15: r[2], r[3])
+        // over k = k0…k0+15 of Bᵀ stored row-major [n][k] in shared memory (K rows for q·kᵀ): one
+        // ldmatrix instead of four 32-bit loads.
+        __device__ __forceinline__ void tc_ldsm_b(u32* r, const u16* base, int stride, int n0, int k0) {
+            const int t = threadIdx.x & 31;
+            const u32 addr = (u32)__cvta_generic_to_shared(base + (n0 + (t & 7) + ((t >> 4) << 3)) * stride + k0 + (((t >> 3) & 1) << 3));
+            asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
+        }
+
         __device__ __forceinline__ u32 tc_ld32(const u16* p) { return *(const u32*)p; }
 
         // 16 bytes global → shared without registers; src-size 0 writes zeros (rows past the end).
@@ -127,10 +180,10 @@ public enum FlashAttentionTensorCoreKernels {
 
         // Rows [r0, r0 + ROWS) of one head's bf16 part (row-major, stride D, `s` rows) into shared
         // rows of stride D + 8, asynchronously; rows past the sequence read as zeros.
-        template <int D, int ROWS>
+        template <int D, int ROWS, int NT>
         __device__ __forceinline__ void tc_load_async(u16* dst, const u16* src, i64 r0, i64 s) {
             const int q = D / 8;
-            for (int e = threadIdx.x; e < ROWS * q; e += TC_THREADS) {
+            for (int e = threadIdx.x; e < ROWS * q; e += NT) {
                 const int i = e / q, c = (e - i * q) * 8;
                 const i64 r = r0 + i;
                 tc_cp16(dst + i * (D + 8) + c, src + (r < s ? r : 0) * D + c, r < s);
@@ -154,46 +207,43 @@ public enum FlashAttentionTensorCoreKernels {
             }
         }
 
-        // One k-step's A fragment (16 rows from r0, columns c0…c0+15) of a bf16 head part in global
-        // memory (the dk/dv kernel's K and V: re-read each query tile, from L1).
-        template <int D>
-        __device__ __forceinline__ void tc_frag_global_step(u32* a, const u16* src, i64 r0, i64 s, int c0) {
-            const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-            const i64 ra = r0 + g, rb = r0 + g + 8;
-            const u16* pa = src + (ra < s ? ra : 0) * D + c0 + 2 * t;
-            const u16* pb = src + (rb < s ? rb : 0) * D + c0 + 2 * t;
-            a[0] = ra < s ? tc_ld32(pa) : 0u; a[1] = rb < s ? tc_ld32(pb) : 0u;
-            a[2] = ra < s ? tc_ld32(pa + 8) : 0u; a[3] = rb < s ? tc_ld32(pb + 8) : 0u;
-        }
-
         // fp32 → bf16 into the kernels' layout [part][b·N][s][D] (each head's rows contiguous):
         // parts 0…parts−1 are the column blocks of width N·D of a [T, parts·N·D] source (row stride
-        // ld). Eight elements a thread a step, grid-stride.
+        // ld). Eight elements a thread a step, grid-stride; the index splits in 32-bit arithmetic
+        // when the counts fit (64-bit division is many instructions and the pass is memory-bound).
+        template <typename I>
+        __device__ __forceinline__ void tc_pack_range(const float* src, u16* dst, I groups, I s, I heads, I d8, I bnCount, i64 ld) {
+            for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (I)gridDim.x * blockDim.x) {
+                const I c = (e % d8) * 8, rest = e / d8;
+                const I i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
+                const I b = bn / heads, n = bn % heads;
+                const float* p = src + ((i64)b * s + i) * ld + ((i64)part * heads + n) * (d8 * 8) + c;
+                const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
+                *(uint4*)(dst + (i64)e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
+            }
+        }
         extern "C" __global__ void xmoe_fatc_pack(const float* src, u16* dst, i64 tokens, i64 s, int heads, int d, int parts,
                                                   i64 ld) {
             const i64 groups = tokens * parts * heads * (d / 8);
             const i64 bnCount = tokens / s * heads;
-            for (i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (i64)gridDim.x * blockDim.x) {
-                const i64 c = (e % (d / 8)) * 8, rest = e / (d / 8);
-                const i64 i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
-                const i64 b = bn / heads, n = bn % heads;
-                const float* p = src + (b * s + i) * ld + part * heads * d + n * d + c;
-                const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
-                *(uint4*)(dst + e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
-            }
+            if (groups + (i64)gridDim.x * blockDim.x < 0xffffffffLL)
+                tc_pack_range<unsigned>(src, dst, (unsigned)groups, (unsigned)s, (unsigned)heads, (unsigned)(d / 8), (unsigned)bnCount, ld);
+            else
+                tc_pack_range<i64>(src, dst, groups, s, (i64)heads, (i64)(d / 8), bnCount, ld);
         }
 
         // acc[16 × N] += A(16 × D, fragments a) · Bᵀ where B is N rows × D of a shared bf16 array
         // (row-major, stride D + 8): scores q·kᵀ, dO·vᵀ, k·qᵀ.
         template <int D, int N>
         __device__ __forceinline__ void tc_abt(float (*acc)[4], const u32 (*a)[4], const u16* b) {
-            const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
             #pragma unroll
             for (int ks = 0; ks < D / 16; ++ks) {
                 #pragma unroll
-                for (int nt = 0; nt < N / 8; ++nt) {
-                    const u16* p = b + (nt * 8 + g) * (D + 8) + ks * 16 + 2 * t;
-                    tc_mma(acc[nt], a[ks], tc_ld32(p), tc_ld32(p + 8));
+                for (int np = 0; np < N / 16; ++np) {
+                    u32 r[4];
+                    tc_ldsm_b(r, b, D + 8, np * 16, ks * 16);
+                    tc_mma(acc[2 * np], a[ks], r[0], r[1]);
+                    tc_mma(acc[2 * np + 1], a[ks], r[2], r[3]);
                 }
             }
         }
@@ -219,24 +269,27 @@ public enum FlashAttentionTensorCoreKernels {
             }
         }
 
-        // The query tiles run last-first along x: the longest walks (near the end of the sequence)
-        // start first. K and V tiles are double-buffered: tile j+1 streams in (cp.async) while the
+        // Grids are (b·N, tiles): blocks start in x-major order, so every head's tile y starts before
+        // any head's tile y + 1, and query tiles run last-first along y: the longest walks (near the
+        // end of the sequence) start first over the whole grid, the short ones fill the tail. K and V tiles are double-buffered: tile j+1 streams in (cp.async) while the
         // warps work on tile j.
         template <int D>
         __device__ __forceinline__ void tc_fwd(const u16* qkvb, float* out, float* lse, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 ks[2][TC_FWD_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 vs[2][TC_FWD_KEYS * (D + 8)];
+            extern __shared__ __align__(16) u16 tc_dyn[];
+            constexpr int TS = TC_FWD_KEYS * (D + 8);
+            u16* const ks = tc_dyn;           // [2][TC_FWD_KEYS][D + 8]
+            u16* const vs = tc_dyn + 2 * TS;  // [2][TC_FWD_KEYS][D + 8]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
-            const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * (4 * 16), w0 = r0 + warp * 16;
+            const i64 r0 = (i64)(gridDim.y - 1 - blockIdx.y) * TC_FWD_ROWS, w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
-            const int tiles = (int)((min(r0 + 4 * 16, s) - 1) / TC_FWD_KEYS) + 1;
-            tc_load_async<D, TC_FWD_KEYS>(ks[0], kh, 0, s);
-            tc_load_async<D, TC_FWD_KEYS>(vs[0], vh, 0, s);
+            const int tiles = (int)((min(r0 + TC_FWD_ROWS, s) - 1) / TC_FWD_KEYS) + 1;
+            tc_load_async<D, TC_FWD_KEYS, TC_FWD_THREADS>(ks, kh, 0, s);
+            tc_load_async<D, TC_FWD_KEYS, TC_FWD_THREADS>(vs, vh, 0, s);
             tc_commit();
             u32 qf[D / 16][4];
             tc_frag_global<D>(qf, qh, w0, s);
@@ -246,8 +299,8 @@ public enum FlashAttentionTensorCoreKernels {
             float m[2] = {TC_NEG_INF, TC_NEG_INF}, l[2] = {0.0f, 0.0f};
             for (int j = 0; j < tiles; ++j) {
                 if (j + 1 < tiles) {
-                    tc_load_async<D, TC_FWD_KEYS>(ks[(j + 1) & 1], kh, (i64)(j + 1) * TC_FWD_KEYS, s);
-                    tc_load_async<D, TC_FWD_KEYS>(vs[(j + 1) & 1], vh, (i64)(j + 1) * TC_FWD_KEYS, s);
+                    tc_load_async<D, TC_FWD_KEYS, TC_FWD_THREADS>(ks + ((j + 1) & 1) * TS, kh, (i64)(j + 1) * TC_FWD_KEYS, s);
+                    tc_load_async<D, TC_FWD_KEYS, TC_FWD_THREADS>(vs + ((j + 1) & 1) * TS, vh, (i64)(j + 1) * TC_FWD_KEYS, s);
                 }
                 tc_commit();
                 tc_wait_one();
@@ -256,20 +309,23 @@ public enum FlashAttentionTensorCoreKernels {
                 // A warp whose rows all precede the tile skips it; otherwise key k0 ≤ every row of the
                 // warp (tiles and warps start on multiples of 16), so each row's max stays finite.
                 if (k0 <= w0 + 15) {
-                    const u16* kt = ks[j & 1];
-                    const u16* vt = vs[j & 1];
+                    const u16* kt = ks + (j & 1) * TS;
+                    const u16* vt = vs + (j & 1) * TS;
                     float sc[TC_FWD_KEYS / 8][4];
                     #pragma unroll
                     for (int i = 0; i < TC_FWD_KEYS / 8; ++i) { sc[i][0] = 0.0f; sc[i][1] = 0.0f; sc[i][2] = 0.0f; sc[i][3] = 0.0f; }
                     tc_abt<D, TC_FWD_KEYS>(sc, qf, kt);
-                    // Row g (elements 0, 1) and row g + 8 (2, 3): scores in log2 units, masked.
+                    // Row g (elements 0, 1) and row g + 8 (2, 3): scores in log2 units, masked where the
+                    // tile reaches past the warp's first row (keys past the end lie past every row).
+                    const bool diag = k0 + TC_FWD_KEYS - 1 > w0;
+                    const int kr = (int)(k0 - w0);  // key − row offset of element (0, 0)
                     float mx[2] = {m[0], m[1]};
                     #pragma unroll
                     for (int nt = 0; nt < TC_FWD_KEYS / 8; ++nt) {
                         #pragma unroll
                         for (int e = 0; e < 4; ++e) {
-                            const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
-                            const float x = key <= row ? sc[nt][e] * sl2 : TC_NEG_INF;
+                            const bool keep = !diag || kr + nt * 8 + 2 * t + (e & 1) <= g + (e >> 1) * 8;
+                            const float x = keep ? sc[nt][e] * sl2 : TC_NEG_INF;
                             sc[nt][e] = x;
                             mx[e >> 1] = fmaxf(mx[e >> 1], x);
                         }
@@ -320,19 +376,21 @@ public enum FlashAttentionTensorCoreKernels {
         template <int D>
         __device__ __forceinline__ void tc_dq(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
                                               float* dqkv, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 ks[2][TC_DQ_KEYS * (D + 8)];
-            __shared__ __align__(16) u16 vs[2][TC_DQ_KEYS * (D + 8)];
+            extern __shared__ __align__(16) u16 tc_dyn[];
+            constexpr int TS = TC_DQ_KEYS * (D + 8);
+            u16* const ks = tc_dyn;           // [2][TC_DQ_KEYS][D + 8]
+            u16* const vs = tc_dyn + 2 * TS;  // [2][TC_DQ_KEYS][D + 8]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
-            const i64 r0 = (i64)(gridDim.x - 1 - blockIdx.x) * (4 * 16), w0 = r0 + warp * 16;
+            const i64 r0 = (i64)(gridDim.y - 1 - blockIdx.y) * TC_DQ_ROWS, w0 = r0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
-            const int tiles = (int)((min(r0 + 4 * 16, s) - 1) / TC_DQ_KEYS) + 1;
-            tc_load_async<D, TC_DQ_KEYS>(ks[0], kh, 0, s);
-            tc_load_async<D, TC_DQ_KEYS>(vs[0], vh, 0, s);
+            const int tiles = (int)((min(r0 + TC_DQ_ROWS, s) - 1) / TC_DQ_KEYS) + 1;
+            tc_load_async<D, TC_DQ_KEYS, TC_DQ_THREADS>(ks, kh, 0, s);
+            tc_load_async<D, TC_DQ_KEYS, TC_DQ_THREADS>(vs, vh, 0, s);
             tc_commit();
             u32 qf[D / 16][4], df[D / 16][4];
             tc_frag_global<D>(qf, qh, w0, s);
@@ -349,16 +407,16 @@ public enum FlashAttentionTensorCoreKernels {
             for (int i = 0; i < D / 8; ++i) { dq[i][0] = 0.0f; dq[i][1] = 0.0f; dq[i][2] = 0.0f; dq[i][3] = 0.0f; }
             for (int j = 0; j < tiles; ++j) {
                 if (j + 1 < tiles) {
-                    tc_load_async<D, TC_DQ_KEYS>(ks[(j + 1) & 1], kh, (i64)(j + 1) * TC_DQ_KEYS, s);
-                    tc_load_async<D, TC_DQ_KEYS>(vs[(j + 1) & 1], vh, (i64)(j + 1) * TC_DQ_KEYS, s);
+                    tc_load_async<D, TC_DQ_KEYS, TC_DQ_THREADS>(ks + ((j + 1) & 1) * TS, kh, (i64)(j + 1) * TC_DQ_KEYS, s);
+                    tc_load_async<D, TC_DQ_KEYS, TC_DQ_THREADS>(vs + ((j + 1) & 1) * TS, vh, (i64)(j + 1) * TC_DQ_KEYS, s);
                 }
                 tc_commit();
                 tc_wait_one();
                 __syncthreads();
                 const i64 k0 = (i64)j * TC_DQ_KEYS;
                 if (k0 <= w0 + 15) {
-                    const u16* kt = ks[j & 1];
-                    const u16* vt = vs[j & 1];
+                    const u16* kt = ks + (j & 1) * TS;
+                    const u16* vt = vs + (j & 1) * TS;
                     float sc[TC_DQ_KEYS / 8][4], dp[TC_DQ_KEYS / 8][4];
                     #pragma unroll
                     for (int i = 0; i < TC_DQ_KEYS / 8; ++i) {
@@ -367,12 +425,14 @@ public enum FlashAttentionTensorCoreKernels {
                     }
                     tc_abt<D, TC_DQ_KEYS>(sc, qf, kt);
                     tc_abt<D, TC_DQ_KEYS>(dp, df, vt);
+                    const bool diag = k0 + TC_DQ_KEYS - 1 > w0;  // as in the forward
+                    const int kr = (int)(k0 - w0);
                     #pragma unroll
                     for (int nt = 0; nt < TC_DQ_KEYS / 8; ++nt) {
                         #pragma unroll
                         for (int e = 0; e < 4; ++e) {
-                            const i64 key = k0 + nt * 8 + 2 * t + (e & 1), row = w0 + g + (e >> 1) * 8;
-                            const float p = key <= row ? exp2f(sc[nt][e] * sl2 - rowLse[e >> 1]) : 0.0f;
+                            const bool keep = !diag || kr + nt * 8 + 2 * t + (e & 1) <= g + (e >> 1) * 8;
+                            const float p = keep ? exp2f(sc[nt][e] * sl2 - rowLse[e >> 1]) : 0.0f;
                             sc[nt][e] = p * (dp[nt][e] - rowDelta[e >> 1]) * scale;
                         }
                     }
@@ -395,35 +455,42 @@ public enum FlashAttentionTensorCoreKernels {
         }
 
         // dv_j += Σ_{i ≥ j} P_ij dO_i, dk_j += Σ_{i ≥ j} dS_ij q_i, over query tiles in order. The warp
-        // computes the transposed tiles Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (its 16 keys as the mma's rows, their
-        // K and V fragments re-read from global memory, i.e. L1, each tile); Q and dO tiles are
-        // double-buffered in shared memory.
+        // computes the transposed tiles Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ (its 16 keys as the mma's rows). The
+        // block's K and V rows enter shared memory once (dynamic shared memory: they and the
+        // double-buffered Q and dO tiles exceed 48 KiB); every fragment is an ldmatrix.
         template <int D>
         __device__ __forceinline__ void tc_dkdv(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
                                                 float* dqkv, i64 s, int heads, float scale) {
-            __shared__ __align__(16) u16 qs[2][TC_KV_QUERIES * (D + 8)];
-            __shared__ __align__(16) u16 dos[2][TC_KV_QUERIES * (D + 8)];
-            __shared__ float lses[2][TC_KV_QUERIES], deltas[2][TC_KV_QUERIES];
+            extern __shared__ __align__(16) u16 tc_dyn[];
+            constexpr int S = D + 8;
+            u16* ks = tc_dyn;                              // [TC_KV_KEYS][S]
+            u16* vs = ks + TC_KV_KEYS * S;                 // [TC_KV_KEYS][S]
+            u16* qs = vs + TC_KV_KEYS * S;                 // [2][TC_KV_QUERIES][S]
+            u16* dos = qs + 2 * TC_KV_QUERIES * S;         // [2][TC_KV_QUERIES][S]
+            float* lses = (float*)(dos + 2 * TC_KV_QUERIES * S);  // [2][TC_KV_QUERIES]
+            float* deltas = lses + 2 * TC_KV_QUERIES;            // [2][TC_KV_QUERIES]
             const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-            const i64 bn = blockIdx.y, bnCount = gridDim.y, b = bn / heads, n = bn % heads;
+            const i64 bn = blockIdx.x, bnCount = gridDim.x, b = bn / heads, n = bn % heads;
             const i64 h = (i64)heads * D, ld = 3 * h;
             const u16* qh = qkvb + bn * s * D;
             const u16* kh = qkvb + (bnCount + bn) * s * D;
             const u16* vh = qkvb + (2 * bnCount + bn) * s * D;
             const u16* dh = doutb + bn * s * D;
-            const i64 k0 = (i64)blockIdx.x * TC_KV_KEYS, kw = k0 + warp * 16;
+            const i64 k0 = (i64)blockIdx.y * TC_KV_KEYS, kw = k0 + warp * 16;
             const float sl2 = scale * TC_LOG2E;
             const int tiles = (int)((s - 1 - k0) / TC_KV_QUERIES) + 1;
             // Stage j of the walk: query tile q0 = k0 + j·TC_KV_QUERIES into buffer j & 1.
             #define TC_KV_STAGE(j) do { \
                 const i64 q0s = k0 + (i64)(j) * TC_KV_QUERIES; \
-                tc_load_async<D, TC_KV_QUERIES>(qs[(j) & 1], qh, q0s, s); \
-                tc_load_async<D, TC_KV_QUERIES>(dos[(j) & 1], dh, q0s, s); \
+                tc_load_async<D, TC_KV_QUERIES, TC_KV_THREADS>(qs + ((j) & 1) * TC_KV_QUERIES * S, qh, q0s, s); \
+                tc_load_async<D, TC_KV_QUERIES, TC_KV_THREADS>(dos + ((j) & 1) * TC_KV_QUERIES * S, dh, q0s, s); \
                 if (threadIdx.x < TC_KV_QUERIES) { \
                     const i64 r = q0s + threadIdx.x; \
-                    lses[(j) & 1][threadIdx.x] = r < s ? lse[bn * s + r] * TC_LOG2E : 0.0f; \
-                    deltas[(j) & 1][threadIdx.x] = r < s ? delta[bn * s + r] : 0.0f; \
+                    lses[((j) & 1) * TC_KV_QUERIES + threadIdx.x] = r < s ? lse[bn * s + r] * TC_LOG2E : 0.0f; \
+                    deltas[((j) & 1) * TC_KV_QUERIES + threadIdx.x] = r < s ? delta[bn * s + r] : 0.0f; \
                 } } while (0)
+            tc_load_async<D, TC_KV_KEYS, TC_KV_THREADS>(ks, kh, k0, s);  // keys past the end read as zeros
+            tc_load_async<D, TC_KV_KEYS, TC_KV_THREADS>(vs, vh, k0, s);
             TC_KV_STAGE(0);
             tc_commit();
             float dk[D / 8][4], dv[D / 8][4];
@@ -439,8 +506,10 @@ public enum FlashAttentionTensorCoreKernels {
                 __syncthreads();
                 const i64 q0 = k0 + (i64)j * TC_KV_QUERIES;
                 if (q0 + TC_KV_QUERIES - 1 >= kw) {  // else every query precedes the warp's keys
-                    const u16* qt = qs[j & 1];
-                    const u16* dt = dos[j & 1];
+                    const u16* qt = qs + (j & 1) * TC_KV_QUERIES * S;
+                    const u16* dt = dos + (j & 1) * TC_KV_QUERIES * S;
+                    const float* tl = lses + (j & 1) * TC_KV_QUERIES;
+                    const float* td = deltas + (j & 1) * TC_KV_QUERIES;
                     float st[TC_KV_QUERIES / 8][4], dpt[TC_KV_QUERIES / 8][4];
                     #pragma unroll
                     for (int i = 0; i < TC_KV_QUERIES / 8; ++i) {
@@ -450,25 +519,32 @@ public enum FlashAttentionTensorCoreKernels {
                     #pragma unroll
                     for (int kc = 0; kc < D / 16; ++kc) {
                         u32 ka[4], va[4];
-                        tc_frag_global_step<D>(ka, kh, kw, s, kc * 16);
-                        tc_frag_global_step<D>(va, vh, kw, s, kc * 16);
+                        tc_ldsm_a(ka, ks, S, warp * 16, kc * 16);
+                        tc_ldsm_a(va, vs, S, warp * 16, kc * 16);
                         #pragma unroll
-                        for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
-                            const u16* pq = qt + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
-                            const u16* pd = dt + (nt * 8 + g) * (D + 8) + kc * 16 + 2 * t;
-                            tc_mma(st[nt], ka, tc_ld32(pq), tc_ld32(pq + 8));
-                            tc_mma(dpt[nt], va, tc_ld32(pd), tc_ld32(pd + 8));
+                        for (int np = 0; np < TC_KV_QUERIES / 16; ++np) {
+                            u32 bq[4], bd[4];
+                            tc_ldsm_b(bq, qt, S, np * 16, kc * 16);
+                            tc_ldsm_b(bd, dt, S, np * 16, kc * 16);
+                            tc_mma(st[2 * np], ka, bq[0], bq[1]);
+                            tc_mma(st[2 * np + 1], ka, bq[2], bq[3]);
+                            tc_mma(dpt[2 * np], va, bd[0], bd[1]);
+                            tc_mma(dpt[2 * np + 1], va, bd[2], bd[3]);
                         }
                     }
+                    // Masks only where the tile meets the diagonal or the end of the sequence.
+                    const bool edge = q0 < kw + 16 || q0 + TC_KV_QUERIES > s;
+                    const int qk = (int)(q0 - kw);  // query − key offset of element (0, 0)
                     #pragma unroll
                     for (int nt = 0; nt < TC_KV_QUERIES / 8; ++nt) {
+                        const float2 l2 = *(const float2*)(tl + nt * 8 + 2 * t), d2 = *(const float2*)(td + nt * 8 + 2 * t);
                         #pragma unroll
                         for (int e = 0; e < 4; ++e) {
                             const int qi = nt * 8 + 2 * t + (e & 1);
-                            const i64 q = q0 + qi, key = kw + g + (e >> 1) * 8;
-                            const float p = q >= key && q < s ? exp2f(st[nt][e] * sl2 - lses[j & 1][qi]) : 0.0f;
+                            const bool keep = !edge || (qk + qi >= g + (e >> 1) * 8 && q0 + qi < s);
+                            const float p = keep ? exp2f(st[nt][e] * sl2 - ((e & 1) ? l2.y : l2.x)) : 0.0f;
                             st[nt][e] = p;
-                            dpt[nt][e] = p * (dpt[nt][e] - deltas[j & 1][qi]) * scale;
+                            dpt[nt][e] = p * (dpt[nt][e] - ((e & 1) ? d2.y : d2.x)) * scale;
                         }
                     }
                     tc_pb<D, TC_KV_QUERIES>(dv, st, dt);

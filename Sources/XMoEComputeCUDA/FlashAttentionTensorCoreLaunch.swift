@@ -1,23 +1,24 @@
 /// Grids of the tensor-core flash-attention kernels (FlashAttentionTensorCoreKernels), from the
-/// shape alone: x walks the tiles of one sequence·head, y the batch·N sequence·heads. The forward
-/// and dq kernels number their query tiles from the end (the longest walks start first), which
-/// changes nothing here: every tile still has exactly one block.
+/// shape alone: x the batch·N sequence·heads, y the tiles of one sequence·head (blocks start in
+/// x-major order, so tile by tile over all heads: the causal walks' lengths fall from the first
+/// blocks to the last over the whole grid). The forward and dq kernels number their query tiles
+/// from the end, which changes nothing here: every tile still has exactly one block.
 public enum FlashAttentionTensorCoreLaunch {
     typealias K = FlashAttentionTensorCoreKernels
 
-    /// The forward: a block per `forwardRows` query rows.
+    /// The forward: a block (of `forwardThreads`) per `forwardRows` query rows.
     public static func forward(batchHeads: Int, seqLen: Int) -> LaunchShape? {
-        tiles(seqLen, K.forwardRows, batchHeads)
+        tiles(seqLen, K.forwardRows, batchHeads, threads: K.forwardThreads)
     }
 
-    /// The dq pass: a block per `dqRows` query rows.
+    /// The dq pass: a block (of `dqThreads`) per `dqRows` query rows.
     public static func dq(batchHeads: Int, seqLen: Int) -> LaunchShape? {
-        tiles(seqLen, K.dqRows, batchHeads)
+        tiles(seqLen, K.dqRows, batchHeads, threads: K.dqThreads)
     }
 
-    /// The dk/dv pass: a block per `dkdvKeys` key rows.
+    /// The dk/dv pass: a block (of `dkdvThreads`) per `dkdvKeys` key rows.
     public static func dkdv(batchHeads: Int, seqLen: Int) -> LaunchShape? {
-        tiles(seqLen, K.dkdvKeys, batchHeads)
+        tiles(seqLen, K.dkdvKeys, batchHeads, threads: K.dkdvThreads)
     }
 
     /// Whether the tensors at these device addresses can go to the kernels: each 16-byte aligned
@@ -27,11 +28,11 @@ public enum FlashAttentionTensorCoreLaunch {
         addresses.allSatisfy { $0 % 16 == 0 }
     }
 
-    private static func tiles(_ seqLen: Int, _ tile: Int, _ batchHeads: Int) -> LaunchShape? {
+    private static func tiles(_ seqLen: Int, _ tile: Int, _ batchHeads: Int, threads: Int) -> LaunchShape? {
         guard seqLen > 0, batchHeads > 0 else { return nil }
-        precondition(batchHeads <= 65_535, "flash attention: \(batchHeads) sequence·heads exceed the grid's y limit of 65535")
-        let x = (seqLen + tile - 1) / tile
-        precondition(x <= Int(Int32.max), "flash attention: sequence of \(seqLen) exceeds the grid limit")
-        return LaunchShape(grid: (UInt32(x), UInt32(batchHeads), 1), block: (UInt32(K.threads), 1, 1))
+        precondition(batchHeads <= Int(Int32.max), "flash attention: \(batchHeads) sequence·heads exceed the grid's x limit")
+        let y = (seqLen + tile - 1) / tile
+        precondition(y <= 65_535, "flash attention: sequence of \(seqLen) exceeds the grid's y limit of 65535 tiles")
+        return LaunchShape(grid: (UInt32(batchHeads), UInt32(y), 1), block: (UInt32(threads), 1, 1))
     }
 }

@@ -184,6 +184,13 @@ func tensorCoreFlashAttentionBenchmark(gpu: CUDABackend) -> [String] {
     }
     line("flash attention tensor cores backward (delta, dq, dkdv)", backward, 2.5 * forwardFlops)
     line("flash attention tensor cores forward+backward", forward + backward, 3.5 * forwardFlops)
+    // Where the backward goes: each launch alone (the FLOPs column is meaningless for the packs).
+    let stages = gpu.tensorCoreFlashAttentionBackwardStages(dOut: dOut, qkv: qkv, out: out, logSumExp: lse, heads: heads,
+                                                            seqLen: seq, dQkv: dQkv)
+    for stage in stages {
+        let seconds = bench.seconds(repeats: 10, stage.run)
+        lines.append(String(format: "flash attention tensor cores backward, %@ alone: %.3f ms", stage.name, seconds * 1e3))
+    }
     return lines
 }
 

@@ -11,13 +11,13 @@ import XMoEParallel
     typealias L = FlashAttentionTensorCoreLaunch
 
     /// Every query row (forward, dq) and key row (dk/dv) lies in exactly one block; the forward and dq
-    /// kernels number tiles from the end (tile = gridDim.x − 1 − blockIdx.x), still one block a tile.
+    /// kernels number tiles from the end (tile = gridDim.y − 1 − blockIdx.y), still one block a tile.
     @Test(arguments: [1, 15, 16, 17, 37, 63, 64, 65, 129, 2048, 2049])
     func tilesCoverEverySequencePosition(seqLen: Int) {
-        for (shape, tile) in [(L.forward(batchHeads: 6, seqLen: seqLen)!, K.forwardRows),
-                              (L.dq(batchHeads: 6, seqLen: seqLen)!, K.dqRows),
-                              (L.dkdv(batchHeads: 6, seqLen: seqLen)!, K.dkdvKeys)] {
-            let blocks = Int(shape.grid.x)
+        for (shape, tile, pass) in [(L.forward(batchHeads: 6, seqLen: seqLen)!, K.forwardRows, "fwd"),
+                                    (L.dq(batchHeads: 6, seqLen: seqLen)!, K.dqRows, "dq"),
+                                    (L.dkdv(batchHeads: 6, seqLen: seqLen)!, K.dkdvKeys, "dkdv")] {
+            let blocks = Int(shape.grid.y)
             let reversedStarts = (0..<blocks).map { (blocks - 1 - $0) * tile }
             var owner = [Int](repeating: 0, count: seqLen)
             for start in reversedStarts { for r in start..<min(start + tile, seqLen) { owner[r] += 1 } }
@@ -25,8 +25,9 @@ import XMoEParallel
             let noEmptyBlock = reversedStarts.allSatisfy { $0 < seqLen }
             #expect(everyRowOnce, "seq \(seqLen), tile \(tile): rows covered \(Set(owner)) times")
             #expect(noEmptyBlock, "seq \(seqLen), tile \(tile): a block starts past the sequence")
-            #expect(shape.grid.y == 6 && shape.grid.z == 1)
-            #expect(Int(shape.block.x) == K.threads && shape.block.y == 1 && shape.block.z == 1)
+            #expect(shape.grid.x == 6 && shape.grid.z == 1)
+            #expect(Int(shape.block.x) == K.threads(pass) && shape.block.y == 1 && shape.block.z == 1)
+            #expect(tile == 16 * K.threads(pass) / 32, "a warp owns 16 rows or keys (the mma's M)")
         }
     }
 
@@ -66,11 +67,13 @@ import XMoEParallel
             #expect(definitions == 1, "\(name) defined \(definitions) times")
         }
         #expect(K.kernelNames.contains(K.kernelName("dkdv", headDim: 128)))
-        #expect(source.contains("#define TC_THREADS \(K.threads)\n"))
-        #expect(source.contains("#define TC_FWD_KEYS \(K.keyTile)\n"))
-        #expect(source.contains("#define TC_DQ_KEYS \(K.dqKeyTile)\n"))
-        #expect(source.contains("#define TC_KV_KEYS \(K.dkdvKeys)\n"))
-        #expect(source.contains("#define TC_KV_QUERIES \(K.dkdvQueries)\n"))
+        for (macro, value) in [("TC_FWD_THREADS", K.forwardThreads), ("TC_FWD_ROWS", K.forwardRows), ("TC_FWD_KEYS", K.keyTile),
+                               ("TC_DQ_THREADS", K.dqThreads), ("TC_DQ_ROWS", K.dqRows), ("TC_DQ_KEYS", K.dqKeyTile),
+                               ("TC_KV_THREADS", K.dkdvThreads), ("TC_KV_KEYS", K.dkdvKeys), ("TC_KV_QUERIES", K.dkdvQueries)] {
+            #expect(source.contains("#define \(macro) \(value)\n"), "\(macro)")
+        }
+        #expect(source.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"))
+        #expect(source.contains("extern __shared__"), "tiles live in dynamic shared memory")
         #expect(source.contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"))
         #expect(source.contains("cp.async.cg.shared.global"))
         #expect(!source.contains("atomicAdd"), "flash kernels must not use atomics (bit-identical runs)")
@@ -80,16 +83,23 @@ import XMoEParallel
         #expect(inModules, "the tensor-core module is registered")
     }
 
-    /// Static shared memory per block, as ptxas reported it for sm_90 (NVRTC 12.9 `--ptxas-options=-v`,
-    /// NOTES.md f1), and under the 48 KiB a launch without opt-in may use.
-    @Test func sharedMemoryFitsAStaticLaunch() {
-        let measured: [(String, Int, Int)] = [("fwd", 128, 34_816), ("dq", 128, 34_816), ("dkdv", 128, 35_328),
-                                              ("fwd", 64, 18_432), ("dq", 64, 18_432), ("dkdv", 64, 18_944)]
-        for (pass, d, bytes) in measured {
-            let computed = K.sharedBytes(pass, headDim: d)
-            #expect(computed == bytes, "\(pass) d\(d)")
-            #expect(computed <= 48 * 1024)
+    /// Dynamic shared memory per block (every launch passes it; each kernel opts in at load), from
+    /// the tiles: rows of D + 8 bf16; dk/dv adds its lse and D_i tiles. Fits an H100/H200 block.
+    @Test func sharedMemoryMatchesTheTiles() {
+        for d in K.headWidths {
+            let row = (d + 8) * 2
+            let expected = ["fwd": 2 * 2 * K.keyTile * row, "dq": 2 * 2 * K.dqKeyTile * row,
+                            "dkdv": 2 * K.dkdvKeys * row + 2 * 2 * K.dkdvQueries * row + 2 * 2 * K.dkdvQueries * 4]
+            for (pass, bytes) in expected {
+                let computed = K.sharedBytes(pass, headDim: d)
+                #expect(computed == bytes, "\(pass) d\(d)")
+                #expect(computed <= 227 * 1024)
+                #expect(K.dynamicSharedBytes[K.kernelName(pass, headDim: d)] == bytes, "\(pass) d\(d) opts in to its bytes")
+            }
         }
+        // At the tiles chosen (64 keys, query tiles of 64): dk/dv at width 128 holds K and V (34 KiB)
+        // and two Q/dO tiles (68 KiB): over the 48 KiB of a launch without opt-in, two blocks an SM.
+        if K.dkdvKeys == 64 && K.dkdvQueries == 64 { #expect(K.sharedBytes("dkdv", headDim: 128) == 105_472) }
     }
 }
 
