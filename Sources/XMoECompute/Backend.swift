@@ -115,6 +115,7 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: activations
 
+    /// `out` fp32, or bf16 (each value rounded as `convert` rounds: the experts' bf16 GEMM input directly).
     func geluForward(_ x: Tensor, out: Tensor)
     func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor)
     func siluForward(_ x: Tensor, out: Tensor)

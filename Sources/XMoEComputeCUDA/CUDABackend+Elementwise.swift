@@ -82,8 +82,9 @@ extension CUDABackend {
     }
 
     public func geluForward(_ x: Tensor, out: Tensor) {
-        precondition(out.count == x.count, "geluForward: out \(out.shape), x \(x.shape)")
-        context.launch("xmoe_gelu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
+        precondition(out.count == x.count && (out.dtype == .float32 || out.dtype == .bfloat16),
+                     "geluForward: out \(out.shape) \(out.dtype), x \(x.shape)")
+        context.launch(out.dtype == .bfloat16 ? "xmoe_gelu_fwd_bf16" : "xmoe_gelu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
     }
 
     public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {

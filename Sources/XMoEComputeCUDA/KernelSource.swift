@@ -14,7 +14,7 @@ public enum KernelSource {
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
         "xmoe_sum_row_segments", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
-        "xmoe_gelu_fwd", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
+        "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
@@ -185,8 +185,9 @@ public enum KernelSource {
         // ---- activations ----
         #define GELU_SCALE 0.7978845608028654f
         #define GELU_CUBIC 0.044715f
+        __device__ __forceinline__ float gelu_value(float v) { return 0.5f * v * (1.0f + tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v))); }
         extern "C" __global__ void xmoe_gelu_fwd(const float* x, float* out, i64 n) {
-            GRID_LOOP(i, n) { float v = x[i]; out[i] = 0.5f * v * (1.0f + tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v))); }
+            GRID_LOOP(i, n) out[i] = gelu_value(x[i]);
         }
         extern "C" __global__ void xmoe_gelu_bwd(const float* x, const float* d, float* dx, i64 n) {
             GRID_LOOP(i, n) {
@@ -409,6 +410,10 @@ public enum KernelSource {
                 const float4 v = x[i];
                 y[i] = make_uint2(bf16_bits(v.x) | (bf16_bits(v.y) << 16), bf16_bits(v.z) | (bf16_bits(v.w) << 16));
             }
+        }
+        // GELU straight into bf16 (the experts' second GEMM input): no fp32 activation to convert.
+        extern "C" __global__ void xmoe_gelu_fwd_bf16(const float* x, unsigned short* out, i64 n) {
+            GRID_LOOP(i, n) out[i] = (unsigned short)bf16_bits(gelu_value(x[i]));
         }
         extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
             GRID_LOOP(i, n) y[i] = __uint_as_float(((unsigned int)x[i]) << 16);

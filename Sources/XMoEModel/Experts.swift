@@ -36,7 +36,7 @@ final class Experts {
         let pre = backend.makeOutput([rows.rows, wIn.value.dim(2)])
         let x = lowered(rows)
         backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
-        let act = lowered(activate(backend, activation, pre))
+        let act = activate(backend, activation, pre, dtype: wIn.compute?.dtype ?? .float32)
         let out = backend.makeOutput([rows.rows, wOut.value.dim(2)])
         backend.groupedLinearForward(x: act, w: wOut.compute ?? wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
         (self.x, self.pre, self.act) = (x, pre, act)

@@ -35,16 +35,16 @@ final class FeedForward {
 }
 
 /// GELU of pre_TF, or SwiGLU of pre_T2F = [gate | up] (output T×F).
-func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor) -> Tensor {
+func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor, dtype: DType = .float32) -> Tensor {
     switch activation {
     case .gelu:
-        let out = backend.makeOutput(pre.shape)
+        let out = backend.makeOutput(pre.shape, dtype: dtype)  // GELU rounds into a bf16 out itself
         backend.geluForward(pre, out: out)
         return out
     case .swiglu:
         let out = backend.makeOutput([pre.rows, pre.columns / 2])
         backend.swigluForward(gateUp: pre, out: out)
-        return out
+        return backend.converted(out, to: dtype)
     }
 }
 

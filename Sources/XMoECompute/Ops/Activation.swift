@@ -8,12 +8,19 @@ extension CPUBackend {
     /// out = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
     public func geluForward(_ x: Tensor, out: Tensor) {
         expectCount(out, x.count, "geluForward out")
-        let (px, po) = (x.floats, out.floats)
-        parallelFor(x.count, minPerChunk: 1 << 13) { r in
-            for i in r {
-                let v = px[i]
-                po[i] = 0.5 * v * (1 + tanhf(geluScale * (v + geluCubic * v * v * v)))
+        func gelu(_ v: Float) -> Float { 0.5 * v * (1 + tanhf(geluScale * (v + geluCubic * v * v * v))) }
+        let px = x.floats
+        if out.dtype != .float32 {  // a bf16/f16 out: each value rounded as `convert` rounds
+            let (po, dtype) = (out.halves, out.dtype)
+            nonisolated(unsafe) let ys = po
+            parallelFor(x.count, minPerChunk: 1 << 13) { r in
+                for i in r { ys[i] = halfBits(gelu(px[i]), dtype) }
             }
+            return
+        }
+        let po = out.floats
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r { po[i] = gelu(px[i]) }
         }
     }
 
