@@ -15,6 +15,8 @@ final class Experts {
     private var pre: Tensor?
     private var act: Tensor?
     private var segments: (offsets: [Int], counts: [Int]) = ([], [])
+    /// Rows the per-row tensors are carved from (`Backend.makeOutput(rows:bound:columns:)`).
+    private var rowBound = 0
 
     init(_ store: ParameterStore, _ prefix: String, experts: Range<Int>, hidden h: Int, ffn f: Int,
          activation: ModelConfig.Activation, bias: Bool, std: Double, outputStd: Double) {
@@ -27,17 +29,21 @@ final class Experts {
         bOut = bias ? store.add("\(prefix).*.b_out", shape: [l, h], initial: .constant(0), weightDecay: false, experts: experts) : nil
     }
 
-    func forward(_ rows: Tensor, counts_L: [Int]) -> Tensor {
+    /// `rowBound` (≥ the rows): the most rows this layer can get, so the tensors sized by the rows
+    /// keep one size from step to step (the rows themselves when they are unbounded).
+    func forward(_ rows: Tensor, counts_L: [Int], rowBound: Int? = nil) -> Tensor {
         var offsets: [Int] = [], next = 0
         for c in counts_L { offsets.append(next); next += c }
         segments = (offsets, counts_L)
         // The segments cover every row, so the GEMMs (beta 0) write the outputs in full.
         precondition(next == rows.rows, "Experts: \(next) rows in the segments, \(rows.rows) given")
-        let pre = backend.makeOutput([rows.rows, wIn.value.dim(2)])
+        let n = rows.rows
+        self.rowBound = max(rowBound ?? n, n)
+        let pre = backend.makeOutput(rows: n, bound: self.rowBound, columns: wIn.value.dim(2))
         let x = lowered(rows)
         backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
-        let act = activate(backend, activation, pre, dtype: wIn.compute?.dtype ?? .float32)
-        let out = backend.makeOutput([rows.rows, wOut.value.dim(2)])
+        let act = activate(backend, activation, pre, dtype: wIn.compute?.dtype ?? .float32, bound: self.rowBound)
+        let out = backend.makeOutput(rows: n, bound: self.rowBound, columns: wOut.value.dim(2))
         backend.groupedLinearForward(x: act, w: wOut.compute ?? wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
         (self.x, self.pre, self.act) = (x, pre, act)
         return out
@@ -46,7 +52,7 @@ final class Experts {
     /// A GEMM input in the weights' compute dtype (a new bf16 tensor, or `t` itself in fp32).
     private func lowered(_ t: Tensor) -> Tensor {
         guard let dtype = wIn.compute?.dtype else { return t }
-        return backend.converted(t, to: dtype)
+        return backend.converted(t, to: dtype, bound: rowBound)
     }
 
     /// dX (written whole: the segments tile the rows), dW and dB of one grouped linear map whose
@@ -58,7 +64,7 @@ final class Experts {
             return backend.groupedLinearBackward(x: x, w: w.value, dOut: dOut, rowOffsets: offsets, rowCounts: counts,
                                                  dX: dX, dW: w.grad, dB: b?.grad, overwriteDX: true)
         }
-        backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype), rowOffsets: offsets,
+        backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype, bound: rowBound), rowOffsets: offsets,
                                       rowCounts: counts, dX: dX, dW: w.grad, dB: nil, overwriteDX: true)
         if let b { backend.sumRowSegments(dOut, rowOffsets: offsets, rowCounts: counts, into: b.grad) }
     }
@@ -66,11 +72,11 @@ final class Experts {
     /// Returns the gradient w.r.t. the input rows; weight gradients accumulate.
     func backward(_ dOut: Tensor) -> Tensor {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
-        let dAct = backend.makeOutput(act.shape)
+        let dAct = backend.makeOutput(rows: act.rows, bound: rowBound, columns: act.columns)
         linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
-        let dPre = backend.makeTensor(pre.shape)  // the activations' backward accumulates
+        let dPre = backend.makeTensor(rows: pre.rows, bound: rowBound, columns: pre.columns)  // the activations' backward accumulates
         activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
-        let dX = backend.makeOutput(x.shape)
+        let dX = backend.makeOutput(rows: x.rows, bound: rowBound, columns: x.columns)
         linearBackward(x: x, w: wIn, b: bIn, dOut: dPre, dX: dX)
         return dX
     }

@@ -35,16 +35,19 @@ final class FeedForward {
 }
 
 /// GELU of pre_TF, or SwiGLU of pre_T2F = [gate | up] (output T×F).
-func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor, dtype: DType = .float32) -> Tensor {
+/// The activation of `pre` in `dtype`, its tensors carved from blocks of `bound` rows (default: pre's rows).
+func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: Tensor, dtype: DType = .float32,
+              bound: Int? = nil) -> Tensor {
+    let bound = max(bound ?? pre.rows, pre.rows)
     switch activation {
     case .gelu:
-        let out = backend.makeOutput(pre.shape, dtype: dtype)  // GELU rounds into a bf16 out itself
+        let out = backend.makeOutput(rows: pre.rows, bound: bound, columns: pre.columns, dtype: dtype)  // GELU rounds into bf16 itself
         backend.geluForward(pre, out: out)
         return out
     case .swiglu:
-        let out = backend.makeOutput([pre.rows, pre.columns / 2])
+        let out = backend.makeOutput(rows: pre.rows, bound: bound, columns: pre.columns / 2)
         backend.swigluForward(gateUp: pre, out: out)
-        return backend.converted(out, to: dtype)
+        return backend.converted(out, to: dtype, bound: bound)
     }
 }
 

@@ -44,7 +44,9 @@ final class MoEBlock {
         let plan = PermutePlan(backend, routing: r, capacity: capacity)
         let x_BH = permute.forward(x_TH, plan: plan)
         let sent = try dispatcher.dispatch(x_BH, plan: plan)
-        let y_BH = try dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L), context: sent)
+        // EP = 1: the experts' rows are x_BH's, bounded by the plan; else they vary with the peers.
+        let bound = dispatcher.localExperts.count == plan.counts_E.count ? plan.rowBound : sent.rows.rows
+        let y_BH = try dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L, rowBound: bound), context: sent)
         context = sent
         let y_TH = unpermute.forward(y_BH, plan: plan, weight_TK: r.weight_TK, tokens: r.tokens)
         for expert in shared { backend.add(y_TH, expert.forward(x_TH), out: y_TH) }

@@ -54,13 +54,19 @@ public struct PermutePlan: Sendable {
         backend.permutePlan(expert: r.expert_TK, weight: r.weight_TK, experts: r.experts, capacity: capacity,
                             kept: kept_E, rowOfSlot: rowOfSlot)
         counts_E = backend.downloadInts(kept_E).map { Int($0) }
-        let tokenOfRow = backend.makeTensor([counts_E.reduce(0, +)], dtype: .int32)
+        let kept = counts_E.reduce(0, +)
+        let bound = capacity.map { min(r.tokens * r.topK, $0 * r.experts) } ?? r.tokens * r.topK
+        let tokenOfRow = backend.makeTensor([max(bound, kept)], dtype: .int32).view(offset: 0, shape: [kept])
         backend.permuteTokens(rowOfSlot: rowOfSlot, topK: r.topK, tokenOfRow: tokenOfRow)
         slot_B = nil
         (rowOfSlot_TK, tokenOfRow_B) = (rowOfSlot, tokenOfRow)
     }
 
     public var rows: Int { counts_E.reduce(0, +) }
+    /// The most rows any plan of this shape can keep: T·K, or capacity × experts when that is less.
+    /// Tensors of `rows` rows are carved from blocks of this many, so their size does not change
+    /// from step to step (`Backend.makeOutput(rows:bound:columns:)`).
+    public var rowBound: Int { max(rows, capacity.map { min(tokens * topK, $0 * counts_E.count) } ?? tokens * topK) }
     /// Slots routed but dropped for capacity.
     public var dropped: Int { tokens * topK - rows }
     /// Host plans: the token each kept row carries.
@@ -78,7 +84,7 @@ final class Permute {
     func forward(_ x_TH: Tensor, plan: PermutePlan) -> Tensor {
         guard let tokenOfRow = plan.tokenOfRow_B else { fatalError("Permute: a host plan was given; the model plans on its backend") }
         self.plan = plan
-        let x_BH = backend.makeOutput([plan.rows, x_TH.columns])
+        let x_BH = backend.makeOutput(rows: plan.rows, bound: plan.rowBound, columns: x_TH.columns)
         backend.gatherRows(x_TH, index: tokenOfRow, into: x_BH)
         return x_BH
     }

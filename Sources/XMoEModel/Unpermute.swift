@@ -21,7 +21,8 @@ final class Unpermute {
     /// Returns dY_BH and the gradient of each slot's combine weight (0 for dropped slots).
     func backward(_ dY_TH: Tensor) -> (dY_BH: Tensor, dWeight_TK: Tensor) {
         guard let plan, let rowOfSlot = plan.rowOfSlot_TK, let weight_TK, let y_BH else { fatalError("Unpermute: backward before forward") }
-        let dY_BH = backend.makeTensor(y_BH.shape), dWeight_TK = backend.makeTensor([dY_TH.rows * plan.topK])
+        let dY_BH = backend.makeTensor(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns)
+        let dWeight_TK = backend.makeTensor([dY_TH.rows * plan.topK])
         backend.unpermuteBackward(dDst: dY_TH, src: y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK,
                                   dSrc: dY_BH, dWeight: dWeight_TK)
         return (dY_BH, dWeight_TK)

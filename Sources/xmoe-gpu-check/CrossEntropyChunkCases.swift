@@ -19,7 +19,7 @@ func crossEntropyChunkCases(random: inout CheckRandom) -> [OpCase] {
                       tensors: [TensorSpec(name: "logits", shape: [s.rows, s.v], fill: .normal(scale: 3)),
                                 TensorSpec(name: "targets", shape: [s.total], fill: .ints(targets)),
                                 TensorSpec(name: "loss", shape: [s.total], fill: .normal(scale: 1))],
-                      outputs: ["logits", "loss"], tolerance: fp32Tolerance,
+                      outputs: ["logits", "loss"], tolerance: s.v <= 3 ? tinyVocabularyTolerance : fp32Tolerance,
                       exact: exactFused(rows: s.rows, v: s.v, offset: s.offset, scale: scale)) { be, x in
             be.crossEntropyFused(logits: x["logits"]!, targets: x["targets"]!, rowOffset: s.offset, scale: scale, losses: x["loss"]!)
         }
@@ -51,6 +51,11 @@ func crossEntropyChunkCases(random: inout CheckRandom) -> [OpCase] {
     }
     return cases
 }
+
+/// One row over 3 logits: its loss lse − x_t can cancel to near 0 when the target's logit
+/// dominates, and fp32's rounding of lse (~6e-8 · |lse|) is then 1e-5 … 1e-4 of the loss on the
+/// CPU as on the GPU (seed 2026 drew 3.7e-5 on both). A wrong kernel is off by O(1).
+private let tinyVocabularyTolerance = 2e-4
 
 private func exactFused(rows: Int, v: Int, offset: Int, scale: Float) -> ([String: Either]) -> [String: [Double]] {
     { values in
