@@ -110,7 +110,7 @@ public protocol Backend: AnyObject, Sendable {
     /// [rowOffsets[g], rowOffsets[g] + rowCounts[g]) (as in `groupedGemm`). One call for all segments.
     func addSegmentBias(_ out: Tensor, bias: Tensor, rowOffsets: [Int], rowCounts: [Int])
     /// out_GC[g, :] += Σ over segment g's rows of x[r, :] (the experts' bias gradients), each
-    /// segment summed like `sumRows`. One call for all segments.
+    /// segment summed like `sumRows`. One call for all segments. x may be bf16 (summed in fp32).
     func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor)
 
     // MARK: activations
@@ -222,7 +222,9 @@ public protocol Backend: AnyObject, Sendable {
     /// A gather over the inverse map: no atomics, the same order on every backend.
     func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor)
     /// For each kept slot s of token t, row b = rowOfSlot[s]: dSrc[b] += weight[s] · dDst[t];
-    /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing).
+    /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing). A bf16 dSrc (the experts' GEMM
+    /// reads it) is WRITTEN, rounded as `convert` rounds: dSrc's rows are the kept rows, each with one
+    /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give.
     func unpermuteBackward(
         dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor)
 

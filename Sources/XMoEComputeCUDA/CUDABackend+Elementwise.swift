@@ -62,8 +62,9 @@ extension CUDABackend {
         checkSegments(rowOffsets, rowCounts, rows: x.rows, "sumRowSegments")
         precondition(out.count == rowCounts.count * cols, "sumRowSegments: out \(out.shape) is not \(rowCounts.count)×\(cols)")
         guard rowCounts.contains(where: { $0 > 0 }) else { return }
+        precondition(x.dtype == .float32 || x.dtype == .bfloat16, "sumRowSegments: x is \(x.dtype)")
         let (offsets, counts) = uploadSegments(rowOffsets, rowCounts)
-        context.launch("xmoe_sum_row_segments", .columnSums(columns: cols, segments: rowCounts.count),
+        context.launch(x.dtype == .bfloat16 ? "xmoe_sum_row_segments_bf16" : "xmoe_sum_row_segments", .columnSums(columns: cols, segments: rowCounts.count),
                        [ptr(x), .pointer(offsets), .pointer(counts), i64(cols), ptr(out)])
     }
 

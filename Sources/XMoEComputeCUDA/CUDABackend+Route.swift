@@ -89,6 +89,17 @@ extension CUDABackend {
                      && src.shape == dSrc.shape && src.columns == h,
                      "unpermuteBackward: dDst \(dDst.shape), src \(src.shape), dSrc \(dSrc.shape), rowOfSlot \(rowOfSlot.shape)")
         guard h > 0 else { return }
+        if dSrc.dtype != .float32 {
+            if dSrc.dtype == .bfloat16, rowsAreQuads(h, [dDst, src]), Int(bitPattern: devicePointer(dSrc)) % 8 == 0 {
+                return context.launch("xmoe_unpermute_bwd4_bf16", .perRow(rows: t * topK),
+                                      [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
+                                       ptr(dSrc), ptr(dWeight)])
+            }
+            // Rows that do not split into aligned quads: the fp32 kernel into zeros, then one rounding.
+            let dSrc32 = makeTensor(dSrc.shape)
+            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight)
+            return convert(dSrc32, to: dSrc)
+        }
         if rowsAreQuads(h, [dDst, src, dSrc]) {
             return context.launch("xmoe_unpermute_bwd4", .perRow(rows: t * topK),
                                   [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),

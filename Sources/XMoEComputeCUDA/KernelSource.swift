@@ -12,7 +12,7 @@ public enum KernelSource {
     /// Every kernel the backend launches; the test checks each is defined in `source`.
     public static let kernelNames = [
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
-        "xmoe_sum_row_segments", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
+        "xmoe_sum_row_segments", "xmoe_sum_row_segments_bf16", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
         "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
@@ -153,6 +153,17 @@ public enum KernelSource {
             if (rows == 0) return;
             float acc = 0.0f;
             if (c < cols) for (i64 r = threadIdx.y; r < rows; r += COLUMN_LANES) acc += x[(row0 + r) * cols + c];
+            const float total = column_lanes_total(acc, lanes);
+            if (threadIdx.y == 0 && c < cols) out[(i64)g * cols + c] += total;
+        }
+        // The same over bf16 rows (the experts' bf16 output gradient), summed in fp32.
+        extern "C" __global__ void xmoe_sum_row_segments_bf16(const unsigned short* x, const int* offsets, const int* counts, i64 cols, float* out) {
+            __shared__ float lanes[COLUMN_LANES][33];
+            const int g = blockIdx.y;
+            const i64 c = (i64)blockIdx.x * 32 + threadIdx.x, row0 = offsets[g], rows = counts[g];
+            if (rows == 0) return;
+            float acc = 0.0f;
+            if (c < cols) for (i64 r = threadIdx.y; r < rows; r += COLUMN_LANES) acc += __uint_as_float((unsigned int)x[(row0 + r) * cols + c] << 16);
             const float total = column_lanes_total(acc, lanes);
             if (threadIdx.y == 0 && c < cols) out[(i64)g * cols + c] += total;
         }

@@ -16,7 +16,7 @@ public enum RouteKernelSource {
     public static let kernelNames = [
         "xmoe_route_topk", "xmoe_route_stats_chunk", "xmoe_route_stats_final", "xmoe_route_bwd",
         "xmoe_permute_keep", "xmoe_permute_kept_counts", "xmoe_permute_rows", "xmoe_permute_tokens",
-        "xmoe_unpermute", "xmoe_unpermute_bwd", "xmoe_unpermute4", "xmoe_unpermute_bwd4",
+        "xmoe_unpermute", "xmoe_unpermute_bwd", "xmoe_unpermute4", "xmoe_unpermute_bwd4", "xmoe_unpermute_bwd4_bf16",
     ]
 
     /// The module's CUDA C++ (no headers, so hiprtc can compile it too).
@@ -29,6 +29,7 @@ public enum RouteKernelSource {
         // gating: 0 softmax_topk, 1 softmax_topk_renorm, 2 topk_logits, 3 sigmoid_bias (RouteGating).
 
         \(KernelSource.blockReductions)
+        \(KernelSource.bf16Bits)
 
         // logsumexp as the CPU computes it: max in index order, then Σ exp(l − max) in index order.
         __device__ float route_lse(const float* l, int e) {
@@ -271,6 +272,27 @@ public enum RouteKernelSource {
                 const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
                 float4 d = dSrc[(i64)r * h4 + c];
                 d.x += w * g.x; d.y += w * g.y; d.z += w * g.z; d.w += w * g.w;
+                dSrc[(i64)r * h4 + c] = d;
+                dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;
+            }
+            dot = block_sum(dot);
+            if (threadIdx.x == 0) dWeight[slot] += dot;
+        }
+        // The same with a bf16 dSrc, WRITTEN (each kept row has one slot), rounded as convert rounds:
+        // the experts' second GEMM reads it as its bf16 dOut, with no fp32 copy to zero and convert.
+        extern "C" __global__ void xmoe_unpermute_bwd4_bf16(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
+                                                            int k, i64 h4, uint2* dSrc, float* dWeight) {
+            const i64 slot = blockIdx.x;
+            const int r = rowOfSlot[slot];
+            if (r < 0) return;
+            const i64 t = slot / k;
+            const float w = weight[slot];
+            float dot = 0.0f;
+            for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
+                const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
+                uint2 d;
+                d.x = bf16_bits(w * g.x) | (bf16_bits(w * g.y) << 16);
+                d.y = bf16_bits(w * g.z) | (bf16_bits(w * g.w) << 16);
                 dSrc[(i64)r * h4 + c] = d;
                 dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;
             }

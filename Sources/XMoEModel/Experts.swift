@@ -49,6 +49,13 @@ final class Experts {
         return out
     }
 
+    /// The dtype the first GEMM reads its rows in (rows given in it are used as they are).
+    var inputDType: DType { wIn.compute?.dtype ?? .float32 }
+
+    /// The dtype the output's gradient may come in: the second GEMM's. In bf16 the output bias's
+    /// gradient sums the rounded gradient the GEMMs read (in fp32), as under PyTorch's autocast.
+    var outputGradientDType: DType { wOut.compute?.dtype ?? .float32 }
+
     /// A GEMM input in the weights' compute dtype (a new bf16 tensor, or `t` itself in fp32).
     private func lowered(_ t: Tensor) -> Tensor {
         guard let dtype = wIn.compute?.dtype else { return t }
@@ -56,8 +63,8 @@ final class Experts {
     }
 
     /// dX (written whole: the segments tile the rows), dW and dB of one grouped linear map whose
-    /// saved input `x` may be bf16: then dOut is rounded for the GEMMs and the bias gradient sums
-    /// the fp32 dOut.
+    /// saved input `x` may be bf16: then dOut is rounded for the GEMMs (if it is not bf16 already)
+    /// and the bias gradient sums dOut as given.
     private func linearBackward(x: Tensor, w: Parameter, b: Parameter?, dOut: Tensor, dX: Tensor) {
         let (offsets, counts) = segments
         guard x.dtype != .float32, let w16 = w.compute else {

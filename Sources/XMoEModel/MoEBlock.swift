@@ -42,7 +42,8 @@ final class MoEBlock {
         let r = router.forward(x_TH)
         let capacity = options.capacity.capacity(tokens: r.tokens, topK: r.topK, experts: r.experts)
         let plan = PermutePlan(backend, routing: r, capacity: capacity)
-        let x_BH = permute.forward(x_TH, plan: plan)
+        // Without an all-to-all the rows go straight to the experts' GEMM: permute them in its dtype.
+        let x_BH = permute.forward(x_TH, plan: plan, dtype: dispatcher is LocalDispatcher ? experts.inputDType : .float32)
         let sent = try dispatcher.dispatch(x_BH, plan: plan)
         // EP = 1: the experts' rows are x_BH's, bounded by the plan; else they vary with the peers.
         let bound = dispatcher.localExperts.count == plan.counts_E.count ? plan.rowBound : sent.rows.rows
@@ -69,7 +70,7 @@ final class MoEBlock {
     func backward(_ dY_TH: Tensor, dX: Tensor) throws {
         guard let context else { fatalError("MoEBlock \(layer): backward before forward") }
         for expert in shared { expert.backward(dY_TH, dX: dX) }
-        let (dY_BH, dWeight_TK) = unpermute.backward(dY_TH)
+        let (dY_BH, dWeight_TK) = unpermute.backward(dY_TH, dtype: dispatcher is LocalDispatcher ? experts.outputGradientDType : .float32)
         let dRows = experts.backward(try dispatcher.combineBackward(dY_BH, context: context))
         permute.backward(try dispatcher.dispatchBackward(dRows, context: context), dX_TH: dX)
         router.backward(dWeight_TK: dWeight_TK, auxCoeff: options.auxLossCoeff, zCoeff: options.zLossCoeff, dX: dX)

@@ -113,6 +113,12 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
         be.addSegmentBias(x["o"]!, bias: x["bias"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts)
         be.sumRowSegments(x["o"]!, rowOffsets: segmentOffsets, rowCounts: segmentCounts, into: x["s"]!)
     })
+    // bf16 rows (the experts' output gradient in bf16), summed in fp32: exact inputs, the same sums.
+    cases.append(OpCase(name: "sumRowSegments bf16 segments \(segmentCounts) of [4000,131]",
+                        tensors: [t("o", [4000, 131]), t("s", [5, 131])], outputs: ["s"], tolerance: fp32Tolerance) { be, x in
+        let o16 = be.converted(x["o"]!, to: .bfloat16)
+        be.sumRowSegments(o16, rowOffsets: segmentOffsets, rowCounts: segmentCounts, into: x["s"]!)
+    })
     cases.append(OpCase(name: "sumRows rows 0..<8192 of [8192,2048]", tensors: [t("x", [8192, 2048]), t("s", [2048])],
                         outputs: ["s"], tolerance: fp32Tolerance) { be, x in
         be.sumRows(x["x"]!, rows: 0..<8192, into: x["s"]!, outOffset: 0)

@@ -102,6 +102,19 @@ func routeCases(random: inout CheckRandom) -> [OpCase] {
                 be.unpermute(x["dSrc"]!, rowOfSlot: x["rowOfSlot"]!, weight: nil, topK: s.k, into: x["dst"]!)
             })
         }
+        // Into bf16 (the experts' output gradient): written, not added to; 300 columns take the
+        // float4 kernel, 33 the fp32 one and a convert. dSrc starts as poison: every row is written.
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dDst", [s.t, h]), spec("dSrc", [rows, h], .poison), spec("dWeight", [n])]
+            cases.append(OpCase(name: "route unpermute bwd into bf16 \(name) h\(h)", tensors: tensors,
+                                outputs: ["dSrc", "dWeight"], tolerance: 4e-3) { be, x in
+                let dSrc16 = be.makeOutput([rows, h], dtype: .bfloat16)
+                be.unpermuteBackward(dDst: x["dDst"]!, src: x["src"]!, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k,
+                                     dSrc: dSrc16, dWeight: x["dWeight"]!)
+                be.convert(dSrc16, to: x["dSrc"]!)
+            })
+        }
     }
     return cases
 }

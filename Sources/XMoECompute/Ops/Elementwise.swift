@@ -61,6 +61,8 @@ extension CPUBackend {
     }
 
     public func sumRowSegments(_ x: Tensor, rowOffsets: [Int], rowCounts: [Int], into out: Tensor) {
+        // bf16 rows (exact in fp32) widened first: the same fp32 sums as the GPU's.
+        if x.dtype != .float32 { return sumRowSegments(converted(x, to: .float32), rowOffsets: rowOffsets, rowCounts: rowCounts, into: out) }
         let cols = x.columns
         precondition(rowOffsets.count == rowCounts.count && out.count == rowCounts.count * cols,
                      "sumRowSegments: \(rowOffsets.count) offsets, \(rowCounts.count) counts, out \(out.shape), \(cols) columns")

@@ -67,6 +67,12 @@ extension CPUBackend {
         expectCount(rowOfSlot, t * topK, "unpermuteBackward rowOfSlot"); expectCount(weight, t * topK, "unpermuteBackward weight")
         expectCount(dWeight, t * topK, "unpermuteBackward dWeight")
         precondition(src.shape == dSrc.shape && src.columns == h, "unpermuteBackward: src \(src.shape), dSrc \(dSrc.shape), dDst \(dDst.shape)")
+        if dSrc.dtype != .float32 {
+            // Written, not added to: each kept row has one slot (the sum into zeros, then one rounding).
+            let dSrc32 = makeTensor(dSrc.shape)
+            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight)
+            return convert(dSrc32, to: dSrc)
+        }
         let (pd, ps, pr, pw, pds, pdw) = (dDst.floats, src.floats, rowOfSlot.ints, weight.floats, dSrc.floats, dWeight.floats)
         let srcRows = src.rows
         parallelFor(t * topK, minPerChunk: 16) { slots in
