@@ -10,12 +10,13 @@ import XMoECompute
     func bf16RowsAreTheRoundedTokenRows(capacity: Int?) {
         let backend = CPUBackend()
         let (t, e, k, h) = (7, 4, 2, 6)
-        var random = SplitMix(seed: 11)
+        // Two distinct experts a token, weights with ties (the capacity rule breaks them by slot);
+        // 14 slots over 4 experts overfill one at capacity 3.
         var expert_TK: [Int] = [], weight_TK: [Float] = []
-        for _ in 0..<t {
-            let first = Int(random.next() % UInt64(e)), second = (first + 1 + Int(random.next() % UInt64(e - 1))) % e
-            expert_TK += [first, second]
-            weight_TK += [Float(random.unit()), Float(random.unit())]
+        for token in 0..<t {
+            let first = (3 * token) % e
+            expert_TK += [first, (first + 1 + token % (e - 1)) % e]
+            weight_TK += [Float(1 + (7 * token) % 5) / 8, Float(1 + (3 * token) % 4) / 16]
         }
         let host = PermutePlan(routing: Routing(tokens: t, experts: e, topK: k, expert_TK: expert_TK, weight_TK: weight_TK,
                                                 auxLoss: 0, zLoss: 0), capacity: capacity)
@@ -51,17 +52,4 @@ import XMoECompute
         backend.upload(ints, to: out)
         return out
     }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
