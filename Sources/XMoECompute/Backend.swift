@@ -90,8 +90,11 @@ public protocol Backend: AnyObject, Sendable {
         rowOffsets: [Int], rowCounts: [Int])
 
     /// Weight gradient of `groupedGemm` (transB = false): dW_g += a[seg]ᵀ · dC[seg], dW is G×k×n.
+    /// `overwrite`: dW_g = a[seg]ᵀ · dC[seg] instead, for every g (a zero-row expert's dW_g becomes
+    /// zeros): dW is neither read nor needs zeroing first (`ParameterStore.zeroGrads` leaves the
+    /// experts' weight gradients to it).
     func groupedGemmWeightGrad(
-        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int])
+        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool)
 
     // MARK: element-wise and reductions
 

@@ -176,9 +176,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func groupedGemmWeightGrad(k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+    public func groupedGemmWeightGrad(k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool) {
         timed("groupedGemmWeightGrad") {
-            inner.groupedGemmWeightGrad(k: k, n: n, a: a, dC: dC, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            inner.groupedGemmWeightGrad(k: k, n: n, a: a, dC: dC, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts, overwrite: overwrite)
         }
     }
 

@@ -77,7 +77,7 @@ extension CUDABackend {
     }
 
     /// dW_g of a zero-row expert: beta · dW_g on the backend's stream (before the fork).
-    private func scaleExpertBlock(_ block: UnsafeMutableRawPointer, count: Int, beta: Float, _ output: ExpertGemmOutput) {
+    func scaleExpertBlock(_ block: UnsafeMutableRawPointer, count: Int, beta: Float, _ output: ExpertGemmOutput) {
         if beta == 0 {
             context.checkRuntime(context.runtime.memsetAsync(block, 0, count * output.bytes, context.stream), "cudaMemsetAsync (zero-row expert)")
             return

@@ -1,6 +1,5 @@
-// The sm_90a expert GEMM kernel on raw device addresses: c[seg_g] = a[seg_g] · bt_gᵀ + beta · c[seg_g]
-// with bt [E, n, k] K-contiguous, the shape `.rows(transB: true)` of `expertGemmBF16`. Not the
-// default path yet: see Benchmarks/gpu/NOTES.md (c3) for where it wins and what it still lacks.
+// The sm_90a expert GEMM kernel on raw device addresses, in the three operand layouts of
+// `ExpertGemmKernelLayout`: one launch for all experts, no per-expert host work.
 extension CUDABackend {
     /// Why the kernel is unavailable (not Hopper, NVRTC or driver too old), or nil when it loaded.
     public var expertGemmKernelProblem: String? {
@@ -8,30 +7,54 @@ extension CUDABackend {
         return nil
     }
 
-    /// Whether the kernel can take these operands: k a multiple of 8 (TMA's 16-byte row stride).
-    public func expertGemmKernelApplies(k: Int) -> Bool { expertGemmKernelProblem == nil && k % 8 == 0 && k > 0 }
+    /// Whether the kernel can take these operands: every row stride a multiple of 16 bytes (TMA),
+    /// so k, and n where a TMA map runs along it (an N-contiguous B, the weight gradient), multiples of 8.
+    public func expertGemmKernelApplies(_ layout: ExpertGemmKernelLayout = .weightsKContiguous, k: Int, n: Int = 8) -> Bool {
+        guard expertGemmKernelProblem == nil, k > 0, k % 8 == 0, n > 0 else { return false }
+        return layout == .weightsKContiguous || n % 8 == 0
+    }
 
-    /// `aRows`: rows of `a` that may be read (≥ every offset + count); tiles read past an expert's
-    /// rows (masked on output) but never past `aRows`.
+    /// c = a-segments times the experts' weights, or (`.weightGradient`) c_g = a[seg_g]ᵀ · b[seg_g],
+    /// plus beta · c. `a` [aRows, k]; `b` per `layout`: Bt [E, n, k], B [E, k, n], or [aRows, n];
+    /// `c` [Σrows or aRows, n], or [E, k, n] for the weight gradient (a zero-row expert's block is
+    /// scaled by beta, zeroed when beta is 0). `aRows`: rows of `a` (and of `b` for the weight
+    /// gradient) that may be read (≥ every offset + count); tiles read past an expert's rows
+    /// (masked on output, or zeroed before the reduction) but never past `aRows`.
     public func expertGemmKernelBF16(
-        k: Int, n: Int, a: UnsafeMutableRawPointer, aRows: Int, bt: UnsafeMutableRawPointer, beta: Float,
-        c: UnsafeMutableRawPointer, output: ExpertGemmOutput, rowOffsets: [Int], rowCounts: [Int]
+        _ layout: ExpertGemmKernelLayout = .weightsKContiguous, k: Int, n: Int, a: UnsafeMutableRawPointer, aRows: Int,
+        b: UnsafeMutableRawPointer, beta: Float, c: UnsafeMutableRawPointer, output: ExpertGemmOutput, rowOffsets: [Int], rowCounts: [Int]
     ) {
         guard case .success(let kernel) = expertKernel else { fatalError("expert GEMM kernel unavailable: \(expertGemmKernelProblem ?? "")") }
-        precondition(k % 8 == 0 && k > 0 && n > 0, "expertGemmKernelBF16: k \(k) must be a positive multiple of 8, n \(n) positive")
+        precondition(expertGemmKernelApplies(layout, k: k, n: n), "expertGemmKernelBF16 \(layout): k \(k), n \(n) must be positive multiples of 8")
         precondition(zip(rowOffsets, rowCounts).allSatisfy { $0 + $1 <= aRows }, "expertGemmKernelBF16: row segments past aRows \(aRows)")
         let e = rowCounts.count
-        let blockN = ExpertGemmTiles.blockN(forColumns: n, widths: ExpertGemmKernelSource.blockWidths)
-        let tiles = ExpertGemmTiles(rowOffsets: rowOffsets, rowCounts: rowCounts, n: n, blockN: blockN)
-        guard tiles.tileCount > 0, let function = kernel.functions[blockN] else { return }
+        let blockN = ExpertGemmTiles.blockN(forColumns: n, widths: layout.blockWidths)
+        let tiles: ExpertGemmTiles
+        let mapA: ExpertGemmKernel.TensorMap, mapB: ExpertGemmKernel.TensorMap
+        switch layout {
+        case .weightsKContiguous:
+            tiles = ExpertGemmTiles(rowOffsets: rowOffsets, rowCounts: rowCounts, n: n, blockN: blockN)
+            mapA = kernel.map(a, rows: aRows, k: k, boxRows: ExpertGemmKernelSource.blockRows, context)
+            mapB = kernel.map(b, rows: e * n, k: k, boxRows: blockN, context)
+        case .weightsNContiguous:
+            tiles = ExpertGemmTiles(rowOffsets: rowOffsets, rowCounts: rowCounts, n: n, blockN: blockN)
+            mapA = kernel.map(a, rows: aRows, k: k, boxRows: ExpertGemmKernelSource.blockRows, context)
+            mapB = kernel.map3(b, count: e, rows: k, columns: n, context)
+        case .weightGradient:
+            for g in rowCounts.indices where rowCounts[g] == 0 && beta != 1 {
+                scaleExpertBlock(c + output.bytes * g * k * n, count: k * n, beta: beta, output)
+            }
+            tiles = ExpertGemmTiles(weightGradientRowOffsets: rowOffsets, rowCounts: rowCounts, m: k, n: n, blockN: blockN)
+            mapA = kernel.map(a, rows: aRows, k: k, boxRows: 64, context)
+            mapB = kernel.map(b, rows: aRows, k: n, boxRows: 64, context)
+        }
+        guard tiles.tileCount > 0, let function = kernel.functions[layout]?[blockN] else { return }
         let packed = tiles.packed
         let table = scratch(bytes: packed.count * 4)
         packed.withUnsafeBytes { bytes in
             context.checkRuntime(context.runtime.memcpyAsync(table, bytes.baseAddress, bytes.count, CUDARuntimeAPI.memcpyHostToDevice, context.stream),
                                  "cudaMemcpyAsync (expert GEMM tile table)")
         }
-        let mapA = kernel.map(a, rows: aRows, k: k, boxRows: ExpertGemmKernelSource.blockRows, context)
-        let mapB = kernel.map(bt, rows: e * n, k: k, boxRows: blockN, context)
         // The arguments, laid out in one block; cuLaunchKernel copies them before returning.
         let block = UnsafeMutableRawPointer.allocate(byteCount: 320, alignment: 64)
         defer { block.deallocate() }
@@ -51,7 +74,7 @@ extension CUDABackend {
                                         UInt32(ExpertGemmKernelSource.sharedBytes(blockN: blockN)), context.stream, p.baseAddress, nil)
         }
         if status != 0 {
-            do { try context.driver.check(status, "cuLaunchKernel(expert GEMM n\(blockN), grid \(grid))") } catch { fatalError("\(error)") }
+            do { try context.driver.check(status, "cuLaunchKernel(expert GEMM \(layout) n\(blockN), grid \(grid))") } catch { fatalError("\(error)") }
         }
     }
 }

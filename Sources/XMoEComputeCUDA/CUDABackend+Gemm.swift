@@ -88,11 +88,12 @@ extension CUDABackend {
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
         let bf16 = bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
-        if bf16 && k > 0 && transB && alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(k: k),
+        let layout: ExpertGemmKernelLayout = transB ? .weightsKContiguous : .weightsNContiguous
+        if bf16 && alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(layout, k: k, n: n),
            [a, w, c].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {  // TMA wants 16-byte bases
-            // The data gradient's shape (K-contiguous weights): the sm_90a kernel, one launch for all
-            // experts, no per-expert host work (NOTES.md, session 6).
-            expertGemmKernelBF16(k: k, n: n, a: devicePointer(a), aRows: a.count / max(k, 1), bt: devicePointer(w), beta: beta,
+            // The sm_90a kernel: one launch for all experts, no per-expert host work (the forward's
+            // per-expert cuBLASLt calls cost ~0.75 ms of host time each, NOTES.md, session 6).
+            expertGemmKernelBF16(layout, k: k, n: n, a: devicePointer(a), aRows: a.count / k, b: devicePointer(w), beta: beta,
                                  c: devicePointer(c), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
             return
         }
@@ -114,16 +115,26 @@ extension CUDABackend {
     }
 
     public func groupedGemmWeightGrad(
-        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]
+        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool
     ) {
         precondition(a.columns == k && dC.columns == n, "groupedGemmWeightGrad: a \(a.shape), dC \(dC.shape), expected k=\(k), n=\(n) columns")
         precondition(dW.count == rowCounts.count * k * n, "groupedGemmWeightGrad: dW \(dW.shape) is not \(rowCounts.count)×\(k)×\(n)")
         let bf16 = bf16Operands(a, dC, dW, "groupedGemmWeightGrad")
         guard k > 0, n > 0 else { return }
+        let beta: Float = overwrite ? 0 : 1
+        if bf16 && expertGemmUsesKernel && expertGemmKernelApplies(.weightGradient, k: k, n: n),
+           [a, dC, dW].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {
+            expertGemmKernelBF16(.weightGradient, k: k, n: n, a: devicePointer(a), aRows: min(a.count / k, dC.count / n), b: devicePointer(dC),
+                                 beta: beta, c: devicePointer(dW), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            return
+        }
         if bf16 {
-            expertGemmBF16(.weightGradient, k: k, n: n, a: devicePointer(a), b: devicePointer(dC), beta: 1, c: devicePointer(dW),
+            expertGemmBF16(.weightGradient, k: k, n: n, a: devicePointer(a), b: devicePointer(dC), beta: beta, c: devicePointer(dW),
                            output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
             return
+        }
+        if overwrite {
+            for g in rowCounts.indices where rowCounts[g] == 0 { zero(dW.view(offset: g * k * n, shape: [k * n])) }
         }
         let plan = GroupedGemmPlan(rowOffsets: rowOffsets, rowCounts: rowCounts)
         let problems = plan.groups.indices.map { i in
@@ -132,7 +143,7 @@ extension CUDABackend {
                          b: devicePointer(dC, elementOffset: plan.rowOffsets[i] * n), ldb: n,
                          c: devicePointer(dW, elementOffset: plan.groups[i] * k * n), ldc: n)
         }
-        runGrouped(problems, alpha: 1, beta: 1)
+        runGrouped(problems, alpha: 1, beta: beta)
     }
 
     func run(_ p: RowMajorGemm, alpha: Float, beta: Float) {

@@ -32,7 +32,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Whether the per-expert GEMMs go through cuBLASLt (default, when it loads) or cublasGemmEx
     /// (for the benchmark's comparison).
     public var expertGemmUsesLt = true
-    /// Whether `groupedGemm`'s K-contiguous shape (transB, the data gradient) goes to the sm_90a
+    /// Whether the expert GEMMs (`groupedGemm` both ways, `groupedGemmWeightGrad`) go to the sm_90a
     /// kernel where it loads (default), instead of the per-expert path. `XMOE_EXPERT_GEMM_KERNEL=0`
     /// turns it off for a comparison.
     public var expertGemmUsesKernel = ProcessInfo.processInfo.environment["XMOE_EXPERT_GEMM_KERNEL"] != "0"
@@ -79,6 +79,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         var (bytes, allFromCache) = (0, true)
         for (source, _) in KernelSource.modules {
             let (cubin, fromCache) = try compiler.cubin(source: source, arch: arch)
+            (bytes, allFromCache) = (bytes + cubin.count, allFromCache && fromCache)
+        }
+        if arch == "sm_90" {  // the expert GEMM kernel, for sm_90a (ExpertGemmKernel)
+            let (cubin, fromCache) = try compiler.cubin(source: ExpertGemmKernelSource.source(), arch: "sm_90a")
             (bytes, allFromCache) = (bytes + cubin.count, allFromCache && fromCache)
         }
         return (bytes, allFromCache)

@@ -16,7 +16,8 @@ final class ExpertGemmKernel: @unchecked Sendable {
     static let attributeMaxDynamicSharedBytes: Int32 = 8
 
     let encodeTiled: EncodeTiled
-    let functions: [Int: Handle]
+    /// The compiled entries by layout and tile width.
+    let functions: [ExpertGemmKernelLayout: [Int: Handle]]
     let fromCache: Bool
 
     init(context: CUDAContext, cache: KernelDiskCache, deferRelease: Bool = false) throws {
@@ -31,14 +32,16 @@ final class ExpertGemmKernel: @unchecked Sendable {
         self.fromCache = fromCache
         var module: Handle = nil
         try cubin.withUnsafeBytes { try context.driver.check(context.driver.moduleLoadData(&module, $0.baseAddress!), "cuModuleLoadData(expert GEMM sm_90a)") }
-        var functions: [Int: Handle] = [:]
-        for blockN in ExpertGemmKernelSource.blockWidths {
-            var function: Handle = nil
-            let name = ExpertGemmKernelSource.kernelName(blockN: blockN)
-            try context.driver.check(context.driver.moduleGetFunction(&function, module, name), "cuModuleGetFunction(\(name))")
-            try context.driver.check(setAttribute(function, Self.attributeMaxDynamicSharedBytes, Int32(ExpertGemmKernelSource.sharedBytes(blockN: blockN))),
-                                     "cuFuncSetAttribute(\(name), max dynamic shared memory)")
-            functions[blockN] = function
+        var functions: [ExpertGemmKernelLayout: [Int: Handle]] = [:]
+        for layout in ExpertGemmKernelLayout.allCases {
+            for blockN in layout.blockWidths {
+                var function: Handle = nil
+                let name = ExpertGemmKernelSource.kernelName(blockN: blockN, layout: layout)
+                try context.driver.check(context.driver.moduleGetFunction(&function, module, name), "cuModuleGetFunction(\(name))")
+                try context.driver.check(setAttribute(function, Self.attributeMaxDynamicSharedBytes, Int32(ExpertGemmKernelSource.sharedBytes(blockN: blockN))),
+                                         "cuFuncSetAttribute(\(name), max dynamic shared memory)")
+                functions[layout, default: [:]][blockN] = function
+            }
         }
         self.functions = functions
     }
@@ -46,15 +49,25 @@ final class ExpertGemmKernel: @unchecked Sendable {
     /// A 2-D bf16 tensor map over `rows` rows of `k` elements (row stride k), boxes of 64 × boxRows,
     /// 128-byte swizzle; rows and columns past the ends read as zeros.
     func map(_ base: UnsafeMutableRawPointer, rows: Int, k: Int, boxRows: Int, _ context: CUDAContext) -> TensorMap {
+        encode(base, dims: [UInt64(k), UInt64(rows)], strides: [UInt64(k * 2)], box: [64, UInt32(boxRows)], context)
+    }
+
+    /// A 3-D bf16 tensor map over `count` matrices of `rows` × `columns` (columns contiguous), boxes of
+    /// 64 columns × 64 rows of one matrix: rows past a matrix's end read as zeros, not as the next one's.
+    func map3(_ base: UnsafeMutableRawPointer, count: Int, rows: Int, columns: Int, _ context: CUDAContext) -> TensorMap {
+        encode(base, dims: [UInt64(columns), UInt64(rows), UInt64(count)], strides: [UInt64(columns * 2), UInt64(rows * columns * 2)],
+               box: [64, 64, 1], context)
+    }
+
+    private func encode(_ base: UnsafeMutableRawPointer, dims: [UInt64], strides: [UInt64], box: [UInt32], _ context: CUDAContext) -> TensorMap {
         var map = TensorMap()
-        let dims: [UInt64] = [UInt64(k), UInt64(rows)], strides: [UInt64] = [UInt64(k * 2)]
-        let box: [UInt32] = [64, UInt32(boxRows)], elementStrides: [UInt32] = [1, 1]
+        let elementStrides = [UInt32](repeating: 1, count: dims.count)
         let status = withUnsafeMutableBytes(of: &map) { raw in
-            encodeTiled(raw.baseAddress!, Self.dataBFloat16, 2, base, dims, strides, box, elementStrides, 0, Self.swizzle128B,
+            encodeTiled(raw.baseAddress!, Self.dataBFloat16, UInt32(dims.count), base, dims, strides, box, elementStrides, 0, Self.swizzle128B,
                         Self.l2Promotion256B, 0)
         }
         if status != 0 {
-            do { try context.driver.check(status, "cuTensorMapEncodeTiled(rows \(rows), k \(k), box 64×\(boxRows))") } catch { fatalError("\(error)") }
+            do { try context.driver.check(status, "cuTensorMapEncodeTiled(dims \(dims), box \(box))") } catch { fatalError("\(error)") }
         }
         return map
     }

@@ -20,6 +20,19 @@ public struct ExpertGemmTiles: Equatable, Sendable {
         tileStart = start
     }
 
+    /// The weight gradient's tiles: every expert with rows owns the ceil(m / 128) × ceil(n / blockN)
+    /// tiles of its dW_g [m, n]; the rows are what it reduces over, not what it tiles.
+    public init(weightGradientRowOffsets rowOffsets: [Int], rowCounts: [Int], m: Int, n: Int, blockN: Int, blockM: Int = 128) {
+        precondition(rowOffsets.count == rowCounts.count && blockN > 0 && blockM > 0, "tiles: \(rowOffsets.count) offsets, \(rowCounts.count) counts")
+        self.blockN = blockN
+        rowStart = rowOffsets.map { Int32($0) }
+        rowCount = rowCounts.map { Int32($0) }
+        let perExpert = Int32((m + blockM - 1) / blockM * ((n + blockN - 1) / blockN))
+        var start = [Int32(0)]
+        for count in rowCounts { start.append(start[start.count - 1] + (count > 0 ? perExpert : 0)) }
+        tileStart = start
+    }
+
     public var tileCount: Int { Int(tileStart[tileStart.count - 1]) }
 
     /// rowStart, rowCount, tileStart back to back (the kernel's three array arguments).

@@ -23,9 +23,11 @@ final class Experts {
         backend = store.backend
         self.activation = activation
         let (l, width) = (experts.count, activation == .swiglu ? 2 * f : f)
-        wIn = store.add("\(prefix).*.w_in", shape: [l, h, width], initial: .normal(std: std), weightDecay: true, experts: experts)
+        wIn = store.add("\(prefix).*.w_in", shape: [l, h, width], initial: .normal(std: std), weightDecay: true, experts: experts,
+                        firstGradientOverwrites: true)
         bIn = bias ? store.add("\(prefix).*.b_in", shape: [l, width], initial: .constant(0), weightDecay: false, experts: experts) : nil
-        wOut = store.add("\(prefix).*.w_out", shape: [l, f, h], initial: .normal(std: outputStd), weightDecay: true, experts: experts)
+        wOut = store.add("\(prefix).*.w_out", shape: [l, f, h], initial: .normal(std: outputStd), weightDecay: true, experts: experts,
+                         firstGradientOverwrites: true)
         bOut = bias ? store.add("\(prefix).*.b_out", shape: [l, h], initial: .constant(0), weightDecay: false, experts: experts) : nil
     }
 
@@ -67,12 +69,13 @@ final class Experts {
     /// and the bias gradient sums dOut as given.
     private func linearBackward(x: Tensor, w: Parameter, b: Parameter?, dOut: Tensor, dX: Tensor) {
         let (offsets, counts) = segments
+        let overwriteDW = w.takePendingZero()
         guard x.dtype != .float32, let w16 = w.compute else {
             return backend.groupedLinearBackward(x: x, w: w.value, dOut: dOut, rowOffsets: offsets, rowCounts: counts,
-                                                 dX: dX, dW: w.grad, dB: b?.grad, overwriteDX: true)
+                                                 dX: dX, dW: w.grad, dB: b?.grad, overwriteDX: true, overwriteDW: overwriteDW)
         }
         backend.groupedLinearBackward(x: x, w: w16, dOut: backend.converted(dOut, to: w16.dtype, bound: rowBound), rowOffsets: offsets,
-                                      rowCounts: counts, dX: dX, dW: w.grad, dB: nil, overwriteDX: true)
+                                      rowCounts: counts, dX: dX, dW: w.grad, dB: nil, overwriteDX: true, overwriteDW: overwriteDW)
         if let b { backend.sumRowSegments(dOut, rowOffsets: offsets, rowCounts: counts, into: b.grad) }
     }
 

@@ -27,12 +27,12 @@ public final class ParameterStore {
     /// dim 0 of `shape` is `experts.count`, and each slice is drawn from its own global name.
     @discardableResult
     public func add(_ name: String, shape: [Int], initial: ParameterInit, weightDecay: Bool,
-                    experts: Range<Int>? = nil) -> Parameter {
+                    experts: Range<Int>? = nil, firstGradientOverwrites: Bool = false) -> Parameter {
         precondition(sealedGroups == nil, "parameter \(name) registered after the store was sealed")
         precondition(index[name] == nil, "parameter \(name) registered twice")
         precondition(experts == nil || shape.first == experts!.count, "\(name): stacked shape \(shape) vs experts \(experts!)")
         let p = Parameter(name: name, value: backend.makeTensor(shape), grad: backend.makeTensor(shape),
-                          weightDecay: weightDecay, experts: experts)
+                          weightDecay: weightDecay, experts: experts, firstGradientOverwrites: firstGradientOverwrites)
         var values = [Float](repeating: 0, count: p.value.count)
         for slice in p.slices {
             switch initial {
@@ -66,10 +66,34 @@ public final class ParameterStore {
         for g in groups { g.refreshCompute(backend) }
     }
 
-    /// Gradients accumulate (every backward adds), so a step starts here.
+    /// Gradients accumulate (every backward adds), so a step starts here. A parameter whose first
+    /// backward overwrites (`Parameter.firstGradientOverwrites`) is only marked pending; the rest of
+    /// each flat buffer is cleared in maximal runs.
     public func zeroGrads() {
-        for g in groups { backend.zero(g.grad) }
+        for g in groups {
+            var runStart: Int?
+            for (i, p) in g.parameters.enumerated() {
+                let range = g.elements(of: i)
+                if p.firstGradientOverwrites {
+                    p.gradPendingZero = true
+                    if let start = runStart { backend.zero(g.grad.view(offset: start, shape: [range.lowerBound - start])) }
+                    runStart = nil
+                } else if runStart == nil {
+                    runStart = range.lowerBound
+                }
+            }
+            if let start = runStart, start < g.count { backend.zero(g.grad.view(offset: start, shape: [g.count - start])) }
+        }
         gradientEpoch += 1
+    }
+
+    /// Clears every gradient still pending its zero (a parameter no backward wrote since zeroGrads).
+    /// Call it before anything reads the gradients: reduction, norm, optimizer.
+    public func settleGradients() {
+        for p in parameters where p.gradPendingZero {
+            backend.zero(p.grad)
+            p.gradPendingZero = false
+        }
     }
 
     /// How many times `zeroGrads` ran: the model's forward adds the LM head's gradient early and

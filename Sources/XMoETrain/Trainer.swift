@@ -238,6 +238,7 @@ public final class Trainer {
         }
         let n = Double(accumulation * dp)
         (loss, lm, aux) = (loss / n, lm / n, aux / n)
+        model.parameters.settleGradients()
         try optimizer.synchronizeGradients(scale: accumulation * dp > 1 ? 1 / Float(accumulation * dp) : 1)
         state.consumedSamples += settings.globalBatchSize
 

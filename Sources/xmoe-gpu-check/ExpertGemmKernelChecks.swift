@@ -1,9 +1,12 @@
 import XMoECompute
 import XMoEComputeCUDA
 
-/// The sm_90a expert GEMM kernel (`expertGemmKernelBF16`, the `.rows(transB: true)` shape) against
-/// the CPU backend's fp32 product of the same bf16 values, fp32 and bf16 outputs, beta 0 and 0.5,
-/// on the shapes of `expertGemmChecks` (k a multiple of 8); each twice, bit-identical required.
+/// The sm_90a expert GEMM kernel (`expertGemmKernelBF16`) in each operand layout against the CPU
+/// backend's fp32 product of the same bf16 values: the data gradient's K-contiguous weights, the
+/// forward's N-contiguous weights, and the weight gradient; fp32 and bf16 outputs, beta 0, 0.5 and
+/// 1, on the shapes of `expertGemmChecks` (k a multiple of 8). Every operand has 3 rows of NaN
+/// past its last segment, so a tile that let rows it does not own into a sum (the weight
+/// gradient's reduction tail) fails. Each runs twice, bit-identical required.
 func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout CheckRandom, say: (String) -> Void) -> [String] {
     guard gpu.arch == "sm_90" else {
         say("skip expert gemm kernel (sm_90a): this GPU is \(gpu.arch), the kernel needs Hopper")
@@ -30,31 +33,51 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
         cpu.upload(values, to: t)
         return t
     }
+    let padRows = 3
+    func padded(_ values: [Float], columns: Int) -> [Float] { values + [Float](repeating: .nan, count: padRows * columns) }
     let cases: [(counts: [Int], k: Int, n: Int)] = [
         ([0, 7, 1, 0, 20], 72, 40), ([130, 0, 257], 64, 128), ([0, 0, 1], 64, 64), ([33, 65, 0, 129, 1], 200, 136),
         ([300, 0, 129, 77], 2048, 1408), ([700, 513], 1408, 2048),
     ]
+    let kinds: [(ExpertGemmKernelLayout, ExpertGemmOutput, Float)] = [
+        (.weightsKContiguous, .float32, 0.5), (.weightsKContiguous, .bfloat16, 0), (.weightsKContiguous, .float32, 0),
+        (.weightsNContiguous, .float32, 0), (.weightsNContiguous, .float32, 0.5), (.weightsNContiguous, .bfloat16, 0),
+        (.weightGradient, .float32, 1), (.weightGradient, .float32, 0), (.weightGradient, .bfloat16, 0),
+    ]
     for (counts, k, n) in cases {
         let rows = counts.reduce(0, +), e = counts.count
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-        for (output, beta) in [(ExpertGemmOutput.float32, Float(0.5)), (.bfloat16, 0), (.float32, 0)] {
-            let a = randomFloats(rows * k), bt = randomFloats(e * n * k), c0 = randomFloats(rows * n)
-            let cc = host(c0, [rows, n])
-            cpu.groupedGemm(transB: true, k: k, n: n, alpha: 1, a: host(a, [rows, k]), w: host(bt, [e, n, k]), beta: beta, c: cc,
-                            rowOffsets: offsets, rowCounts: counts)
-            let reference = cpu.downloadFloats(cc)
-            let ga = bf16(a), gb = bf16(bt)
+        for (layout, output, beta) in kinds {
+            let a = randomFloats(rows * k)
+            let b = layout == .weightGradient ? randomFloats(rows * n) : randomFloats(e * n * k)
+            let c0 = randomFloats(layout == .weightGradient ? e * k * n : rows * n)
+            let reference: [Float]
+            switch layout {
+            case .weightsKContiguous, .weightsNContiguous:
+                let transB = layout == .weightsKContiguous
+                let cc = host(c0, [rows, n])
+                cpu.groupedGemm(transB: transB, k: k, n: n, alpha: 1, a: host(a, [rows, k]), w: host(b, [e, transB ? n : k, transB ? k : n]),
+                                beta: beta, c: cc, rowOffsets: offsets, rowCounts: counts)
+                reference = cpu.downloadFloats(cc)
+            case .weightGradient:
+                let dW = host(c0, [e, k, n])
+                if beta != 1 { cpu.scale(dW, by: beta) }
+                cpu.groupedGemmWeightGrad(k: k, n: n, a: host(a, [rows, k]), dC: host(b, [rows, n]), dW: dW, rowOffsets: offsets, rowCounts: counts)
+                reference = cpu.downloadFloats(dW)
+            }
+            let ga = bf16(padded(a, columns: k))
+            let gb = bf16(layout == .weightGradient ? padded(b, columns: n) : b)
             var results: [[Float]] = []
             for _ in 0..<2 {
                 switch output {
                 case .float32:
                     let gc = device(c0)
-                    gpu.expertGemmKernelBF16(k: k, n: n, a: ga.devicePointer, aRows: rows, bt: gb.devicePointer, beta: beta,
+                    gpu.expertGemmKernelBF16(layout, k: k, n: n, a: ga.devicePointer, aRows: rows + padRows, b: gb.devicePointer, beta: beta,
                                              c: gpu.deviceAddress(of: gc), output: .float32, rowOffsets: offsets, rowCounts: counts)
                     results.append(gpu.downloadFloats(gc))
                 case .bfloat16:
                     let gc = bf16(c0)
-                    gpu.expertGemmKernelBF16(k: k, n: n, a: ga.devicePointer, aRows: rows, bt: gb.devicePointer, beta: beta,
+                    gpu.expertGemmKernelBF16(layout, k: k, n: n, a: ga.devicePointer, aRows: rows + padRows, b: gb.devicePointer, beta: beta,
                                              c: gc.devicePointer, output: .bfloat16, rowOffsets: offsets, rowCounts: counts)
                     let t = gpu.makeTensor([gc.count])
                     gpu.convert(gc, to: t)
@@ -65,7 +88,7 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
             let tolerance = output == .float32 ? expertGemmFloat32Tolerance : bf16Tolerance
             let identical = zip(results[0], results[1]).allSatisfy { $0.bitPattern == $1.bitPattern }
             let ok = error <= tolerance && identical
-            let name = "expert gemm kernel sm90a \(output == .float32 ? "fp32" : "bf16") beta \(beta) counts \(counts) k\(k) n\(n)"
+            let name = "expert gemm kernel sm90a \(layout) \(output == .float32 ? "fp32" : "bf16") beta \(beta) counts \(counts) k\(k) n\(n)"
             say("\(ok ? "ok  " : "FAIL") \(name.padding(toLength: 62, withPad: " ", startingAt: 0)) rel err \(format(error)) (≤ \(format(tolerance)))"
                 + (identical ? "" : ", NOT bit-identical"))
             if !ok { failures.append(name) }
@@ -74,8 +97,9 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
     return failures
 }
 
-/// The kernel on the X-MoE Small shapes it serves: forward with the weights given as Wᵀ [E, 1408,
-/// 2048], and the data gradient dC · Wᵀ with W [E, 2048, 1408] as stored. Host clock, 20 calls.
+/// The kernel on the X-MoE Small shapes it serves, each layout next to the per-expert cuBLASLt path
+/// it replaces (same call, same operands): forward X · W with W [E, 2048, 1408] as stored, the data
+/// gradient dC · Wᵀ, and the weight gradient Xᵀ · dC accumulated into fp32. Host clock, 20 calls.
 func expertGemmKernelBenchmark(gpu: CUDABackend) -> [String] {
     let bench = Benchmark(gpu: gpu)
     var random = CheckRandom(seed: 12)
@@ -90,21 +114,37 @@ func expertGemmKernelBenchmark(gpu: CUDABackend) -> [String] {
     }
     let x = bf16(bench.randomTensor([t, h], &random)), w = bf16(bench.randomTensor([e, h, f], &random))
     let dC = bf16(bench.randomTensor([t, f], &random))
-    let y = gpu.makeBF16(count: t * f), dx = gpu.makeBF16(count: t * h)
+    let y = gpu.makeTensor([t, f]), dx = gpu.makeTensor([t, h]), dW = gpu.makeTensor([e, h, f])
     var lines: [String] = []
+    func line(_ label: String, _ seconds: Double) {
+        lines.append(String(format: "%@: %.3f ms, %.0f TFLOP/s", label, seconds * 1e3, flops / seconds / 1e12))
+    }
     for (label, counts) in [("equal", [Int](repeating: t / e, count: e)), ("uneven", uneven)] {
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-        // w's values serve as Wᵀ [E, 1408, 2048] here: the timing depends on shapes, not values.
-        let fwd = bench.seconds(repeats: 20) {
-            gpu.expertGemmKernelBF16(k: h, n: f, a: x.devicePointer, aRows: t, bt: w.devicePointer, beta: 0, c: y.devicePointer,
-                                     output: .bfloat16, rowOffsets: offsets, rowCounts: counts)
-        }
-        lines.append(String(format: "fwd %@ sm90a kernel (Wᵀ given): %.3f ms, %.0f TFLOP/s", label, fwd * 1e3, flops / fwd / 1e12))
-        let dgrad = bench.seconds(repeats: 20) {
-            gpu.expertGemmKernelBF16(k: f, n: h, a: dC.devicePointer, aRows: t, bt: w.devicePointer, beta: 0, c: dx.devicePointer,
-                                     output: .bfloat16, rowOffsets: offsets, rowCounts: counts)
-        }
-        lines.append(String(format: "dgrad %@ sm90a kernel: %.3f ms, %.0f TFLOP/s", label, dgrad * 1e3, flops / dgrad / 1e12))
+        line("fwd \(label) sm90a kernel", bench.seconds(repeats: 20) {
+            gpu.expertGemmKernelBF16(.weightsNContiguous, k: h, n: f, a: x.devicePointer, aRows: t, b: w.devicePointer, beta: 0,
+                                     c: gpu.deviceAddress(of: y), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
+        line("fwd \(label) per-expert cuBLASLt", bench.seconds(repeats: 20) {
+            gpu.expertGemmBF16(.rows(transB: false), k: h, n: f, a: x.devicePointer, b: w.devicePointer, beta: 0,
+                               c: gpu.deviceAddress(of: y), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
+        line("dgrad \(label) sm90a kernel", bench.seconds(repeats: 20) {
+            gpu.expertGemmKernelBF16(.weightsKContiguous, k: f, n: h, a: dC.devicePointer, aRows: t, b: w.devicePointer, beta: 0,
+                                     c: gpu.deviceAddress(of: dx), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
+        line("wgrad \(label) sm90a kernel (beta 1)", bench.seconds(repeats: 20) {
+            gpu.expertGemmKernelBF16(.weightGradient, k: h, n: f, a: x.devicePointer, aRows: t, b: dC.devicePointer, beta: 1,
+                                     c: gpu.deviceAddress(of: dW), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
+        line("wgrad \(label) sm90a kernel (beta 0)", bench.seconds(repeats: 20) {
+            gpu.expertGemmKernelBF16(.weightGradient, k: h, n: f, a: x.devicePointer, aRows: t, b: dC.devicePointer, beta: 0,
+                                     c: gpu.deviceAddress(of: dW), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
+        line("wgrad \(label) per-expert cuBLASLt (beta 1)", bench.seconds(repeats: 20) {
+            gpu.expertGemmBF16(.weightGradient, k: h, n: f, a: x.devicePointer, b: dC.devicePointer, beta: 1,
+                               c: gpu.deviceAddress(of: dW), output: .float32, rowOffsets: offsets, rowCounts: counts)
+        })
     }
     return lines
 }

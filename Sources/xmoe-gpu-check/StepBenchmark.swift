@@ -162,6 +162,7 @@ func runStepBenchmark(_ arguments: [String], say: (String) -> Void) -> Int32 {
         model.zeroGrads()
         let loss = try model.forward(tokens: tokens, targets: targets, seqLen: o.seq)
         try model.backward()
+        model.parameters.settleGradients()
         for (group, (m, v)) in zip(groups, moments) {
             for run in group.decayRuns(in: 0..<group.count) {
                 let (offset, shape) = (run.elements.lowerBound, [run.elements.count])

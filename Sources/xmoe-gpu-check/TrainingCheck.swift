@@ -46,6 +46,7 @@ func trainLosses(backend: Backend, steps: Int, attentionDropout: Double = 0.1, h
         model.dropoutStream = DropoutStream(step: step, microStep: 0)
         let loss = try model.forward(tokens: tokens, targets: targets)
         try model.backward()
+        model.parameters.settleGradients()
         for (group, (m, v)) in zip(groups, moments) {
             for run in group.decayRuns(in: 0..<group.count) {
                 let (offset, shape) = (run.elements.lowerBound, [run.elements.count])

@@ -29,6 +29,28 @@ import Testing
         #expect(packedCount == 3 * counts.count + 1)
     }
 
+    @Test func weightGradientTilesCoverEachExpertsMatrixOnce() {
+        // dW_g [m, n] for experts with rows: 1408 → 11 row blocks of 128, 2048 / 256 → 8 column blocks.
+        let counts = [5, 0, 700, 64], m = 1408, n = 2048
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        let tiles = ExpertGemmTiles(weightGradientRowOffsets: offsets, rowCounts: counts, m: m, n: n, blockN: 256)
+        let expectedStarts: [Int32] = [0, 88, 88, 176, 264]
+        let starts = tiles.tileStart
+        #expect(starts == expectedStarts)
+        let nTiles = 8
+        var seen: Set<[Int]> = []
+        for t in 0..<tiles.tileCount {
+            var g = 0
+            while g + 1 < counts.count && Int(tiles.tileStart[g + 1]) <= t { g += 1 }
+            let local = t - Int(tiles.tileStart[g])
+            seen.insert([g, local / nTiles * 128, local % nTiles * 256])
+        }
+        #expect(seen.count == tiles.tileCount)
+        let experts = Set(seen.map { $0[0] })
+        #expect(experts == [0, 2, 3])
+        #expect(seen.allSatisfy { $0[1] < m && $0[2] < n })
+    }
+
     @Test func noTilesWithoutRows() {
         let tiles = ExpertGemmTiles(rowOffsets: [0, 0], rowCounts: [0, 0], n: 64, blockN: 256)
         let count = tiles.tileCount

@@ -107,4 +107,27 @@ func referenceGemm(
         }
         expectClose(backend.downloadFloats(dW), expected, atol: 1e-5, rtol: 1e-5, "groupedGemmWeightGrad")
     }
+
+    /// Overwriting: dW_g = Σ_seg aᵀ·dC whatever dW held, and a zero-row expert's block becomes 0.
+    @Test func groupedGemmWeightGradOverwritesEveryBlock() {
+        var random = TestRandom(seed: 5)
+        let (k, n) = (3, 2)
+        let offsets = [0, 4, 4], counts = [4, 0, 1]
+        let aValues = random.floats(5 * k), dcValues = random.floats(5 * n)
+        let dW = backend.tensor([3, k, n], random.floats(3 * k * n).map { $0 + 7 })  // stale values, never read
+        backend.groupedGemmWeightGrad(k: k, n: n, a: backend.tensor([5, k], aValues), dC: backend.tensor([5, n], dcValues),
+                                      dW: dW, rowOffsets: offsets, rowCounts: counts, overwrite: true)
+        var expected = [Double](repeating: 0, count: 3 * k * n)
+        for g in 0..<3 {
+            for p in 0..<k {
+                for j in 0..<n {
+                    for r in offsets[g]..<(offsets[g] + counts[g]) {
+                        expected[g * k * n + p * n + j] += Double(aValues[r * k + p]) * Double(dcValues[r * n + j])
+                    }
+                }
+            }
+        }
+        expectClose(backend.downloadFloats(dW), expected, atol: 1e-5, rtol: 1e-5, "groupedGemmWeightGrad(overwrite: true)")
+        #expect(backend.downloadFloats(dW)[(k * n)..<(2 * k * n)].allSatisfy { $0 == 0 })
+    }
 }

@@ -57,17 +57,21 @@ extension CPUBackend {
     }
 
     public func groupedGemmWeightGrad(
-        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]
+        k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool
     ) {
         precondition(rowOffsets.count == rowCounts.count, "groupedGemmWeightGrad: \(rowOffsets.count) offsets, \(rowCounts.count) counts")
         checkGemmDTypes(a, dC, dW, "groupedGemmWeightGrad")
         precondition(a.columns == k && dC.columns == n, "groupedGemmWeightGrad: a \(a.shape), dC \(dC.shape), expected k=\(k), n=\(n) columns")
         expectCount(dW, rowCounts.count * k * n, "groupedGemmWeightGrad dW")
-        for g in 0..<rowCounts.count where rowCounts[g] > 0 {
+        for g in 0..<rowCounts.count {
+            guard rowCounts[g] > 0 else {
+                if overwrite { zero(dW.view(offset: g * k * n, shape: [k * n])) }
+                continue
+            }
             gemm(transA: true, transB: false, m: k, n: n, k: rowCounts[g], alpha: 1,
                  a: a, aOffset: rowOffsets[g] * k, lda: k,
                  b: dC, bOffset: rowOffsets[g] * n, ldb: n,
-                 beta: 1, c: dW, cOffset: g * k * n, ldc: n)
+                 beta: overwrite ? 0 : 1, c: dW, cOffset: g * k * n, ldc: n)
         }
     }
 
@@ -123,5 +127,12 @@ extension CPUBackend {
             count = max(span, 1)
         }
         wide.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+extension Backend {
+    /// dW_g += a[seg]ᵀ · dC[seg] (the adding form of `groupedGemmWeightGrad`).
+    public func groupedGemmWeightGrad(k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+        groupedGemmWeightGrad(k: k, n: n, a: a, dC: dC, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts, overwrite: false)
     }
 }

@@ -38,10 +38,11 @@ extension Backend {
 
     /// dX[seg] += dOut[seg] · w_gᵀ;  dW_g += x[seg]ᵀ · dOut[seg];  dB_g += Σ_seg dOut.
     /// `overwriteDX`: dX[seg] = dOut[seg] · w_gᵀ instead, for a dX fresh from `makeOutput` (no zero
-    /// fill, no read); the segments must then tile dX's rows.
+    /// fill, no read); the segments must then tile dX's rows. `overwriteDW`: dW_g = x[seg]ᵀ · dOut[seg]
+    /// (see `groupedGemmWeightGrad`'s `overwrite`).
     public func groupedLinearBackward(
         x: Tensor, w: Tensor, dOut: Tensor, rowOffsets: [Int], rowCounts: [Int],
-        dX: Tensor?, dW: Tensor?, dB: Tensor?, overwriteDX: Bool = false
+        dX: Tensor?, dW: Tensor?, dB: Tensor?, overwriteDX: Bool = false, overwriteDW: Bool = false
     ) {
         let (i, o) = (x.columns, dOut.columns)
         precondition(w.shape == [rowCounts.count, i, o], "groupedLinearBackward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
@@ -58,7 +59,7 @@ extension Backend {
                         rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
         if let dW {
-            groupedGemmWeightGrad(k: i, n: o, a: x, dC: dOut, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            groupedGemmWeightGrad(k: i, n: o, a: x, dC: dOut, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts, overwrite: overwriteDW)
         }
         if let dB { sumRowSegments(dOut, rowOffsets: rowOffsets, rowCounts: rowCounts, into: dB) }
     }
