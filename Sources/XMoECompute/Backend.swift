@@ -89,6 +89,10 @@ public protocol Backend: AnyObject, Sendable {
         transB: Bool, k: Int, n: Int, alpha: Float, a: Tensor, w: Tensor, beta: Float, c: Tensor,
         rowOffsets: [Int], rowCounts: [Int])
 
+    /// The experts' linear map out[seg_g] = x[seg_g] · w_g (+ b_g) (Ops/Linear: the grouped GEMM, then
+    /// a bias pass); a backend may add the bias inside the product's epilogue, with the same sums.
+    func groupedLinearForward(x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor)
+
     /// Weight gradient of `groupedGemm` (transB = false): dW_g += a[seg]ᵀ · dC[seg], dW is G×k×n.
     /// `overwrite`: dW_g = a[seg]ᵀ · dC[seg] instead, for every g (a zero-row expert's dW_g becomes
     /// zeros): dW is neither read nor needs zeroing first (`ParameterStore.zeroGrads` leaves the

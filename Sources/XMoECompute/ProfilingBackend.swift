@@ -76,7 +76,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public static func category(ofMethod name: String) -> OpCategory {
         switch name {
         case "gemm", "batchedGemm": .gemm
-        case "groupedGemm", "groupedGemmWeightGrad": .groupedGemm
+        case "groupedGemm", "groupedGemmWeightGrad", "groupedLinearForward": .groupedGemm
         case "attentionForward", "attentionBackward", "flashAttentionForward", "flashAttentionBackward", "ropeForward",
              "ropeBackward": .attention
         case "gatherRows", "gatherRowsBackward", "scatterAddRows", "scatterAddRowsBackward", "stableArgsort",
@@ -174,6 +174,10 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
             inner.groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: beta, c: c,
                               rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
+    }
+
+    public func groupedLinearForward(x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor) {
+        timed("groupedLinearForward") { inner.groupedLinearForward(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: out) }
     }
 
     public func groupedGemmWeightGrad(k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool) {

@@ -68,7 +68,7 @@ extension CUDABackend {
                        [ptr(x), .pointer(offsets), .pointer(counts), i64(cols), ptr(out)])
     }
 
-    private func checkSegments(_ offsets: [Int], _ counts: [Int], rows: Int, _ name: String) {
+    func checkSegments(_ offsets: [Int], _ counts: [Int], rows: Int, _ name: String) {
         precondition(offsets.count == counts.count, "\(name): \(offsets.count) offsets, \(counts.count) counts")
         for g in counts.indices {
             precondition(counts[g] >= 0 && offsets[g] >= 0 && offsets[g] + counts[g] <= rows,

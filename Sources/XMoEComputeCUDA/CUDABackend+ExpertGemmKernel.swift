@@ -19,14 +19,17 @@ extension CUDABackend {
     /// `c` [Σrows or aRows, n], or [E, k, n] for the weight gradient (a zero-row expert's block is
     /// scaled by beta, zeroed when beta is 0). `aRows`: rows of `a` (and of `b` for the weight
     /// gradient) that may be read (≥ every offset + count); tiles read past an expert's rows
-    /// (masked on output, or zeroed before the reduction) but never past `aRows`.
+    /// (masked on output, or zeroed before the reduction) but never past `aRows`. `bias`: fp32
+    /// [E, n], expert g's row added to its rows of c after beta · c (not for the weight gradient).
     public func expertGemmKernelBF16(
         _ layout: ExpertGemmKernelLayout = .weightsKContiguous, k: Int, n: Int, a: UnsafeMutableRawPointer, aRows: Int,
-        b: UnsafeMutableRawPointer, beta: Float, c: UnsafeMutableRawPointer, output: ExpertGemmOutput, rowOffsets: [Int], rowCounts: [Int]
+        b: UnsafeMutableRawPointer, beta: Float, c: UnsafeMutableRawPointer, output: ExpertGemmOutput, rowOffsets: [Int], rowCounts: [Int],
+        bias: UnsafeMutableRawPointer? = nil
     ) {
         guard case .success(let kernel) = expertKernel else { fatalError("expert GEMM kernel unavailable: \(expertGemmKernelProblem ?? "")") }
         precondition(expertGemmKernelApplies(layout, k: k, n: n), "expertGemmKernelBF16 \(layout): k \(k), n \(n) must be positive multiples of 8")
         precondition(zip(rowOffsets, rowCounts).allSatisfy { $0 + $1 <= aRows }, "expertGemmKernelBF16: row segments past aRows \(aRows)")
+        precondition(bias == nil || layout != .weightGradient, "expertGemmKernelBF16: no bias for the weight gradient")
         let e = rowCounts.count
         let blockN = ExpertGemmTiles.blockN(forColumns: n, widths: layout.blockWidths)
         let tiles: ExpertGemmTiles
@@ -67,7 +70,8 @@ extension CUDABackend {
         for (i, value) in [Int32(e), Int32(n), Int32(k)].enumerated() { block.storeBytes(of: value, toByteOffset: 288 + 4 * i, as: Int32.self) }
         block.storeBytes(of: beta, toByteOffset: 300, as: Float.self)
         block.storeBytes(of: Int32(output == .float32 ? 1 : 0), toByteOffset: 304, as: Int32.self)
-        var parameters: [RawPointer?] = [0, 128, 256, 264, 272, 280, 288, 292, 296, 300, 304].map { block + $0 }
+        block.storeBytes(of: bias, toByteOffset: 312, as: UnsafeMutableRawPointer?.self)
+        var parameters: [RawPointer?] = [0, 128, 256, 264, 272, 280, 288, 292, 296, 300, 304, 312].map { block + $0 }
         let grid = UInt32(min(tiles.tileCount, context.multiprocessors))
         let status = parameters.withUnsafeMutableBufferPointer { p in
             context.driver.launchKernel(function, grid, 1, 1, UInt32(ExpertGemmKernelSource.threads), 1, 1,

@@ -114,6 +114,21 @@ extension CUDABackend {
         if bf16 { runGroupedBF16(problems, alpha: alpha, beta: beta) } else { runGrouped(problems, alpha: alpha, beta: beta) }
     }
 
+    /// The bias inside the kernel's epilogue where the product goes to the kernel (bf16 operands,
+    /// fp32 bias and output): no second pass over the [rows, n] output (NOTES.md, session 8).
+    public func groupedLinearForward(x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor) {
+        let (k, n) = (x.columns, out.columns)
+        precondition(w.shape == [rowCounts.count, k, n], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(k), \(n)]")
+        guard let b, b.dtype == .float32, b.count == rowCounts.count * n, x.dtype == .bfloat16, w.dtype == .bfloat16,
+              out.dtype == .float32, expertGemmUsesKernel, expertGemmKernelApplies(.weightsNContiguous, k: k, n: n),
+              [x, w, out, b].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) else {
+            return groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: out)
+        }
+        checkSegments(rowOffsets, rowCounts, rows: out.rows, "groupedLinearForward")
+        expertGemmKernelBF16(.weightsNContiguous, k: k, n: n, a: devicePointer(x), aRows: x.count / k, b: devicePointer(w), beta: 0,
+                             c: devicePointer(out), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts, bias: devicePointer(b))
+    }
+
     public func groupedGemmWeightGrad(
         k: Int, n: Int, a: Tensor, dC: Tensor, dW: Tensor, rowOffsets: [Int], rowCounts: [Int], overwrite: Bool
     ) {

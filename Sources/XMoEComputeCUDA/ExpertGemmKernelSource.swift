@@ -161,7 +161,7 @@ enum ExpertGemmKernelSource {
         template <int BN, int MODE> __device__ __forceinline__ void xt_kernel(
             const XGTensorMap* mapA, const XGTensorMap* mapB, void* C,
             const int* __restrict__ row_start, const int* __restrict__ row_count, const int* __restrict__ tile_start,
-            int E, int N, int KM, float beta, int out_f32)
+            int E, int N, int KM, float beta, int out_f32, const float* __restrict__ bias)
         {
             constexpr int A_BYTES = XT_BM * XT_BK * 2, B_BYTES = BN * XT_BK * 2, STAGE = A_BYTES + B_BYTES;
             constexpr int TA = MODE == 2 ? 1 : 0, TB = MODE >= 1 ? 1 : 0;
@@ -283,6 +283,17 @@ enum ExpertGemmKernelSource {
                             }
                         }
                     }
+                    if (MODE != 2 && bias != 0) {
+                        // The expert's bias row, added after beta · C: the same fp32 sums as a separate
+                        // bias pass over C (C = product, then C += bias), without reading C back.
+                        const float* bg = bias + (long long)g * N + n0;
+                        #pragma unroll
+                        for (int i = 0; i < BN / 8; i++) {
+                            const int col = i * 8 + (lane & 3) * 2;
+                            const float b0 = col < cols ? bg[col] : 0.f, b1 = col + 1 < cols ? bg[col + 1] : 0.f;
+                            d[4 * i] += b0; d[4 * i + 1] += b1; d[4 * i + 2] += b0; d[4 * i + 3] += b1;
+                        }
+                    }
                     #pragma unroll
                     for (int i = 0; i < BN / 8; i++) {
                         const int col = i * 8 + (lane & 3) * 2;
@@ -312,8 +323,8 @@ enum ExpertGemmKernelSource {
         extern "C" __global__ void __launch_bounds__(XT_THREADS, 1) NAME( \
             const __grid_constant__ XGTensorMap mapA, const __grid_constant__ XGTensorMap mapB, void* C, \
             const int* __restrict__ row_start, const int* __restrict__ row_count, const int* __restrict__ tile_start, \
-            int E, int N, int KM, float beta, int out_f32) { \
-            xt_kernel<BN, MODE>(&mapA, &mapB, C, row_start, row_count, tile_start, E, N, KM, beta, out_f32); }
+            int E, int N, int KM, float beta, int out_f32, const float* __restrict__ bias) { \
+            xt_kernel<BN, MODE>(&mapA, &mapB, C, row_start, row_count, tile_start, E, N, KM, beta, out_f32, bias); }
 
         """#
 }

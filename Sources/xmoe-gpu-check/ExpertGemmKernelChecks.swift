@@ -39,15 +39,17 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
         ([0, 7, 1, 0, 20], 72, 40), ([130, 0, 257], 64, 128), ([0, 0, 1], 64, 64), ([33, 65, 0, 129, 1], 200, 136),
         ([300, 0, 129, 77], 2048, 1408), ([700, 513], 1408, 2048),
     ]
-    let kinds: [(ExpertGemmKernelLayout, ExpertGemmOutput, Float)] = [
-        (.weightsKContiguous, .float32, 0.5), (.weightsKContiguous, .bfloat16, 0), (.weightsKContiguous, .float32, 0),
-        (.weightsNContiguous, .float32, 0), (.weightsNContiguous, .float32, 0.5), (.weightsNContiguous, .bfloat16, 0),
-        (.weightGradient, .float32, 1), (.weightGradient, .float32, 0), (.weightGradient, .bfloat16, 0),
+    let kinds: [(ExpertGemmKernelLayout, ExpertGemmOutput, Float, bias: Bool)] = [
+        (.weightsKContiguous, .float32, 0.5, false), (.weightsKContiguous, .bfloat16, 0, false), (.weightsKContiguous, .float32, 0, false),
+        (.weightsNContiguous, .float32, 0, false), (.weightsNContiguous, .float32, 0.5, false), (.weightsNContiguous, .bfloat16, 0, false),
+        (.weightsNContiguous, .float32, 0, true), (.weightsNContiguous, .bfloat16, 0, true), (.weightsKContiguous, .float32, 0.5, true),
+        (.weightGradient, .float32, 1, false), (.weightGradient, .float32, 0, false), (.weightGradient, .bfloat16, 0, false),
     ]
     for (counts, k, n) in cases {
         let rows = counts.reduce(0, +), e = counts.count
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-        for (layout, output, beta) in kinds {
+        for (layout, output, beta, withBias) in kinds {
+            let biasValues = withBias ? randomFloats(e * n) : []
             let a = randomFloats(rows * k)
             let b = layout == .weightGradient ? randomFloats(rows * n) : randomFloats(e * n * k)
             let c0 = randomFloats(layout == .weightGradient ? e * k * n : rows * n)
@@ -58,6 +60,7 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
                 let cc = host(c0, [rows, n])
                 cpu.groupedGemm(transB: transB, k: k, n: n, alpha: 1, a: host(a, [rows, k]), w: host(b, [e, transB ? n : k, transB ? k : n]),
                                 beta: beta, c: cc, rowOffsets: offsets, rowCounts: counts)
+                if withBias { cpu.addSegmentBias(cc, bias: host(biasValues, [e, n]), rowOffsets: offsets, rowCounts: counts) }
                 reference = cpu.downloadFloats(cc)
             case .weightGradient:
                 let dW = host(c0, [e, k, n])
@@ -67,18 +70,21 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
             }
             let ga = bf16(padded(a, columns: k))
             let gb = bf16(layout == .weightGradient ? padded(b, columns: n) : b)
+            let gBias = withBias ? device(biasValues) : nil
             var results: [[Float]] = []
             for _ in 0..<2 {
                 switch output {
                 case .float32:
                     let gc = device(c0)
                     gpu.expertGemmKernelBF16(layout, k: k, n: n, a: ga.devicePointer, aRows: rows + padRows, b: gb.devicePointer, beta: beta,
-                                             c: gpu.deviceAddress(of: gc), output: .float32, rowOffsets: offsets, rowCounts: counts)
+                                             c: gpu.deviceAddress(of: gc), output: .float32, rowOffsets: offsets, rowCounts: counts,
+                                             bias: gBias.map { gpu.deviceAddress(of: $0) })
                     results.append(gpu.downloadFloats(gc))
                 case .bfloat16:
                     let gc = bf16(c0)
                     gpu.expertGemmKernelBF16(layout, k: k, n: n, a: ga.devicePointer, aRows: rows + padRows, b: gb.devicePointer, beta: beta,
-                                             c: gc.devicePointer, output: .bfloat16, rowOffsets: offsets, rowCounts: counts)
+                                             c: gc.devicePointer, output: .bfloat16, rowOffsets: offsets, rowCounts: counts,
+                                             bias: gBias.map { gpu.deviceAddress(of: $0) })
                     let t = gpu.makeTensor([gc.count])
                     gpu.convert(gc, to: t)
                     results.append(gpu.downloadFloats(t))
@@ -88,11 +94,44 @@ func expertGemmKernelChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout Che
             let tolerance = output == .float32 ? expertGemmFloat32Tolerance : bf16Tolerance
             let identical = zip(results[0], results[1]).allSatisfy { $0.bitPattern == $1.bitPattern }
             let ok = error <= tolerance && identical
-            let name = "expert gemm kernel sm90a \(layout) \(output == .float32 ? "fp32" : "bf16") beta \(beta) counts \(counts) k\(k) n\(n)"
+            let name = "expert gemm kernel sm90a \(layout) \(output == .float32 ? "fp32" : "bf16") beta \(beta)\(withBias ? " bias" : "") counts \(counts) k\(k) n\(n)"
             say("\(ok ? "ok  " : "FAIL") \(name.padding(toLength: 62, withPad: " ", startingAt: 0)) rel err \(format(error)) (≤ \(format(tolerance)))"
                 + (identical ? "" : ", NOT bit-identical"))
             if !ok { failures.append(name) }
         }
+    }
+    failures += fusedBiasChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
+    return failures
+}
+
+/// `groupedLinearForward` on bf16 rows and weights with an fp32 bias: the CUDA backend adds the
+/// bias in the kernel's epilogue, which must give the same bits as the product followed by the
+/// separate bias pass (`groupedLinearForwardUnfused`), and match the CPU backend.
+func fusedBiasChecks(gpu: CUDABackend, cpu: CPUBackend, random: inout CheckRandom, say: (String) -> Void) -> [String] {
+    var failures: [String] = []
+    for (counts, k, n) in [([0, 7, 1, 0, 20], 72, 40), ([300, 0, 129, 77], 2048, 1408), ([700, 513], 1408, 2048)] {
+        let rows = counts.reduce(0, +), e = counts.count
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        let values = (x: (0..<rows * k).map { _ in Float(random.normal()) }, w: (0..<e * k * n).map { _ in Float(random.normal()) },
+                      b: (0..<e * n).map { _ in Float(random.normal()) })
+        func tensors(_ be: Backend) -> (x: Tensor, w: Tensor, b: Tensor) {
+            let x = be.makeTensor([rows, k]), w = be.makeTensor([e, k, n]), b = be.makeTensor([e, n])
+            be.upload(values.x, to: x); be.upload(values.w, to: w); be.upload(values.b, to: b)
+            return (be.converted(x, to: .bfloat16), be.converted(w, to: .bfloat16), b)
+        }
+        let (cx, cw, cb) = tensors(cpu), (gx, gw, gb) = tensors(gpu)
+        let cOut = cpu.makeTensor([rows, n]), fused = gpu.makeTensor([rows, n]), unfused = gpu.makeTensor([rows, n])
+        cpu.groupedLinearForward(x: cx, w: cw, b: cb, rowOffsets: offsets, rowCounts: counts, out: cOut)
+        gpu.groupedLinearForward(x: gx, w: gw, b: gb, rowOffsets: offsets, rowCounts: counts, out: fused)
+        gpu.groupedLinearForwardUnfused(x: gx, w: gw, b: gb, rowOffsets: offsets, rowCounts: counts, out: unfused)
+        let (f, u) = (gpu.downloadFloats(fused), gpu.downloadFloats(unfused))
+        let error = relativeError(.floats(f), .floats(cpu.downloadFloats(cOut)))
+        let same = zip(f, u).allSatisfy { $0.bitPattern == $1.bitPattern }
+        let ok = error <= expertGemmFloat32Tolerance && same
+        let name = "groupedLinearForward bf16, bias fused counts \(counts) k\(k) n\(n)"
+        say("\(ok ? "ok  " : "FAIL") \(name.padding(toLength: 62, withPad: " ", startingAt: 0)) rel err \(format(error)) (≤ \(format(expertGemmFloat32Tolerance)))"
+            + (same ? ", bit-identical to the unfused path" : ", NOT bit-identical to the unfused path"))
+        if !ok { failures.append(name) }
     }
     return failures
 }

@@ -9,6 +9,7 @@ import Testing
         "makeTensor": .memory, "makeOutput": .memory, "zero": .memory, "fill": .memory, "copy": .memory, "upload": .memory,
         "downloadFloats": .memory, "downloadInts": .memory,
         "gemm": .gemm, "batchedGemm": .gemm, "groupedGemm": .groupedGemm, "groupedGemmWeightGrad": .groupedGemm,
+        "groupedLinearForward": .groupedGemm,
         "add": .elementwise, "scale": .elementwise, "axpy": .elementwise, "addBias": .elementwise, "sumRows": .elementwise,
         "addSegmentBias": .elementwise, "sumRowSegments": .elementwise,
         "geluForward": .elementwise, "geluBackward": .elementwise, "siluForward": .elementwise, "siluBackward": .elementwise,

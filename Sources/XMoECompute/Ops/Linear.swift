@@ -29,6 +29,14 @@ extension Backend {
     public func groupedLinearForward(
         x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor
     ) {
+        groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: out)
+    }
+
+    /// `groupedLinearForward` as the grouped GEMM, then a separate bias pass (what a backend that
+    /// fuses the bias falls back to).
+    public func groupedLinearForwardUnfused(
+        x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor
+    ) {
         let (i, o) = (x.columns, out.columns)
         precondition(w.shape == [rowCounts.count, i, o], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
         groupedGemm(transB: false, k: i, n: o, alpha: 1, a: x, w: w, beta: 0, c: out,
