@@ -67,7 +67,7 @@ extension CUDABackend {
         context.launch("xmoe_permute_tokens", .elementwise(count: n), [ptr(rowOfSlot), .int32(Int32(topK)), .int64(Int64(n)), ptr(tokenOfRow)])
     }
 
-    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool) {
         let (t, h) = (dst.rows, dst.columns)
         precondition(rowOfSlot.count == t * topK && (weight?.count ?? t * topK) == t * topK && src.columns == h && topK <= maxRouteTopK,
                      "unpermute: src \(src.shape), dst \(dst.shape), rowOfSlot \(rowOfSlot.shape)")
@@ -75,10 +75,11 @@ extension CUDABackend {
         if rowsAreQuads(h, [src, dst]) {
             return context.launch("xmoe_unpermute4", .perRow(rows: t),
                                   [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)),
-                                   .int64(Int64(h / 4)), ptr(dst)])
+                                   .int64(Int64(h / 4)), ptr(dst), .int32(overwrite ? 1 : 0)])
         }
         context.launch("xmoe_unpermute", .perRow(rows: t),
-                       [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst)])
+                       [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst),
+                        .int32(overwrite ? 1 : 0)])
     }
 
     public func unpermuteBackward(

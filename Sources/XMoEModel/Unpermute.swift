@@ -12,8 +12,8 @@ final class Unpermute {
 
     func forward(_ y_BH: Tensor, plan: PermutePlan, weight_TK: Tensor, tokens: Int) -> Tensor {
         guard let rowOfSlot = plan.rowOfSlot_TK else { fatalError("Unpermute: a host plan was given; the model plans on its backend") }
-        let y_TH = backend.makeTensor([tokens, y_BH.columns])
-        backend.unpermute(y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK, into: y_TH)
+        let y_TH = backend.makeOutput([tokens, y_BH.columns])  // every row written (0 for a token with no kept slot)
+        backend.unpermute(y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK, into: y_TH, overwrite: true)
         (self.plan, self.weight_TK, self.y_BH) = (plan, weight_TK, y_BH)
         return y_TH
     }

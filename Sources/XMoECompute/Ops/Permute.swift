@@ -36,7 +36,7 @@ extension CPUBackend {
         for slot in 0..<pr.count where pr[slot] >= 0 { pt[Int(pr[slot])] = Int32(slot / topK) }
     }
 
-    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool) {
         let (t, h) = (dst.rows, dst.columns)
         expectCount(rowOfSlot, t * topK, "unpermute rowOfSlot")
         if let weight { expectCount(weight, t * topK, "unpermute weight") }
@@ -46,6 +46,8 @@ extension CPUBackend {
         parallelFor(t, minPerChunk: 16) { tokens in
             for token in tokens {
                 let rows = keptRows(pr, token: token, topK: topK)
+                // Zeros first, then the same adds: exactly what adding into a zeroed dst gives.
+                if overwrite { for c in 0..<h { pd[token * h + c] = 0 } }
                 for (slot, b) in rows {
                     precondition(b < srcRows, "unpermute: row \(b) outside \(srcRows) rows")
                     let (to, from) = (token * h, b * h)
