@@ -182,9 +182,10 @@ public protocol Backend: AnyObject, Sendable {
     /// The same attention without the S×S probabilities (FlashAttention-2): writes out_TH and the
     /// log-sum-exp of each row's scaled scores, logSumExp_(batch·N)S (fp32), all backward needs.
     func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor)
-    /// dQkv += the gradient, recomputing the probabilities blockwise from qkv, out and logSumExp.
+    /// dQkv += (or, with `overwrite`, =) the gradient, recomputing the probabilities blockwise from
+    /// qkv, out and logSumExp.
     func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor)
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool)
 
     // MARK: routing data movement
 
@@ -309,6 +310,12 @@ extension Backend {
     }
     public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
         unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst, overwrite: false)
+    }
+    public func flashAttentionBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) {
+        flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                               overwrite: false)
     }
 
     public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }

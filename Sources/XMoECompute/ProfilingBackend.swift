@@ -302,10 +302,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         timed("flashAttentionForward") { inner.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp) }
     }
     public func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool
     ) {
         timed("flashAttentionBackward") {
-            inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv)
+            inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                                         overwrite: overwrite)
         }
     }
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) { timed("gatherRows") { inner.gatherRows(src, index: index, into: dst) } }

@@ -82,13 +82,15 @@ final class CausalSelfAttention {
     /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`).
     func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int, overwriteDX: Bool = false) {
         guard let qkvRotated, flashSaved != nil || probs != nil else { fatalError("attention: backward before forward") }
-        // dAttn and dQkv have one writer each, which overwrites; the attention backwards add into dRotated.
+        // dAttn, dQkv and (flash) dRotated have one writer each, which overwrites; the materialised
+        // paths add into a zeroed dRotated.
         let dAttn = backend.makeOutput(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn, overwriteDX: true)
-        let dRotated = backend.makeTensor(qkvRotated.shape), dQkv = backend.makeOutput(qkvRotated.shape)
+        let dQkv = backend.makeOutput(qkvRotated.shape)
+        let dRotated = flashSaved != nil ? backend.makeOutput(qkvRotated.shape) : backend.makeTensor(qkvRotated.shape)
         if let flashSaved {
             backend.flashAttentionBackward(dOut: dAttn, qkv: qkvRotated, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
-                                           heads: heads, seqLen: s, dQkv: dRotated)
+                                           heads: heads, seqLen: s, dQkv: dRotated, overwrite: true)
         } else if let probs, let droppedProbs {
             droppedAttentionBackward(dAttn, qkv: qkvRotated, probs: probs, dropped: droppedProbs, seqLen: s, dQkv: dRotated)
         } else if let probs {

@@ -1,4 +1,5 @@
 import XMoECompute
+import XMoEComputeCUDA
 
 private func t(_ name: String, _ shape: [Int], _ fill: Fill = .normal(scale: 1)) -> TensorSpec {
     TensorSpec(name: name, shape: shape, fill: fill)
@@ -56,6 +57,36 @@ func overwriteCases() -> [OpCase] {
                                       t("dw", [70, 33]), t("db", [33])],
                             outputs: ["dx", "dw", "db"], tolerance: fp32GemmTolerance) { be, x in
             be.linearBackward(x: x["x"]!, w: x["w"]!, dOut: x["d"]!, dX: x["dx"]!, dW: x["dw"]!, dB: x["db"]!, overwriteDX: true)
+        })
+    }
+    // Flash attention's backward: the fp32 kernels (any width on an fp32 backend) and the
+    // tensor-core ones (called directly), every element of dQkv written.
+    for (batch, seq, heads, d) in [(3, 1, 2, 16), (2, 37, 3, 16), (2, 130, 2, 128)] {
+        let (rows, h) = (batch * seq, heads * d)
+        cases.append(OpCase(name: "overwrite flash attention bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [t("qkv", [rows, 3 * h]), t("out", [rows, h], .poison), t("lse", [batch * heads, seq], .poison),
+                                      t("d", [rows, h]), t("dqkv", [rows, 3 * h], .normal(scale: 5))],
+                            outputs: ["dqkv"], tolerance: fp32GemmTolerance) { be, x in
+            be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+            be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                      seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+        })
+    }
+    for (batch, seq, heads, d) in [(3, 1, 2, 64), (2, 37, 3, 64), (2, 129, 2, 128), (1, 2048, 1, 128)] {
+        let (rows, h) = (batch * seq, heads * d)
+        cases.append(OpCase(name: "overwrite tensor-core flash attention bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [t("qkv", [rows, 3 * h]), t("out", [rows, h], .poison), t("lse", [batch * heads, seq], .poison),
+                                      t("d", [rows, h]), t("dqkv", [rows, 3 * h], .normal(scale: 5))],
+                            outputs: ["dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
+            if let gpu = be as? CUDABackend {
+                gpu.tensorCoreFlashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                gpu.tensorCoreFlashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                     seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+            } else {
+                be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                          seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+            }
         })
     }
     return cases

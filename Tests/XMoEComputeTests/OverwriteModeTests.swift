@@ -76,6 +76,18 @@ import Testing
         }
     }
 
+    @Test func flashAttentionBackward() {
+        let (batch, seq, heads, d) = (2, 6, 2, 4)
+        let (rows, h) = (batch * seq, heads * d)
+        check("flashAttentionBackward", seed: 8, shapes: ["qkv": [rows, 3 * h], "d": [rows, h], "dqkv": [rows, 3 * h]],
+              output: "dqkv", compared: ["dqkv"]) { be, x, o in
+            let out = be.makeOutput([rows, h]), lse = be.makeOutput([batch * heads, seq])
+            be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: out, logSumExp: lse)
+            be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: out, logSumExp: lse, heads: heads, seqLen: seq,
+                                      dQkv: x["dqkv"]!, overwrite: o)
+        }
+    }
+
     @Test func unpermuteWritesEveryToken() {
         // 4 tokens, K 2, 5 kept rows; token 2 keeps no slot (its row must become 0), token 3 one.
         let rowOfSlot: [Int32] = [3, 0, 4, 1, -1, -1, -1, 2]
