@@ -234,9 +234,11 @@ public protocol Backend: AnyObject, Sendable {
     /// For each kept slot s of token t, row b = rowOfSlot[s]: dSrc[b] += weight[s] · dDst[t];
     /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing). A bf16 dSrc (the experts' GEMM
     /// reads it) is WRITTEN, rounded as `convert` rounds: dSrc's rows are the kept rows, each with one
-    /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give.
+    /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give. `overwriteDSrc`
+    /// writes an fp32 dSrc the same way (dSrc = weight · dDst, every row: a dSrc from `makeOutput`);
+    /// dWeight still accumulates.
     func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor)
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool)
 
     // MARK: embedding, loss, optimizer
 
@@ -310,6 +312,12 @@ extension Backend {
     }
     public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
         unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst, overwrite: false)
+    }
+    public func unpermuteBackward(
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+    ) {
+        unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight,
+                          overwriteDSrc: false)
     }
     public func flashAttentionBackward(
         dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor

@@ -217,8 +217,9 @@ public enum RouteKernelSource {
             }
         }
         // A block per slot: dSrc[row] += weight · dDst[token]; dWeight[slot] += src[row] · dDst[token].
+        // overwrite = 1: dSrc[row] = 0 + the same product (dSrc unread; each kept row has one slot).
         extern "C" __global__ void xmoe_unpermute_bwd(const float* dDst, const float* src, const int* rowOfSlot, const float* weight,
-                                                      int k, i64 h, float* dSrc, float* dWeight) {
+                                                      int k, i64 h, float* dSrc, float* dWeight, int overwrite) {
             const i64 slot = blockIdx.x;
             const int r = rowOfSlot[slot];
             if (r < 0) return;
@@ -227,7 +228,7 @@ public enum RouteKernelSource {
             float dot = 0.0f;
             for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
                 const float g = dDst[t * h + c];
-                dSrc[(i64)r * h + c] += w * g;
+                dSrc[(i64)r * h + c] = (overwrite ? 0.0f : dSrc[(i64)r * h + c]) + w * g;
                 dot += src[(i64)r * h + c] * g;
             }
             dot = block_sum(dot);
@@ -263,7 +264,7 @@ public enum RouteKernelSource {
             }
         }
         extern "C" __global__ void xmoe_unpermute_bwd4(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
-                                                       int k, i64 h4, float4* dSrc, float* dWeight) {
+                                                       int k, i64 h4, float4* dSrc, float* dWeight, int overwrite) {
             const i64 slot = blockIdx.x;
             const int r = rowOfSlot[slot];
             if (r < 0) return;
@@ -272,7 +273,7 @@ public enum RouteKernelSource {
             float dot = 0.0f;
             for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
                 const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
-                float4 d = dSrc[(i64)r * h4 + c];
+                float4 d = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : dSrc[(i64)r * h4 + c];
                 d.x += w * g.x; d.y += w * g.y; d.z += w * g.z; d.w += w * g.w;
                 dSrc[(i64)r * h4 + c] = d;
                 dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;

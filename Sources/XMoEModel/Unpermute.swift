@@ -22,12 +22,11 @@ final class Unpermute {
     /// in `dtype`: bf16 when the experts' GEMM reads it as it is (no all-to-all between).
     func backward(_ dY_TH: Tensor, dtype: DType = .float32) -> (dY_BH: Tensor, dWeight_TK: Tensor) {
         guard let plan, let rowOfSlot = plan.rowOfSlot_TK, let weight_TK, let y_BH else { fatalError("Unpermute: backward before forward") }
-        // fp32 is added to (zeros first); a bf16 dY_BH is written whole (`Backend.unpermuteBackward`).
-        let dY_BH = dtype == .float32 ? backend.makeTensor(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns)
-            : backend.makeOutput(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns, dtype: dtype)
+        // dY_BH is written whole, fp32 or bf16: each kept row has one slot (`Backend.unpermuteBackward`).
+        let dY_BH = backend.makeOutput(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns, dtype: dtype)
         let dWeight_TK = backend.makeTensor([dY_TH.rows * plan.topK])
         backend.unpermuteBackward(dDst: dY_TH, src: y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK,
-                                  dSrc: dY_BH, dWeight: dWeight_TK)
+                                  dSrc: dY_BH, dWeight: dWeight_TK, overwriteDSrc: true)
         return (dY_BH, dWeight_TK)
     }
 }

@@ -99,6 +99,16 @@ import Testing
         }
     }
 
+    @Test func unpermuteBackwardWritesDSrc() {
+        // Token 2 keeps no slot; every one of the 5 kept rows has one slot.
+        let rowOfSlot: [Int32] = [3, 0, 4, 1, -1, -1, -1, 2]
+        check("unpermuteBackward", seed: 9, shapes: ["dDst": [4, 7], "src": [5, 7], "w": [8], "rows": [8], "dSrc": [5, 7], "dw": [8]],
+              output: "dSrc", compared: ["dSrc", "dw"], ints: ["rows": rowOfSlot]) { be, x, o in
+            be.unpermuteBackward(dDst: x["dDst"]!, src: x["src"]!, rowOfSlot: x["rows"]!, weight: x["w"]!, topK: 2, dSrc: x["dSrc"]!,
+                                 dWeight: x["dw"]!, overwriteDSrc: o)
+        }
+    }
+
     @Test func linearBackwardOverwritesDX() {
         check("linearBackward", seed: 7, shapes: ["x": [9, 13], "w": [13, 6], "d": [9, 6], "dx": [9, 13], "dw": [13, 6], "db": [6]],
               output: "dx", compared: ["dx", "dw", "db"]) { be, x, o in

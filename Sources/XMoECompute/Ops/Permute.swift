@@ -63,7 +63,7 @@ extension CPUBackend {
     }
 
     public func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool
     ) {
         let (t, h) = (dDst.rows, dDst.columns)
         expectCount(rowOfSlot, t * topK, "unpermuteBackward rowOfSlot"); expectCount(weight, t * topK, "unpermuteBackward weight")
@@ -71,8 +71,9 @@ extension CPUBackend {
         precondition(src.shape == dSrc.shape && src.columns == h, "unpermuteBackward: src \(src.shape), dSrc \(dSrc.shape), dDst \(dDst.shape)")
         if dSrc.dtype != .float32 {
             // Written, not added to: each kept row has one slot (the sum into zeros, then one rounding).
-            let dSrc32 = makeTensor(dSrc.shape)
-            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight)
+            let dSrc32 = makeOutput(dSrc.shape)
+            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight,
+                              overwriteDSrc: true)
             return convert(dSrc32, to: dSrc)
         }
         let (pd, ps, pr, pw, pds, pdw) = (dDst.floats, src.floats, rowOfSlot.ints, weight.floats, dSrc.floats, dWeight.floats)
@@ -85,7 +86,7 @@ extension CPUBackend {
                 var dot: Float = 0
                 for c in 0..<h {
                     let g = pd[from + c]
-                    pds[b * h + c] += w * g
+                    pds[b * h + c] = (overwriteDSrc ? 0 : pds[b * h + c]) + w * g
                     dot += ps[b * h + c] * g
                 }
                 pdw[slot] += dot
