@@ -130,7 +130,7 @@ extension CUDABackend {
                      && logSumExp.count == batchHeads * seqLen,
                      "flashAttentionBackward: dOut \(dOut.shape), out \(out.shape), dQkv \(dQkv.shape), logSumExp \(logSumExp.shape)")
         precondition(dQkv.storage !== qkv.storage, "flashAttentionBackward: dQkv must not alias qkv (it accumulates)")
-        let delta = makeTensor([batchHeads, seqLen])
+        let delta = makeOutput([batchHeads, seqLen])  // one warp writes each row's value
         context.launch("xmoe_flash_delta", FlashAttentionLaunch.delta(batchHeads: batchHeads, seqLen: seqLen),
                        [ptr(dOut), ptr(out), ptr(delta), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
                         .int64(Int64(batchHeads * seqLen))])
@@ -141,7 +141,7 @@ extension CUDABackend {
     /// in the kernels' layout [part][b·N][s][D]: each head's rows contiguous, for 16-byte cp.async
     /// tiles (one pass over the input, the rounding the kernels would do on load anyway).
     private func packBF16(_ x: Tensor, parts: Int, heads: Int, seqLen: Int) -> Tensor {
-        let packed = makeTensor([x.count], dtype: .bfloat16)
+        let packed = makeOutput([x.count], dtype: .bfloat16)  // the pack writes every element (x.count / 8 groups of 8)
         let d = x.columns / parts / heads
         context.launch(FlashAttentionTensorCoreKernels.packKernel, .elementwise(count: x.count / 8),
                        [ptr(x), ptr(packed), .int64(Int64(x.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
