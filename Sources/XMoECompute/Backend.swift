@@ -10,7 +10,10 @@
 /// - Tensors are contiguous row-major; an op sees a tensor as `rows × columns` (last dim = columns).
 /// - Ops write into tensors the caller allocated (`makeTensor`); nothing allocates in hot loops.
 /// - Every `…Backward` ADDS into its gradient outputs (`d… += …`), so one tensor can collect the
-///   gradients of several uses (residuals, tied embeddings); zero gradients before a step.
+///   gradients of several uses (residuals, tied embeddings); zero gradients before a step. Ops
+///   that are often the first writer of a large per-step gradient take an `overwrite…` flag: with
+///   it they WRITE that output (d… = …), so it can come from `makeOutput` (no zero fill). The
+///   value is what adding into zeros gives (0 + a == a), so a model's results do not change.
 /// - Linear weights are stored `[in, out]`: `y_TO = x_TI · w_IO + b_O`.
 /// - Results are bit-identical for any thread count: reductions run in a fixed order.
 ///
@@ -124,12 +127,14 @@ public protocol Backend: AnyObject, Sendable {
 
     /// `out` fp32, or bf16 (each value rounded as `convert` rounds: the experts' bf16 GEMM input directly).
     func geluForward(_ x: Tensor, out: Tensor)
-    func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor)
+    /// dX += (or, with `overwrite`, =) gelu'(x) · dOut.
+    func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool)
     func siluForward(_ x: Tensor, out: Tensor)
     func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor)
     /// out_TF = silu(gate) · up with gateUp_T2F = [gate | up] (one GEMM produces both halves).
     func swigluForward(gateUp: Tensor, out: Tensor)
-    func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor)
+    /// dGateUp += (or, with `overwrite`, =) the gradient of both halves.
+    func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor, overwrite: Bool)
 
     // MARK: dropout
 
@@ -147,14 +152,16 @@ public protocol Backend: AnyObject, Sendable {
     /// out_TH = (x − mean) · rstd · weight_H + bias_H; saves mean_T and rstd_T for backward.
     func layerNormForward(
         x: Tensor, weight: Tensor, bias: Tensor, eps: Float, out: Tensor, mean: Tensor, rstd: Tensor)
+    /// dX += (or, with `overwriteDX`, =) the input gradient; dWeight and dBias accumulate.
     func layerNormBackward(
         dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor,
-        dX: Tensor, dWeight: Tensor, dBias: Tensor)
+        dX: Tensor, dWeight: Tensor, dBias: Tensor, overwriteDX: Bool)
 
     /// out_TH = x · rstd · weight_H with rstd = 1 / sqrt(mean(x²) + eps); saves rstd_T.
     func rmsNormForward(x: Tensor, weight: Tensor, eps: Float, out: Tensor, rstd: Tensor)
+    /// dX += (or, with `overwriteDX`, =) the input gradient; dWeight accumulates.
     func rmsNormBackward(
-        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor)
+        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, overwriteDX: Bool)
 
     // MARK: attention
 
@@ -162,8 +169,9 @@ public protocol Backend: AnyObject, Sendable {
     /// v is copied. Position of token t is t mod seqLen; pairs (i, i + D/2) turn by
     /// pos · theta^(−2i/D). `out` may be `qkv` (in place).
     func ropeForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor)
-    /// dQkv += the inverse rotation of dOut (v part passes through). dQkv may not alias dOut.
-    func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor)
+    /// dQkv += (or, with `overwrite`, =) the inverse rotation of dOut (v part passes through). dQkv
+    /// may not alias dOut.
+    func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool)
 
     /// Causal multi-head attention with scale 1/sqrt(D). qkv_T3H as above with T = batch · seqLen;
     /// writes out_TH and saves the probabilities probs_(batch·N)SS for backward.
@@ -181,9 +189,10 @@ public protocol Backend: AnyObject, Sendable {
     /// The same attention without the S×S probabilities (FlashAttention-2): writes out_TH and the
     /// log-sum-exp of each row's scaled scores, logSumExp_(batch·N)S (fp32), all backward needs.
     func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor)
-    /// dQkv += the gradient, recomputing the probabilities blockwise from qkv, out and logSumExp.
+    /// dQkv += (or, with `overwrite`, =) the gradient, recomputing the probabilities blockwise from
+    /// qkv, out and logSumExp.
     func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor)
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool)
 
     // MARK: routing data movement
 
@@ -226,14 +235,17 @@ public protocol Backend: AnyObject, Sendable {
     func permuteTokens(rowOfSlot: Tensor, topK: Int, tokenOfRow: Tensor)
     /// dst_TH[t] += Σ over t's kept slots s, in increasing row order, of (weight[s] ·) src_BH[rowOfSlot[s]]:
     /// the weighted unpermute (weight_TK) and, without weights, the backward of the permuting gather.
-    /// A gather over the inverse map: no atomics, the same order on every backend.
-    func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor)
+    /// A gather over the inverse map: no atomics, the same order on every backend. With `overwrite`,
+    /// dst_TH[t] = that sum instead (0 for a token with no kept slot): every row of dst is written.
+    func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool)
     /// For each kept slot s of token t, row b = rowOfSlot[s]: dSrc[b] += weight[s] · dDst[t];
     /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing). A bf16 dSrc (the experts' GEMM
     /// reads it) is WRITTEN, rounded as `convert` rounds: dSrc's rows are the kept rows, each with one
-    /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give.
+    /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give. `overwriteDSrc`
+    /// writes an fp32 dSrc the same way (dSrc = weight · dDst, every row: a dSrc from `makeOutput`);
+    /// dWeight still accumulates.
     func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor)
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool)
 
     // MARK: embedding, loss, optimizer
 
@@ -286,6 +298,39 @@ extension Backend {
     ) {
         adamwUpdate(param: param, grad: grad, m: m, v: v, step: step, lr: lr, beta1: beta1, beta2: beta2, eps: eps,
                     weightDecay: weightDecay, computeCopy: nil)
+    }
+
+    // The adding forms of the ops with an overwrite flag (the convention's default).
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) { geluBackward(x: x, dOut: dOut, dX: dX, overwrite: false) }
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
+        swigluBackward(gateUp: gateUp, dOut: dOut, dGateUp: dGateUp, overwrite: false)
+    }
+    public func layerNormBackward(
+        dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, dBias: Tensor
+    ) {
+        layerNormBackward(dOut: dOut, x: x, weight: weight, mean: mean, rstd: rstd, dX: dX, dWeight: dWeight, dBias: dBias,
+                          overwriteDX: false)
+    }
+    public func rmsNormBackward(dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor) {
+        rmsNormBackward(dOut: dOut, x: x, weight: weight, rstd: rstd, dX: dX, dWeight: dWeight, overwriteDX: false)
+    }
+    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor) {
+        ropeBackward(dOut: dOut, heads: heads, seqLen: seqLen, theta: theta, dQkv: dQkv, overwrite: false)
+    }
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+        unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst, overwrite: false)
+    }
+    public func unpermuteBackward(
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+    ) {
+        unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight,
+                          overwriteDSrc: false)
+    }
+    public func flashAttentionBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+    ) {
+        flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                               overwrite: false)
     }
 
     public func makeTensor(_ shape: [Int]) -> Tensor { makeTensor(shape, dtype: .float32) }

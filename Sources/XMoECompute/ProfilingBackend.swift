@@ -207,12 +207,14 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     // MARK: activations
 
     public func geluForward(_ x: Tensor, out: Tensor) { timed("geluForward") { inner.geluForward(x, out: out) } }
-    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) { timed("geluBackward") { inner.geluBackward(x: x, dOut: dOut, dX: dX) } }
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
+        timed("geluBackward") { inner.geluBackward(x: x, dOut: dOut, dX: dX, overwrite: overwrite) }
+    }
     public func siluForward(_ x: Tensor, out: Tensor) { timed("siluForward") { inner.siluForward(x, out: out) } }
     public func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor) { timed("siluBackward") { inner.siluBackward(x: x, dOut: dOut, dX: dX) } }
     public func swigluForward(gateUp: Tensor, out: Tensor) { timed("swigluForward") { inner.swigluForward(gateUp: gateUp, out: out) } }
-    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
-        timed("swigluBackward") { inner.swigluBackward(gateUp: gateUp, dOut: dOut, dGateUp: dGateUp) }
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor, overwrite: Bool) {
+        timed("swigluBackward") { inner.swigluBackward(gateUp: gateUp, dOut: dOut, dGateUp: dGateUp, overwrite: overwrite) }
     }
 
     // MARK: dropout
@@ -231,16 +233,20 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func layerNormForward(x: Tensor, weight: Tensor, bias: Tensor, eps: Float, out: Tensor, mean: Tensor, rstd: Tensor) {
         timed("layerNormForward") { inner.layerNormForward(x: x, weight: weight, bias: bias, eps: eps, out: out, mean: mean, rstd: rstd) }
     }
-    public func layerNormBackward(dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, dBias: Tensor) {
+    public func layerNormBackward(dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, dBias: Tensor,
+                                  overwriteDX: Bool) {
         timed("layerNormBackward") {
-            inner.layerNormBackward(dOut: dOut, x: x, weight: weight, mean: mean, rstd: rstd, dX: dX, dWeight: dWeight, dBias: dBias)
+            inner.layerNormBackward(dOut: dOut, x: x, weight: weight, mean: mean, rstd: rstd, dX: dX, dWeight: dWeight, dBias: dBias,
+                                    overwriteDX: overwriteDX)
         }
     }
     public func rmsNormForward(x: Tensor, weight: Tensor, eps: Float, out: Tensor, rstd: Tensor) {
         timed("rmsNormForward") { inner.rmsNormForward(x: x, weight: weight, eps: eps, out: out, rstd: rstd) }
     }
-    public func rmsNormBackward(dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor) {
-        timed("rmsNormBackward") { inner.rmsNormBackward(dOut: dOut, x: x, weight: weight, rstd: rstd, dX: dX, dWeight: dWeight) }
+    public func rmsNormBackward(dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, overwriteDX: Bool) {
+        timed("rmsNormBackward") {
+            inner.rmsNormBackward(dOut: dOut, x: x, weight: weight, rstd: rstd, dX: dX, dWeight: dWeight, overwriteDX: overwriteDX)
+        }
     }
 
     // MARK: attention
@@ -248,8 +254,8 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func ropeForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor) {
         timed("ropeForward") { inner.ropeForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out) }
     }
-    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor) {
-        timed("ropeBackward") { inner.ropeBackward(dOut: dOut, heads: heads, seqLen: seqLen, theta: theta, dQkv: dQkv) }
+    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool) {
+        timed("ropeBackward") { inner.ropeBackward(dOut: dOut, heads: heads, seqLen: seqLen, theta: theta, dQkv: dQkv, overwrite: overwrite) }
     }
     public func attentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, probs: Tensor) {
         timed("attentionForward") { inner.attentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, probs: probs) }
@@ -286,24 +292,26 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func permuteTokens(rowOfSlot: Tensor, topK: Int, tokenOfRow: Tensor) {
         timed("permuteTokens") { inner.permuteTokens(rowOfSlot: rowOfSlot, topK: topK, tokenOfRow: tokenOfRow) }
     }
-    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
-        timed("unpermute") { inner.unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst) }
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool) {
+        timed("unpermute") { inner.unpermute(src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst, overwrite: overwrite) }
     }
     public func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool
     ) {
         timed("unpermuteBackward") {
-            inner.unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight)
+            inner.unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc, dWeight: dWeight,
+                                    overwriteDSrc: overwriteDSrc)
         }
     }
     public func flashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {
         timed("flashAttentionForward") { inner.flashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp) }
     }
     public func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool
     ) {
         timed("flashAttentionBackward") {
-            inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv)
+            inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                                         overwrite: overwrite)
         }
     }
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) { timed("gatherRows") { inner.gatherRows(src, index: index, into: dst) } }

@@ -7,24 +7,25 @@ extension CUDABackend {
     public func ropeForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor) {
         let d = ropeHeadWidth(qkv, heads: heads, seqLen: seqLen)
         precondition(out.shape == qkv.shape, "ropeForward: out \(out.shape), qkv \(qkv.shape)")
-        rope(qkv, out, heads: heads, d: d, seqLen: seqLen, theta: theta, backward: false)
+        rope(qkv, out, heads: heads, d: d, seqLen: seqLen, theta: theta, mode: 0)
     }
 
-    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor) {
+    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool) {
         let d = ropeHeadWidth(dOut, heads: heads, seqLen: seqLen)
         precondition(dQkv.shape == dOut.shape, "ropeBackward: dQkv \(dQkv.shape), dOut \(dOut.shape)")
         precondition(dOut.storage !== dQkv.storage, "ropeBackward: dQkv must not alias dOut (it accumulates)")
-        rope(dOut, dQkv, heads: heads, d: d, seqLen: seqLen, theta: theta, backward: true)
+        rope(dOut, dQkv, heads: heads, d: d, seqLen: seqLen, theta: theta, mode: overwrite ? 2 : 1)
     }
 
-    private func rope(_ input: Tensor, _ output: Tensor, heads: Int, d: Int, seqLen: Int, theta: Float, backward: Bool) {
+    /// `mode`: the kernel's `backward` (0 rotate, 1 add the inverse rotation, 2 write it).
+    private func rope(_ input: Tensor, _ output: Tensor, heads: Int, d: Int, seqLen: Int, theta: Float, mode: Int32) {
         let rows = input.rows, h = heads * d
         let table = makeOutput([seqLen, d])  // (cos, sin) per position and pair, written in full below
         context.launch("xmoe_rope_table", .elementwise(count: seqLen * (d / 2)),
                        [ptr(table), .int64(Int64(seqLen)), .int64(Int64(d)), .float(theta)])
         context.launch("xmoe_rope", .elementwise(count: rows * (2 * heads * (d / 2) + h)),
                        [ptr(input), ptr(output), ptr(table), .int64(Int64(rows)), .int64(Int64(heads)), .int64(Int64(d)),
-                        .int64(Int64(seqLen)), .int32(backward ? 1 : 0)])
+                        .int64(Int64(seqLen)), .int32(mode)])
     }
 
     private func ropeHeadWidth(_ qkv: Tensor, heads: Int, seqLen: Int) -> Int {

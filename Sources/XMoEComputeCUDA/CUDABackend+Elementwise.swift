@@ -4,6 +4,8 @@ import XMoECompute
 extension CUDABackend {
     private func n(_ t: Tensor) -> KernelArgument { .int64(Int64(t.count)) }
     private func i64(_ v: Int) -> KernelArgument { .int64(Int64(v)) }
+    /// A backward kernel's `int overwrite`: 1 writes its gradient, 0 adds into it.
+    private func flag(_ overwrite: Bool) -> KernelArgument { .int32(overwrite ? 1 : 0) }
 
     public func add(_ a: Tensor, _ b: Tensor, out: Tensor) {
         precondition(b.count == a.count && out.count == a.count, "add: \(a.shape) + \(b.shape) into \(out.shape)")
@@ -88,9 +90,9 @@ extension CUDABackend {
         context.launch(out.dtype == .bfloat16 ? "xmoe_gelu_fwd_bf16" : "xmoe_gelu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
     }
 
-    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         precondition(dOut.count == x.count && dX.count == x.count, "geluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
-        context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
+        context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x), flag(overwrite)])
     }
 
     public func siluForward(_ x: Tensor, out: Tensor) {
@@ -109,10 +111,11 @@ extension CUDABackend {
         context.launch("xmoe_swiglu_fwd", .elementwise(count: rows * f), [ptr(gateUp), ptr(out), i64(rows), i64(f)])
     }
 
-    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor, overwrite: Bool) {
         let (rows, f) = (dOut.rows, dOut.columns)
         precondition(gateUp.count == rows * 2 * f && dGateUp.count == rows * 2 * f, "swigluBackward: gateUp \(gateUp.shape), dOut \(dOut.shape)")
-        context.launch("xmoe_swiglu_bwd", .elementwise(count: rows * f), [ptr(gateUp), ptr(dOut), ptr(dGateUp), i64(rows), i64(f)])
+        context.launch("xmoe_swiglu_bwd", .elementwise(count: rows * f),
+                       [ptr(gateUp), ptr(dOut), ptr(dGateUp), i64(rows), i64(f), flag(overwrite)])
     }
 
     public func softmaxForward(logits: Tensor, probs: Tensor) {
@@ -139,13 +142,13 @@ extension CUDABackend {
 
     public func layerNormBackward(
         dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor,
-        dX: Tensor, dWeight: Tensor, dBias: Tensor
+        dX: Tensor, dWeight: Tensor, dBias: Tensor, overwriteDX: Bool
     ) {
         let (rows, h) = (x.rows, x.columns)
         precondition(dOut.shape == x.shape && dX.shape == x.shape && dWeight.count == h && dBias.count == h,
                      "layerNormBackward: x \(x.shape), dOut \(dOut.shape), dX \(dX.shape)")
         context.launch("xmoe_layernorm_bwd_dx", .perRow(rows: rows),
-                       [ptr(dOut), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dX), i64(h)])
+                       [ptr(dOut), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dX), i64(h), flag(overwriteDX)])
         guard rows > 0, h > 0 else { return }
         let chunks = LaunchShape.columnChunks(columns: h, rows: rows)
         let partial = makeOutput([2 * chunks * h])
@@ -163,11 +166,12 @@ extension CUDABackend {
     }
 
     public func rmsNormBackward(
-        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor
+        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, overwriteDX: Bool
     ) {
         let (rows, h) = (x.rows, x.columns)
         precondition(dOut.shape == x.shape && dX.shape == x.shape && dWeight.count == h, "rmsNormBackward: x \(x.shape), dOut \(dOut.shape)")
-        context.launch("xmoe_rmsnorm_bwd_dx", .perRow(rows: rows), [ptr(dOut), ptr(x), ptr(weight), ptr(rstd), ptr(dX), i64(h)])
+        context.launch("xmoe_rmsnorm_bwd_dx", .perRow(rows: rows),
+                       [ptr(dOut), ptr(x), ptr(weight), ptr(rstd), ptr(dX), i64(h), flag(overwriteDX)])
         context.launch("xmoe_rmsnorm_bwd_dw", .columnSums(columns: h), [ptr(dOut), ptr(x), ptr(rstd), ptr(dWeight), i64(rows), i64(h)])
     }
 

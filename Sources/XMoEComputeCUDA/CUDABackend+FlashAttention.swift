@@ -42,17 +42,19 @@ extension CUDABackend {
     }
 
     public func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool
     ) {
         let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
         if Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, dOut, dQkv) {
-            tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv)
+            tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                                             overwrite: overwrite)
             return
         }
         let (_, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
                                                          seqLen: seqLen, dQkv: dQkv)
         let common: [KernelArgument] = [ptr(qkv), ptr(dOut), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .int32(Int32(d)), .float(1 / Float(d).squareRoot())]
+                                        .int32(Int32(heads)), .int32(Int32(d)), .float(1 / Float(d).squareRoot()),
+                                        .int32(overwrite ? 1 : 0)]
         // dq and dk/dv write disjoint columns of dQkv, each row by one thread: no atomics.
         context.launch("xmoe_flash_dq", FlashAttentionLaunch.dq(batchHeads: batchHeads, seqLen: seqLen), common)
         context.launch("xmoe_flash_dkdv", FlashAttentionLaunch.dkdv(batchHeads: batchHeads, seqLen: seqLen), common)
@@ -75,7 +77,7 @@ extension CUDABackend {
 
     /// The tensor-core backward whatever the compute dtype (checks call it on an fp32 backend).
     public func tensorCoreFlashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool = false
     ) {
         let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
                                                          seqLen: seqLen, dQkv: dQkv)
@@ -84,7 +86,7 @@ extension CUDABackend {
         let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(overwrite ? 1 : 0)]
         // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
         launchTensorCore("dq", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
         launchTensorCore("dkdv", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
@@ -101,7 +103,7 @@ extension CUDABackend {
         let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot())]
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(0)]
         return [("pack qkv to bf16", { _ = self.packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen) }),
                 ("pack dO to bf16", { _ = self.packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen) }),
                 ("D_i", { _ = self.flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
@@ -128,7 +130,7 @@ extension CUDABackend {
                      && logSumExp.count == batchHeads * seqLen,
                      "flashAttentionBackward: dOut \(dOut.shape), out \(out.shape), dQkv \(dQkv.shape), logSumExp \(logSumExp.shape)")
         precondition(dQkv.storage !== qkv.storage, "flashAttentionBackward: dQkv must not alias qkv (it accumulates)")
-        let delta = makeTensor([batchHeads, seqLen])
+        let delta = makeOutput([batchHeads, seqLen])  // one warp writes each row's value
         context.launch("xmoe_flash_delta", FlashAttentionLaunch.delta(batchHeads: batchHeads, seqLen: seqLen),
                        [ptr(dOut), ptr(out), ptr(delta), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
                         .int64(Int64(batchHeads * seqLen))])
@@ -139,7 +141,7 @@ extension CUDABackend {
     /// in the kernels' layout [part][b·N][s][D]: each head's rows contiguous, for 16-byte cp.async
     /// tiles (one pass over the input, the rounding the kernels would do on load anyway).
     private func packBF16(_ x: Tensor, parts: Int, heads: Int, seqLen: Int) -> Tensor {
-        let packed = makeTensor([x.count], dtype: .bfloat16)
+        let packed = makeOutput([x.count], dtype: .bfloat16)  // the pack writes every element (x.count / 8 groups of 8)
         let d = x.columns / parts / heads
         context.launch(FlashAttentionTensorCoreKernels.packKernel, .elementwise(count: x.count / 8),
                        [ptr(x), ptr(packed), .int64(Int64(x.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),

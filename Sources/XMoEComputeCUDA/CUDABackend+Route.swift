@@ -67,7 +67,7 @@ extension CUDABackend {
         context.launch("xmoe_permute_tokens", .elementwise(count: n), [ptr(rowOfSlot), .int32(Int32(topK)), .int64(Int64(n)), ptr(tokenOfRow)])
     }
 
-    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool) {
         let (t, h) = (dst.rows, dst.columns)
         precondition(rowOfSlot.count == t * topK && (weight?.count ?? t * topK) == t * topK && src.columns == h && topK <= maxRouteTopK,
                      "unpermute: src \(src.shape), dst \(dst.shape), rowOfSlot \(rowOfSlot.shape)")
@@ -75,14 +75,15 @@ extension CUDABackend {
         if rowsAreQuads(h, [src, dst]) {
             return context.launch("xmoe_unpermute4", .perRow(rows: t),
                                   [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)),
-                                   .int64(Int64(h / 4)), ptr(dst)])
+                                   .int64(Int64(h / 4)), ptr(dst), .int32(overwrite ? 1 : 0)])
         }
         context.launch("xmoe_unpermute", .perRow(rows: t),
-                       [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst)])
+                       [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst),
+                        .int32(overwrite ? 1 : 0)])
     }
 
     public func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool
     ) {
         let (t, h) = (dDst.rows, dDst.columns)
         precondition(rowOfSlot.count == t * topK && weight.count == t * topK && dWeight.count == t * topK
@@ -95,18 +96,20 @@ extension CUDABackend {
                                       [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
                                        ptr(dSrc), ptr(dWeight)])
             }
-            // Rows that do not split into aligned quads: the fp32 kernel into zeros, then one rounding.
-            let dSrc32 = makeTensor(dSrc.shape)
-            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight)
+            // Rows that do not split into aligned quads: the fp32 kernel (writing, as into zeros), then one rounding.
+            let dSrc32 = makeOutput(dSrc.shape)
+            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight,
+                              overwriteDSrc: true)
             return convert(dSrc32, to: dSrc)
         }
         if rowsAreQuads(h, [dDst, src, dSrc]) {
             return context.launch("xmoe_unpermute_bwd4", .perRow(rows: t * topK),
                                   [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
-                                   ptr(dSrc), ptr(dWeight)])
+                                   ptr(dSrc), ptr(dWeight), .int32(overwriteDSrc ? 1 : 0)])
         }
         context.launch("xmoe_unpermute_bwd", .perRow(rows: t * topK),
-                       [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h)), ptr(dSrc), ptr(dWeight)])
+                       [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h)), ptr(dSrc), ptr(dWeight),
+                        .int32(overwriteDSrc ? 1 : 0)])
     }
 
     /// A thread per token in small blocks; nil for no tokens.

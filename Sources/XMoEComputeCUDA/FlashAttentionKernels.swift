@@ -161,9 +161,10 @@ public enum FlashAttentionKernels {
         }
 
         // dq_i += Σ_j dS_ij k_j with P_ij = exp(scale q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i) scale.
+        // overwrite = 1 (both passes): 0 + the sum instead of dqkv + it, dqkv unread (every element written).
         extern "C" __global__ void __launch_bounds__(\(threads))
         xmoe_flash_dq(const float* qkv, const float* dout, const float* lse, const float* delta, float* dqkv,
-                      i64 s, int heads, int d, float scale) {
+                      i64 s, int heads, int d, float scale, int overwrite) {
             __shared__ float qs[FA_DQ_ROWS * FA_MAXD];
             __shared__ float dos[FA_DQ_ROWS * FA_MAXD];
             __shared__ float ks[FA_TILE * FA_PAD];
@@ -230,7 +231,7 @@ public enum FlashAttentionKernels {
                 #pragma unroll
                 for (int cc = 0; cc < FA_CPL; ++cc) {
                     const int c = lane + 32 * cc;
-                    if (c < d) dq[c] += acc[rr][cc];
+                    if (c < d) dq[c] = (overwrite ? 0.0f : dq[c]) + acc[rr][cc];
                 }
             }
         }
@@ -238,7 +239,7 @@ public enum FlashAttentionKernels {
         // dv_j += Σ_{i ≥ j} P_ij dO_i, dk_j += Σ_{i ≥ j} dS_ij q_i, over query tiles in order.
         extern "C" __global__ void __launch_bounds__(\(threads))
         xmoe_flash_dkdv(const float* qkv, const float* dout, const float* lse, const float* delta, float* dqkv,
-                        i64 s, int heads, int d, float scale) {
+                        i64 s, int heads, int d, float scale, int overwrite) {
             __shared__ float ks[FA_KV_KEYS * FA_MAXD];
             __shared__ float vs[FA_KV_KEYS * FA_MAXD];
             __shared__ float qs[FA_TILE * FA_PAD];
@@ -317,7 +318,10 @@ public enum FlashAttentionKernels {
                 #pragma unroll
                 for (int cc = 0; cc < FA_CPL; ++cc) {
                     const int c = lane + 32 * cc;
-                    if (c < d) { row[h + c] += dk[kk][cc]; row[2 * h + c] += dv[kk][cc]; }
+                    if (c < d) {
+                        row[h + c] = (overwrite ? 0.0f : row[h + c]) + dk[kk][cc];
+                        row[2 * h + c] = (overwrite ? 0.0f : row[2 * h + c]) + dv[kk][cc];
+                    }
                 }
             }
         }

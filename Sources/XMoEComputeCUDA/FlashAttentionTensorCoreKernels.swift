@@ -93,13 +93,13 @@ public enum FlashAttentionTensorCoreKernels {
             }
             extern "C" __global__ void __launch_bounds__(TC_DQ_THREADS)
             \(kernelName("dq", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                 i64 s, int heads, float scale) {
-                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
+                                 i64 s, int heads, float scale, int overwrite) {
+                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite);
             }
             extern "C" __global__ void __launch_bounds__(TC_KV_THREADS, 1)
             \(kernelName("dkdv", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                   i64 s, int heads, float scale) {
-                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale);
+                                   i64 s, int heads, float scale, int overwrite) {
+                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite);
             }
             """
         }.joined(separator: "\n")
@@ -373,9 +373,10 @@ public enum FlashAttentionTensorCoreKernels {
         }
 
         // dq_i += Σ_j dS_ij k_j, P_ij = exp(scale q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i) scale.
+        // overwrite (here and in tc_dkdv): 0 + the sum instead of dqkv + it, dqkv unread (all of it written).
         template <int D>
         __device__ __forceinline__ void tc_dq(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                              float* dqkv, i64 s, int heads, float scale) {
+                                              float* dqkv, i64 s, int heads, float scale, int overwrite) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int TS = TC_DQ_KEYS * (D + 8);
             u16* const ks = tc_dyn;           // [2][TC_DQ_KEYS][D + 8]
@@ -447,7 +448,7 @@ public enum FlashAttentionTensorCoreKernels {
                 float* dst = dqkv + (b * s + row) * ld + n * D;
                 #pragma unroll
                 for (int nt = 0; nt < D / 8; ++nt) {
-                    float2 v = *(float2*)(dst + nt * 8 + 2 * t);
+                    float2 v = overwrite ? make_float2(0.0f, 0.0f) : *(float2*)(dst + nt * 8 + 2 * t);
                     v.x += dq[nt][2 * hf]; v.y += dq[nt][2 * hf + 1];
                     *(float2*)(dst + nt * 8 + 2 * t) = v;
                 }
@@ -460,7 +461,7 @@ public enum FlashAttentionTensorCoreKernels {
         // double-buffered Q and dO tiles exceed 48 KiB); every fragment is an ldmatrix.
         template <int D>
         __device__ __forceinline__ void tc_dkdv(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                                float* dqkv, i64 s, int heads, float scale) {
+                                                float* dqkv, i64 s, int heads, float scale, int overwrite) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int S = D + 8;
             u16* ks = tc_dyn;                              // [TC_KV_KEYS][S]
@@ -560,7 +561,8 @@ public enum FlashAttentionTensorCoreKernels {
                 float* row = dqkv + (b * s + key) * ld + n * D;
                 #pragma unroll
                 for (int nt = 0; nt < D / 8; ++nt) {
-                    float2 a = *(float2*)(row + h + nt * 8 + 2 * t), c = *(float2*)(row + 2 * h + nt * 8 + 2 * t);
+                    float2 a = make_float2(0.0f, 0.0f), c = make_float2(0.0f, 0.0f);
+                    if (!overwrite) { a = *(float2*)(row + h + nt * 8 + 2 * t); c = *(float2*)(row + 2 * h + nt * 8 + 2 * t); }
                     a.x += dk[nt][2 * hf]; a.y += dk[nt][2 * hf + 1];
                     c.x += dv[nt][2 * hf]; c.y += dv[nt][2 * hf + 1];
                     *(float2*)(row + h + nt * 8 + 2 * t) = a;

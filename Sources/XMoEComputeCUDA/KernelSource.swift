@@ -194,18 +194,21 @@ public enum KernelSource {
         }
 
         // ---- activations ----
+        // The backward kernels' `overwrite` (and the norms' and RoPE's): 0 adds into the gradient,
+        // 1 writes it (a buffer from makeOutput, never read). Both evaluate acc + value with acc the
+        // old value or 0, so the write is exactly what adding into zeros gave, FMA contraction included.
         #define GELU_SCALE 0.7978845608028654f
         #define GELU_CUBIC 0.044715f
         __device__ __forceinline__ float gelu_value(float v) { return 0.5f * v * (1.0f + tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v))); }
         extern "C" __global__ void xmoe_gelu_fwd(const float* x, float* out, i64 n) {
             GRID_LOOP(i, n) out[i] = gelu_value(x[i]);
         }
-        extern "C" __global__ void xmoe_gelu_bwd(const float* x, const float* d, float* dx, i64 n) {
+        extern "C" __global__ void xmoe_gelu_bwd(const float* x, const float* d, float* dx, i64 n, int overwrite) {
             GRID_LOOP(i, n) {
                 float v = x[i];
                 float th = tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
                 float grad = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
-                dx[i] += grad * d[i];
+                dx[i] = (overwrite ? 0.0f : dx[i]) + grad * d[i];
             }
         }
         extern "C" __global__ void xmoe_silu_fwd(const float* x, float* out, i64 n) { GRID_LOOP(i, n) out[i] = x[i] / (1.0f + expf(-x[i])); }
@@ -219,13 +222,13 @@ public enum KernelSource {
                 out[i] = g / (1.0f + expf(-g)) * gu[r * 2 * f + f + j];
             }
         }
-        extern "C" __global__ void xmoe_swiglu_bwd(const float* gu, const float* d, float* dgu, i64 rows, i64 f) {
+        extern "C" __global__ void xmoe_swiglu_bwd(const float* gu, const float* d, float* dgu, i64 rows, i64 f, int overwrite) {
             GRID_LOOP(i, rows * f) {
                 i64 r = i / f, j = i % f, g0 = r * 2 * f;
                 float g = gu[g0 + j], u = gu[g0 + f + j], dd = d[i];
                 float s = 1.0f / (1.0f + expf(-g));
-                dgu[g0 + j] += dd * u * s * (1.0f + g * (1.0f - s));
-                dgu[g0 + f + j] += dd * g * s;
+                dgu[g0 + j] = (overwrite ? 0.0f : dgu[g0 + j]) + dd * u * s * (1.0f + g * (1.0f - s));
+                dgu[g0 + f + j] = (overwrite ? 0.0f : dgu[g0 + f + j]) + dd * g * s;
             }
         }
 
@@ -262,7 +265,7 @@ public enum KernelSource {
             if (threadIdx.x == 0) { mean[blockIdx.x] = mu; rstd[blockIdx.x] = r; }
         }
         extern "C" __global__ void xmoe_layernorm_bwd_dx(const float* d, const float* x, const float* w, const float* mean,
-                                                         const float* rstd, float* dx, i64 h) {
+                                                         const float* rstd, float* dx, i64 h, int overwrite) {
             const i64 base = (i64)blockIdx.x * h;
             const float mu = mean[blockIdx.x], r = rstd[blockIdx.x];
             float a = 0.0f, bsum = 0.0f;
@@ -274,7 +277,7 @@ public enum KernelSource {
             const float dnNormMean = block_sum(bsum) / (float)h;
             for (i64 i = threadIdx.x; i < h; i += blockDim.x) {
                 float norm = (x[base + i] - mu) * r;
-                dx[base + i] += (w[i] * d[base + i] - dnMean - norm * dnNormMean) * r;
+                dx[base + i] = (overwrite ? 0.0f : dx[base + i]) + (w[i] * d[base + i] - dnMean - norm * dnNormMean) * r;
             }
         }
         // Column sums as xmoe_sum_rows: a block per 32 columns, COLUMN_LANES row lanes.
@@ -306,13 +309,15 @@ public enum KernelSource {
             for (i64 i = threadIdx.x; i < h; i += blockDim.x) out[base + i] = x[base + i] * r * w[i];
             if (threadIdx.x == 0) rstd[blockIdx.x] = r;
         }
-        extern "C" __global__ void xmoe_rmsnorm_bwd_dx(const float* d, const float* x, const float* w, const float* rstd, float* dx, i64 h) {
+        extern "C" __global__ void xmoe_rmsnorm_bwd_dx(const float* d, const float* x, const float* w, const float* rstd, float* dx, i64 h,
+                                                       int overwrite) {
             const i64 base = (i64)blockIdx.x * h;
             const float r = rstd[blockIdx.x];
             float dot = 0.0f;
             for (i64 i = threadIdx.x; i < h; i += blockDim.x) dot += d[base + i] * w[i] * x[base + i];
             const float c = r * r * r * block_sum(dot) / (float)h;
-            for (i64 i = threadIdx.x; i < h; i += blockDim.x) dx[base + i] += r * w[i] * d[base + i] - x[base + i] * c;
+            for (i64 i = threadIdx.x; i < h; i += blockDim.x)
+                dx[base + i] = (overwrite ? 0.0f : dx[base + i]) + (r * w[i] * d[base + i] - x[base + i] * c);
         }
         extern "C" __global__ void xmoe_rmsnorm_bwd_dw(const float* d, const float* x, const float* rstd, float* dw, i64 rows, i64 h) {
             __shared__ float lanes[COLUMN_LANES][33];
@@ -334,7 +339,8 @@ public enum KernelSource {
                 cs[2 * idx] = (float)cos(angle); cs[2 * idx + 1] = (float)sin(angle);
             }
         }
-        // backward = 0: out = rotate(in) (out may equal in);  backward = 1: out += rotate⁻¹(in).
+        // backward = 0: out = rotate(in) (out may equal in);  backward = 1: out += rotate⁻¹(in);
+        // backward = 2: out = rotate⁻¹(in) (0 + the same sum: a fresh out is never read).
         // I is the index type: 32-bit where the shape allows (64-bit division is slow on the GPU).
         template <typename I>
         __device__ __forceinline__ void rope_body(const float* in, float* out, const float* cs, I rows, I heads, I d, I seqLen,
@@ -345,7 +351,7 @@ public enum KernelSource {
                 const i64 base = (i64)row * 3 * h;
                 if (j >= pairs) {
                     const i64 v = base + 2 * h + (j - pairs);
-                    if (backward) out[v] += in[v]; else if (out != in) out[v] = in[v];
+                    if (backward) out[v] = (backward == 2 ? 0.0f : out[v]) + in[v]; else if (out != in) out[v] = in[v];
                     continue;
                 }
                 const I part = j / (heads * half), rem = j % (heads * half), n = rem / half, i = rem % half;
@@ -353,7 +359,10 @@ public enum KernelSource {
                 const i64 t = 2 * ((i64)(row % seqLen) * half + i);
                 const float c = cs[t], s = cs[t + 1];
                 const float xa = in[a0 + i], xb = in[a0 + half + i];
-                if (backward) { out[a0 + i] += xa * c + xb * s; out[a0 + half + i] += xb * c - xa * s; }
+                if (backward) {
+                    const float ya = (backward == 2 ? 0.0f : out[a0 + i]), yb = (backward == 2 ? 0.0f : out[a0 + half + i]);
+                    out[a0 + i] = ya + (xa * c + xb * s); out[a0 + half + i] = yb + (xb * c - xa * s);
+                }
                 else { out[a0 + i] = xa * c - xb * s; out[a0 + half + i] = xa * s + xb * c; }
             }
         }

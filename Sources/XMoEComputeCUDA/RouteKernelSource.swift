@@ -197,7 +197,9 @@ public enum RouteKernelSource {
         }
 
         // A block per token: dst[t] += Σ (weight[s] ·) src[row(s)] over t's kept slots in increasing row order.
-        extern "C" __global__ void xmoe_unpermute(const float* src, const int* rowOfSlot, const float* weight, int k, i64 h, float* dst) {
+        // overwrite = 1: the same sum from 0 instead of dst[t] (dst unread, every row written, 0 without kept slots).
+        extern "C" __global__ void xmoe_unpermute(const float* src, const int* rowOfSlot, const float* weight, int k, i64 h, float* dst,
+                                                  int overwrite) {
             const i64 t = blockIdx.x;
             int rows[MAXK], slots[MAXK], m = 0;
             for (int j = 0; j < k; ++j) {
@@ -207,16 +209,17 @@ public enum RouteKernelSource {
                 while (p > 0 && rows[p - 1] > r) { rows[p] = rows[p - 1]; slots[p] = slots[p - 1]; --p; }
                 rows[p] = r; slots[p] = (int)(t * k + j);
             }
-            if (m == 0) return;
+            if (m == 0 && !overwrite) return;
             for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
-                float acc = dst[t * h + c];
+                float acc = overwrite ? 0.0f : dst[t * h + c];
                 for (int q = 0; q < m; ++q) acc += weight ? weight[slots[q]] * src[(i64)rows[q] * h + c] : src[(i64)rows[q] * h + c];
                 dst[t * h + c] = acc;
             }
         }
         // A block per slot: dSrc[row] += weight · dDst[token]; dWeight[slot] += src[row] · dDst[token].
+        // overwrite = 1: dSrc[row] = 0 + the same product (dSrc unread; each kept row has one slot).
         extern "C" __global__ void xmoe_unpermute_bwd(const float* dDst, const float* src, const int* rowOfSlot, const float* weight,
-                                                      int k, i64 h, float* dSrc, float* dWeight) {
+                                                      int k, i64 h, float* dSrc, float* dWeight, int overwrite) {
             const i64 slot = blockIdx.x;
             const int r = rowOfSlot[slot];
             if (r < 0) return;
@@ -225,7 +228,7 @@ public enum RouteKernelSource {
             float dot = 0.0f;
             for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
                 const float g = dDst[t * h + c];
-                dSrc[(i64)r * h + c] += w * g;
+                dSrc[(i64)r * h + c] = (overwrite ? 0.0f : dSrc[(i64)r * h + c]) + w * g;
                 dot += src[(i64)r * h + c] * g;
             }
             dot = block_sum(dot);
@@ -235,7 +238,7 @@ public enum RouteKernelSource {
         // same sums per element, in the same order; 16-byte loads move these bandwidth-bound passes
         // over T·k rows of H floats at full width.
         extern "C" __global__ void xmoe_unpermute4(const float4* src, const int* rowOfSlot, const float* weight, int k, i64 h4,
-                                                   float4* dst) {
+                                                   float4* dst, int overwrite) {
             const i64 t = blockIdx.x;
             int rows[MAXK], slots[MAXK], m = 0;
             for (int j = 0; j < k; ++j) {
@@ -245,9 +248,9 @@ public enum RouteKernelSource {
                 while (p > 0 && rows[p - 1] > r) { rows[p] = rows[p - 1]; slots[p] = slots[p - 1]; --p; }
                 rows[p] = r; slots[p] = (int)(t * k + j);
             }
-            if (m == 0) return;
+            if (m == 0 && !overwrite) return;
             for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
-                float4 acc = dst[t * h4 + c];
+                float4 acc = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : dst[t * h4 + c];
                 for (int q = 0; q < m; ++q) {
                     const float4 v = src[(i64)rows[q] * h4 + c];
                     if (weight) {
@@ -261,7 +264,7 @@ public enum RouteKernelSource {
             }
         }
         extern "C" __global__ void xmoe_unpermute_bwd4(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
-                                                       int k, i64 h4, float4* dSrc, float* dWeight) {
+                                                       int k, i64 h4, float4* dSrc, float* dWeight, int overwrite) {
             const i64 slot = blockIdx.x;
             const int r = rowOfSlot[slot];
             if (r < 0) return;
@@ -270,7 +273,7 @@ public enum RouteKernelSource {
             float dot = 0.0f;
             for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
                 const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
-                float4 d = dSrc[(i64)r * h4 + c];
+                float4 d = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : dSrc[(i64)r * h4 + c];
                 d.x += w * g.x; d.y += w * g.y; d.z += w * g.z; d.w += w * g.w;
                 dSrc[(i64)r * h4 + c] = d;
                 dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;

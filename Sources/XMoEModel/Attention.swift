@@ -79,21 +79,25 @@ final class CausalSelfAttention {
         for b in 0..<batch { body(b, h, h / heads) }
     }
 
-    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int) {
+    /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`).
+    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int, overwriteDX: Bool = false) {
         guard let qkvRotated, flashSaved != nil || probs != nil else { fatalError("attention: backward before forward") }
-        let dAttn = backend.makeTensor(dOut_TH.shape)
-        proj.backward(dOut_TH, dX: dAttn)
-        let dRotated = backend.makeTensor(qkvRotated.shape), dQkv = backend.makeTensor(qkvRotated.shape)
+        // dAttn, dQkv and (flash) dRotated have one writer each, which overwrites; the materialised
+        // paths add into a zeroed dRotated.
+        let dAttn = backend.makeOutput(dOut_TH.shape)
+        proj.backward(dOut_TH, dX: dAttn, overwriteDX: true)
+        let dQkv = backend.makeOutput(qkvRotated.shape)
+        let dRotated = flashSaved != nil ? backend.makeOutput(qkvRotated.shape) : backend.makeTensor(qkvRotated.shape)
         if let flashSaved {
             backend.flashAttentionBackward(dOut: dAttn, qkv: qkvRotated, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
-                                           heads: heads, seqLen: s, dQkv: dRotated)
+                                           heads: heads, seqLen: s, dQkv: dRotated, overwrite: true)
         } else if let probs, let droppedProbs {
             droppedAttentionBackward(dAttn, qkv: qkvRotated, probs: probs, dropped: droppedProbs, seqLen: s, dQkv: dRotated)
         } else if let probs {
             backend.attentionBackward(dOut: dAttn, qkv: qkvRotated, probs: probs, heads: heads, seqLen: s, dQkv: dRotated)
         }
-        backend.ropeBackward(dOut: dRotated, heads: heads, seqLen: s, theta: theta, dQkv: dQkv)
-        qkv.backward(dQkv, dX: dX)
+        backend.ropeBackward(dOut: dRotated, heads: heads, seqLen: s, theta: theta, dQkv: dQkv, overwrite: true)
+        qkv.backward(dQkv, dX: dX, overwriteDX: overwriteDX)
     }
 
     /// The backward of attention with dropped probabilities P̃ = P ⊙ M, from the backend's primitives:
@@ -102,7 +106,7 @@ final class CausalSelfAttention {
     private func droppedAttentionBackward(_ dAttn: Tensor, qkv: Tensor, probs: Tensor, dropped: Tensor, seqLen s: Int,
                                           dQkv: Tensor) {
         let batch = qkv.rows / s
-        let dDropped = backend.makeTensor(probs.shape)
+        let dDropped = backend.makeOutput(probs.shape)  // every sequence's block written by a beta-0 GEMM
         perSequence(batch) { b, h, d in
             let (pOffset, oOffset, xOffset) = (b * heads * s * s, b * s * h, b * s * 3 * h)
             backend.batchedGemm(transA: false, transB: true, m: s, n: s, k: d, alpha: 1,

@@ -84,8 +84,8 @@ final class Experts {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
         let dAct = backend.makeOutput(rows: act.rows, bound: rowBound, columns: act.columns)
         linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
-        let dPre = backend.makeTensor(rows: pre.rows, bound: rowBound, columns: pre.columns)  // the activations' backward accumulates
-        activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
+        let dPre = backend.makeOutput(rows: pre.rows, bound: rowBound, columns: pre.columns)  // written whole by the activation's backward
+        activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre, overwrite: true)
         let dX = backend.makeOutput(rows: x.rows, bound: rowBound, columns: x.columns)
         linearBackward(x: x, w: wIn, b: bIn, dOut: dPre, dX: dX)
         return dX

@@ -24,13 +24,15 @@ final class FeedForward {
         return down.forward(activate(backend, activation, pre))
     }
 
-    func backward(_ dOut_TH: Tensor, dX: Tensor) {
+    /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`).
+    func backward(_ dOut_TH: Tensor, dX: Tensor, overwriteDX: Bool = false) {
         guard let pre else { fatalError("FeedForward: backward before forward") }
-        let dAct = backend.makeTensor([pre.rows, down.w.value.dim(0)])
-        down.backward(dOut_TH, dX: dAct)
-        let dPre = backend.makeTensor(pre.shape)
-        activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre)
-        up.backward(dPre, dX: dX)
+        // dAct and dPre have one writer each, which overwrites: no zero fill.
+        let dAct = backend.makeOutput([pre.rows, down.w.value.dim(0)])
+        down.backward(dOut_TH, dX: dAct, overwriteDX: true)
+        let dPre = backend.makeOutput(pre.shape)
+        activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre, overwrite: true)
+        up.backward(dPre, dX: dX, overwriteDX: overwriteDX)
     }
 }
 
@@ -51,10 +53,11 @@ func activate(_ backend: Backend, _ activation: ModelConfig.Activation, _ pre: T
     }
 }
 
-/// dPre += the activation's backward of dOut.
-func activateBackward(_ backend: Backend, _ activation: ModelConfig.Activation, pre: Tensor, dOut: Tensor, dPre: Tensor) {
+/// dPre += the activation's backward of dOut (with `overwrite`, dPre = it: a dPre from `makeOutput`).
+func activateBackward(_ backend: Backend, _ activation: ModelConfig.Activation, pre: Tensor, dOut: Tensor, dPre: Tensor,
+                      overwrite: Bool = false) {
     switch activation {
-    case .gelu: backend.geluBackward(x: pre, dOut: dOut, dX: dPre)
-    case .swiglu: backend.swigluBackward(gateUp: pre, dOut: dOut, dGateUp: dPre)
+    case .gelu: backend.geluBackward(x: pre, dOut: dOut, dX: dPre, overwrite: overwrite)
+    case .swiglu: backend.swigluBackward(gateUp: pre, dOut: dOut, dGateUp: dPre, overwrite: overwrite)
     }
 }

@@ -3,7 +3,8 @@ import XMoECompute
 /// The LM head and its softmax cross-entropy, in chunks of rows: for each chunk of c tokens,
 /// logits_cV = x_c · Wᵀ (W the embedding table [V, H] when tied, else lm_head.w [H, V]), then
 /// `crossEntropyFused` turns them into losses and, in place, dLogits_c = scale · (softmax − onehot),
-/// and — when gradients are wanted — dX_c = dLogits_c · W and dW += dLogits_cᵀ · x_c right away.
+/// and — when gradients are wanted — dX_c = dLogits_c · W (written: each chunk owns its rows of
+/// dX) and dW += dLogits_cᵀ · x_c right away.
 /// Nothing of size T × V outlives a chunk (T = 8192, V = 50304: 1.65 GB per fp32 T×V tensor).
 /// With a bf16 compute copy of W, the GEMMs take bf16 x, dLogits and W and give fp32 results.
 public final class LMHead {
@@ -40,7 +41,8 @@ public final class LMHead {
     }
 
     /// losses_T[t] = −log softmax(x_t · Wᵀ)[targets[t]] (0 where the target is < 0). With `dX`
-    /// (T × H, fp32), also dX += scale · ∂(Σ losses)/∂x and W's gradient += scale · ∂(Σ losses)/∂W.
+    /// (T × H, fp32; written whole, so it may come from `makeOutput`), also dX = scale · ∂(Σ losses)/∂x
+    /// and W's gradient += scale · ∂(Σ losses)/∂W.
     func loss(_ x_TH: Tensor, targets: Tensor, scale: Float, losses: Tensor, dX: Tensor?) {
         let p = table ?? head!
         let w = p.compute ?? p.value
@@ -79,7 +81,7 @@ public final class LMHead {
                                       gradient: full16 == nil ? nil : dLogits)
             if let dX {
                 backend.gemm(transA: false, transB: !tied, m: n, n: h, k: v, alpha: 1, a: dLogits, aOffset: 0, lda: v,
-                             b: w, bOffset: 0, ldb: tied ? h : v, beta: 1, c: dX, cOffset: start * h, ldc: h)
+                             b: w, bOffset: 0, ldb: tied ? h : v, beta: 0, c: dX, cOffset: start * h, ldc: h)
                 if tied {  // dW_VH += dLogitsᵀ · x_n
                     backend.gemm(transA: true, transB: false, m: v, n: h, k: n, alpha: 1, a: dLogits, aOffset: 0, lda: v,
                                  b: x, bOffset: start * h, ldb: h, beta: 1, c: grad, cOffset: 0, ldc: h)

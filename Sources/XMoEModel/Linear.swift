@@ -33,15 +33,16 @@ final class Linear {
         return out
     }
 
-    /// dX += dOut · wᵀ (when given); parameter gradients accumulate.
-    func backward(_ dOut_TO: Tensor, dX: Tensor?) {
+    /// dX += dOut · wᵀ (when given; with `overwriteDX`, dX = dOut · wᵀ: a dX from `makeOutput`);
+    /// parameter gradients accumulate.
+    func backward(_ dOut_TO: Tensor, dX: Tensor?, overwriteDX: Bool = false) {
         guard let x else { fatalError("Linear \(w.name): backward before forward") }
         if x.dtype != .float32, let w16 = w.compute {
             let dOut16 = backend.converted(dOut_TO, to: w16.dtype)
-            backend.linearBackward(x: x, w: w16, dOut: dOut16, dX: dX, dW: w.grad, dB: nil)
+            backend.linearBackward(x: x, w: w16, dOut: dOut16, dX: dX, dW: w.grad, dB: nil, overwriteDX: overwriteDX)
             if let b { backend.sumRows(dOut_TO, rows: 0..<dOut_TO.rows, into: b.grad, outOffset: 0) }
             return
         }
-        backend.linearBackward(x: x, w: w.value, dOut: dOut_TO, dX: dX, dW: w.grad, dB: b?.grad)
+        backend.linearBackward(x: x, w: w.value, dOut: dOut_TO, dX: dX, dW: w.grad, dB: b?.grad, overwriteDX: overwriteDX)
     }
 }

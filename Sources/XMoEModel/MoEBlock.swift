@@ -67,12 +67,14 @@ final class MoEBlock {
         return s
     }
 
-    func backward(_ dY_TH: Tensor, dX: Tensor) throws {
+    /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`). The writers of
+    /// dX keep their order (shared experts, the permute's backward, the router); only the first writes.
+    func backward(_ dY_TH: Tensor, dX: Tensor, overwriteDX: Bool = false) throws {
         guard let context else { fatalError("MoEBlock \(layer): backward before forward") }
-        for expert in shared { expert.backward(dY_TH, dX: dX) }
+        for (i, expert) in shared.enumerated() { expert.backward(dY_TH, dX: dX, overwriteDX: overwriteDX && i == 0) }
         let (dY_BH, dWeight_TK) = unpermute.backward(dY_TH, dtype: dispatcher is LocalDispatcher ? experts.outputGradientDType : .float32)
         let dRows = experts.backward(try dispatcher.combineBackward(dY_BH, context: context))
-        permute.backward(try dispatcher.dispatchBackward(dRows, context: context), dX_TH: dX)
+        permute.backward(try dispatcher.dispatchBackward(dRows, context: context), dX_TH: dX, overwrite: overwriteDX && shared.isEmpty)
         router.backward(dWeight_TK: dWeight_TK, auxCoeff: options.auxLossCoeff, zCoeff: options.zLossCoeff, dX: dX)
     }
 }

@@ -102,12 +102,13 @@ public final class MoETransformer {
         let tokens = backend.makeTensor([t], dtype: .int32), targets = backend.makeTensor([t], dtype: .int32)
         backend.upload(tokens_BS, to: tokens)
         backend.upload(targets_BS, to: targets)
-        var x_TH = backend.makeTensor([t, config.hidden])
+        var x_TH = backend.makeOutput([t, config.hidden])  // every row gathered from the table
         backend.embeddingForward(tokens: tokens, table: embedding.value, out: x_TH)
         x_TH = embeddingDropout.forward(x_TH, p: dropout.hidden)
         for block in blocks { x_TH = try block.forward(x_TH, seqLen: s) }
         counted = targets_BS.filter { $0 >= 0 }.count
-        let losses = backend.makeTensor([t]), dNormed = gradients ? backend.makeTensor([t, config.hidden]) : nil
+        // The head writes dNormed whole (`LMHead.loss`): no zero fill.
+        let losses = backend.makeTensor([t]), dNormed = gradients ? backend.makeOutput([t, config.hidden]) : nil
         head.loss(finalNorm.forward(x_TH), targets: targets, scale: lossScale, losses: losses, dX: dNormed)
         (self.tokens, self.targets) = (tokens, targets)
         headGradient = dNormed.map { ($0, parameters.gradientEpoch) }
@@ -129,15 +130,16 @@ public final class MoETransformer {
         if let saved = headGradient, saved.epoch == parameters.gradientEpoch {
             dNormed = saved.dX
         } else {  // the forward's head gradient is spent or was never made: the head runs again
-            dNormed = backend.makeTensor([t, config.hidden])
+            dNormed = backend.makeOutput([t, config.hidden])
             head.recomputeGradients(targets: targets, scale: lossScale, dX: dNormed)
         }
         headGradient = nil
-        var dX = backend.makeTensor([t, config.hidden])
-        finalNorm.backward(dNormed, dX: dX)
+        // Each [T, H] gradient's first writer overwrites it: no zero fills.
+        var dX = backend.makeOutput([t, config.hidden])
+        finalNorm.backward(dNormed, dX: dX, overwriteDX: true)
         for block in blocks.reversed() {
-            let dIn = backend.makeTensor([t, config.hidden])
-            try block.backward(dX, dX: dIn, seqLen: seqLen)
+            let dIn = backend.makeOutput([t, config.hidden])
+            try block.backward(dX, dX: dIn, seqLen: seqLen, overwriteDX: true)
             dX = dIn
         }
         backend.embeddingBackward(tokens: tokens, dOut: embeddingDropout.backward(dX), dTable: embedding.grad)

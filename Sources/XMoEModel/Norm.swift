@@ -36,14 +36,17 @@ final class Norm {
         return out
     }
 
-    func backward(_ dOut_TH: Tensor, dX: Tensor) {
+    /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`); the weight
+    /// (and bias) gradients accumulate.
+    func backward(_ dOut_TH: Tensor, dX: Tensor, overwriteDX: Bool = false) {
         guard let x, let rstd else { fatalError("Norm \(weight.name): backward before forward") }
         switch kind {
         case .layerNorm:
             backend.layerNormBackward(dOut: dOut_TH, x: x, weight: weight.value, mean: mean!, rstd: rstd,
-                                      dX: dX, dWeight: weight.grad, dBias: bias!.grad)
+                                      dX: dX, dWeight: weight.grad, dBias: bias!.grad, overwriteDX: overwriteDX)
         case .rmsNorm:
-            backend.rmsNormBackward(dOut: dOut_TH, x: x, weight: weight.value, rstd: rstd, dX: dX, dWeight: weight.grad)
+            backend.rmsNormBackward(dOut: dOut_TH, x: x, weight: weight.value, rstd: rstd, dX: dX, dWeight: weight.grad,
+                                    overwriteDX: overwriteDX)
         }
     }
 }

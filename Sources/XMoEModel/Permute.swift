@@ -104,8 +104,9 @@ final class Permute {
         Tensor(shape: [t.rows, t.columns / 2], dtype: .float32, storage: t.storage, byteOffset: t.byteOffset)
     }
 
-    func backward(_ dX_BH: Tensor, dX_TH: Tensor) {
+    /// dX_TH += each token's rows' gradients (with `overwrite`, dX_TH = them: a dX_TH from `makeOutput`).
+    func backward(_ dX_BH: Tensor, dX_TH: Tensor, overwrite: Bool = false) {
         guard let plan, let rowOfSlot = plan.rowOfSlot_TK else { fatalError("Permute: backward before forward") }
-        backend.unpermute(dX_BH, rowOfSlot: rowOfSlot, weight: nil, topK: plan.topK, into: dX_TH)
+        backend.unpermute(dX_BH, rowOfSlot: rowOfSlot, weight: nil, topK: plan.topK, into: dX_TH, overwrite: overwrite)
     }
 }

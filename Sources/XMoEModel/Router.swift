@@ -46,7 +46,7 @@ final class Router {
     /// through the gate: dX += dLogits · Wgᵀ, dWg += xᵀ · dLogits.
     func backward(dWeight_TK: Tensor, auxCoeff: Float, zCoeff: Float, dX: Tensor) {
         guard let logits_TE, let scores_TE, let r = routing else { fatalError("Router: backward before forward") }
-        let dLogits = backend.makeTensor(logits_TE.shape)
+        let dLogits = backend.makeOutput(logits_TE.shape)  // routeBackward writes it whole
         backend.routeBackward(logits: logits_TE, scores: scores_TE, expert: r.expert_TK, weight: r.weight_TK, routed: r.routed_E,
                               dWeight: dWeight_TK, gating: gating.routeGating, auxCoeff: auxCoeff, zCoeff: zCoeff, dLogits: dLogits)
         gate.backward(dLogits, dX: dX)

@@ -35,7 +35,7 @@ final class TransformerBlock {
     }
 
     func forward(_ x_TH: Tensor, seqLen: Int) throws -> Tensor {
-        let h_TH = backend.makeTensor(x_TH.shape)
+        let h_TH = backend.makeOutput(x_TH.shape)
         let hidden = attnOutDropout.control.rates.hidden
         backend.add(x_TH, attnOutDropout.forward(attention.forward(attnNorm.forward(x_TH), seqLen: seqLen), p: hidden), out: h_TH)
         let normed = ffnNorm.forward(h_TH)
@@ -44,24 +44,26 @@ final class TransformerBlock {
         case .dense(let mlp): f_TH = mlp.forward(normed)
         case .moe(let moe): f_TH = try moe.forward(normed)
         }
-        let out = backend.makeTensor(x_TH.shape)
+        let out = backend.makeOutput(x_TH.shape)
         backend.add(h_TH, ffnOutDropout.forward(f_TH, p: hidden), out: out)
         return out
     }
 
-    /// dX += gradient w.r.t. the block's input.
-    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int) throws {
-        let dH = backend.makeTensor(dOut_TH.shape)
+    /// dX += gradient w.r.t. the block's input (with `overwriteDX`, dX = it: a dX from `makeOutput`).
+    func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen: Int, overwriteDX: Bool = false) throws {
+        // Every [T, H] buffer here is written whole by its first writer (a copy, or a backward told
+        // to overwrite), so none needs a zero fill; the later writers add, in the same order.
+        let dH = backend.makeOutput(dOut_TH.shape)
         backend.copy(from: dOut_TH, to: dH)
-        let dNormed = backend.makeTensor(dOut_TH.shape)
+        let dNormed = backend.makeOutput(dOut_TH.shape)
         switch ffn {
-        case .dense(let mlp): mlp.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
-        case .moe(let moe): try moe.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed)
+        case .dense(let mlp): mlp.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed, overwriteDX: true)
+        case .moe(let moe): try moe.backward(ffnOutDropout.backward(dOut_TH), dX: dNormed, overwriteDX: true)
         }
         ffnNorm.backward(dNormed, dX: dH)
-        let dAttnIn = backend.makeTensor(dOut_TH.shape)
-        attention.backward(attnOutDropout.backward(dH), dX: dAttnIn, seqLen: seqLen)
-        attnNorm.backward(dAttnIn, dX: dX)
+        let dAttnIn = backend.makeOutput(dOut_TH.shape)
+        attention.backward(attnOutDropout.backward(dH), dX: dAttnIn, seqLen: seqLen, overwriteDX: true)
+        attnNorm.backward(dAttnIn, dX: dX, overwriteDX: overwriteDX)
         backend.axpy(alpha: 1, x: dH, y: dX)
     }
 

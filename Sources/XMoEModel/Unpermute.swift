@@ -12,8 +12,8 @@ final class Unpermute {
 
     func forward(_ y_BH: Tensor, plan: PermutePlan, weight_TK: Tensor, tokens: Int) -> Tensor {
         guard let rowOfSlot = plan.rowOfSlot_TK else { fatalError("Unpermute: a host plan was given; the model plans on its backend") }
-        let y_TH = backend.makeTensor([tokens, y_BH.columns])
-        backend.unpermute(y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK, into: y_TH)
+        let y_TH = backend.makeOutput([tokens, y_BH.columns])  // every row written (0 for a token with no kept slot)
+        backend.unpermute(y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK, into: y_TH, overwrite: true)
         (self.plan, self.weight_TK, self.y_BH) = (plan, weight_TK, y_BH)
         return y_TH
     }
@@ -22,12 +22,11 @@ final class Unpermute {
     /// in `dtype`: bf16 when the experts' GEMM reads it as it is (no all-to-all between).
     func backward(_ dY_TH: Tensor, dtype: DType = .float32) -> (dY_BH: Tensor, dWeight_TK: Tensor) {
         guard let plan, let rowOfSlot = plan.rowOfSlot_TK, let weight_TK, let y_BH else { fatalError("Unpermute: backward before forward") }
-        // fp32 is added to (zeros first); a bf16 dY_BH is written whole (`Backend.unpermuteBackward`).
-        let dY_BH = dtype == .float32 ? backend.makeTensor(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns)
-            : backend.makeOutput(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns, dtype: dtype)
+        // dY_BH is written whole, fp32 or bf16: each kept row has one slot (`Backend.unpermuteBackward`).
+        let dY_BH = backend.makeOutput(rows: y_BH.rows, bound: plan.rowBound, columns: y_BH.columns, dtype: dtype)
         let dWeight_TK = backend.makeTensor([dY_TH.rows * plan.topK])
         backend.unpermuteBackward(dDst: dY_TH, src: y_BH, rowOfSlot: rowOfSlot, weight: weight_TK, topK: plan.topK,
-                                  dSrc: dY_BH, dWeight: dWeight_TK)
+                                  dSrc: dY_BH, dWeight: dWeight_TK, overwriteDSrc: true)
         return (dY_BH, dWeight_TK)
     }
 }

@@ -102,6 +102,29 @@ func routeCases(random: inout CheckRandom) -> [OpCase] {
                 be.unpermute(x["dSrc"]!, rowOfSlot: x["rowOfSlot"]!, weight: nil, topK: s.k, into: x["dst"]!)
             })
         }
+        // Overwriting (the model's y_TH and the permute's backward into fresh buffers): dst starts as
+        // random values; tokens with no kept slot (capacity 3) must come out 0. 33 columns take the
+        // scalar kernel, 300 the float4 one.
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dst", [s.t, h], .normal(scale: 5)), spec("plain", [s.t, h], .normal(scale: 5))]
+            cases.append(OpCase(name: "route unpermute overwrite(+unweighted) \(name) h\(h)", tensors: tensors,
+                                outputs: ["dst", "plain"], tolerance: fp32Tolerance) { be, x in
+                be.unpermute(x["src"]!, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k, into: x["dst"]!, overwrite: true)
+                be.unpermute(x["src"]!, rowOfSlot: x["rowOfSlot"]!, weight: nil, topK: s.k, into: x["plain"]!, overwrite: true)
+            })
+        }
+        // fp32 dSrc overwritten (the model's dY_BH when an all-to-all needs fp32 rows): dSrc starts as
+        // random values, every kept row is written; dWeight still accumulates.
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dDst", [s.t, h]), spec("dSrc", [rows, h], .normal(scale: 5)), spec("dWeight", [n])]
+            cases.append(OpCase(name: "route unpermute bwd overwrite dSrc \(name) h\(h)", tensors: tensors,
+                                outputs: ["dSrc", "dWeight"], tolerance: fp32Tolerance) { be, x in
+                be.unpermuteBackward(dDst: x["dDst"]!, src: x["src"]!, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k,
+                                     dSrc: x["dSrc"]!, dWeight: x["dWeight"]!, overwriteDSrc: true)
+            })
+        }
         // Into bf16 (the experts' output gradient): written, not added to; 300 columns take the
         // float4 kernel, 33 the fp32 one and a convert. dSrc starts as poison: every row is written.
         for h in [33, 300] {

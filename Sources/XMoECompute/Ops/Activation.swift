@@ -24,7 +24,7 @@ extension CPUBackend {
         }
     }
 
-    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor) {
+    public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         expectCount(dOut, x.count, "geluBackward dOut"); expectCount(dX, x.count, "geluBackward dX")
         let (px, pd, pdx) = (x.floats, dOut.floats, dX.floats)
         parallelFor(x.count, minPerChunk: 1 << 13) { r in
@@ -33,7 +33,7 @@ extension CPUBackend {
                 let th = tanhf(geluScale * (v + geluCubic * v * v * v))
                 let sech2 = 1 - th * th
                 let grad = 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
-                pdx[i] += grad * pd[i]
+                pdx[i] = (overwrite ? 0 : pdx[i]) + grad * pd[i]
             }
         }
     }
@@ -73,7 +73,7 @@ extension CPUBackend {
         }
     }
 
-    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor) {
+    public func swigluBackward(gateUp: Tensor, dOut: Tensor, dGateUp: Tensor, overwrite: Bool) {
         let (rows, f) = (dOut.rows, dOut.columns)
         expectCount(gateUp, rows * 2 * f, "swigluBackward gateUp"); expectCount(dGateUp, rows * 2 * f, "swigluBackward dGateUp")
         let (pg, pd, pdg) = (gateUp.floats, dOut.floats, dGateUp.floats)
@@ -83,8 +83,8 @@ extension CPUBackend {
                 for j in 0..<f {
                     let g = pg[g0 + j], u = pg[g0 + f + j], d = pd[o0 + j]
                     let s = 1 / (1 + expf(-g))
-                    pdg[g0 + j] += d * u * s * (1 + g * (1 - s))
-                    pdg[g0 + f + j] += d * g * s
+                    pdg[g0 + j] = (overwrite ? 0 : pdg[g0 + j]) + d * u * s * (1 + g * (1 - s))
+                    pdg[g0 + f + j] = (overwrite ? 0 : pdg[g0 + f + j]) + d * g * s
                 }
             }
         }

@@ -58,8 +58,9 @@ extension CPUBackend {
     /// dQkv += the gradient of causal attention, from dOut, the forward's input, output and row
     /// log-sum-exp. FA2's backward: D_i = rowsum(dO ⊙ O) first; then per block of query rows
     /// P = exp(scale·q·kᵀ − lse), dv += Pᵀ·dO, dS = P ⊙ (dO·vᵀ − D) · scale, dq += dS·k, dk += dSᵀ·q.
+    /// With `overwrite`, each head's columns are zeroed first (by the thread that owns them).
     public func flashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool
     ) {
         let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         let s = seqLen
@@ -86,6 +87,9 @@ extension CPUBackend {
                 let (dq, dk, dv) = (pdx + offset, pdx + offset + h, pdx + offset + 2 * h)
                 let (dO, o) = (pdo + b * s * h + n * d, po + b * s * h + n * d)
                 let lse = pl + pair * s
+                if overwrite {
+                    for r in 0..<s { for part in [dq, dk, dv] { (part + r * 3 * h).update(repeating: 0, count: d) } }
+                }
                 for r0 in stride(from: 0, to: s, by: rowBlock) {
                     let rows = min(rowBlock, s - r0), keys = r0 + rows
                     for i in 0..<rows {

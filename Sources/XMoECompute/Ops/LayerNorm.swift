@@ -24,7 +24,7 @@ extension CPUBackend {
 
     public func layerNormBackward(
         dOut: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor,
-        dX: Tensor, dWeight: Tensor, dBias: Tensor
+        dX: Tensor, dWeight: Tensor, dBias: Tensor, overwriteDX: Bool
     ) {
         let (rows, h) = (x.rows, x.columns)
         expectShape(dOut, x.shape, "layerNormBackward dOut"); expectShape(dX, x.shape, "layerNormBackward dX")
@@ -45,7 +45,7 @@ extension CPUBackend {
                 dnormNormMean /= Float(h)
                 for i in 0..<h {
                     let norm = (px[base + i] - mu) * s
-                    pdx[base + i] += (pw[i] * pd[base + i] - dnormMean - norm * dnormNormMean) * s
+                    pdx[base + i] = (overwriteDX ? 0 : pdx[base + i]) + (pw[i] * pd[base + i] - dnormMean - norm * dnormNormMean) * s
                 }
             }
         }

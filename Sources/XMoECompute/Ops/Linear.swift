@@ -10,12 +10,13 @@ extension Backend {
     }
 
     /// dX_TI += dOut · wᵀ;  dW_IO += xᵀ · dOut;  dB_O += Σ_t dOut.  Pass nil to skip a gradient.
-    public func linearBackward(x: Tensor, w: Tensor, dOut: Tensor, dX: Tensor?, dW: Tensor?, dB: Tensor?) {
+    /// `overwriteDX`: dX_TI = dOut · wᵀ instead (beta 0), for a dX fresh from `makeOutput`.
+    public func linearBackward(x: Tensor, w: Tensor, dOut: Tensor, dX: Tensor?, dW: Tensor?, dB: Tensor?, overwriteDX: Bool = false) {
         let (t, i, o) = (x.rows, x.columns, dOut.columns)
         precondition(w.shape == [i, o] && dOut.rows == t, "linearBackward: x \(x.shape), w \(w.shape), dOut \(dOut.shape)")
         if let dX {
             gemm(transA: false, transB: true, m: t, n: i, k: o, alpha: 1, a: dOut, aOffset: 0, lda: o,
-                 b: w, bOffset: 0, ldb: o, beta: 1, c: dX, cOffset: 0, ldc: i)
+                 b: w, bOffset: 0, ldb: o, beta: overwriteDX ? 0 : 1, c: dX, cOffset: 0, ldc: i)
         }
         if let dW {
             gemm(transA: true, transB: false, m: i, n: o, k: t, alpha: 1, a: x, aOffset: 0, lda: i,

@@ -36,7 +36,7 @@ extension CPUBackend {
         for slot in 0..<pr.count where pr[slot] >= 0 { pt[Int(pr[slot])] = Int32(slot / topK) }
     }
 
-    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor) {
+    public func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool) {
         let (t, h) = (dst.rows, dst.columns)
         expectCount(rowOfSlot, t * topK, "unpermute rowOfSlot")
         if let weight { expectCount(weight, t * topK, "unpermute weight") }
@@ -46,6 +46,8 @@ extension CPUBackend {
         parallelFor(t, minPerChunk: 16) { tokens in
             for token in tokens {
                 let rows = keptRows(pr, token: token, topK: topK)
+                // Zeros first, then the same adds: exactly what adding into a zeroed dst gives.
+                if overwrite { for c in 0..<h { pd[token * h + c] = 0 } }
                 for (slot, b) in rows {
                     precondition(b < srcRows, "unpermute: row \(b) outside \(srcRows) rows")
                     let (to, from) = (token * h, b * h)
@@ -61,7 +63,7 @@ extension CPUBackend {
     }
 
     public func unpermuteBackward(
-        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor
+        dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool
     ) {
         let (t, h) = (dDst.rows, dDst.columns)
         expectCount(rowOfSlot, t * topK, "unpermuteBackward rowOfSlot"); expectCount(weight, t * topK, "unpermuteBackward weight")
@@ -69,8 +71,9 @@ extension CPUBackend {
         precondition(src.shape == dSrc.shape && src.columns == h, "unpermuteBackward: src \(src.shape), dSrc \(dSrc.shape), dDst \(dDst.shape)")
         if dSrc.dtype != .float32 {
             // Written, not added to: each kept row has one slot (the sum into zeros, then one rounding).
-            let dSrc32 = makeTensor(dSrc.shape)
-            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight)
+            let dSrc32 = makeOutput(dSrc.shape)
+            unpermuteBackward(dDst: dDst, src: src, rowOfSlot: rowOfSlot, weight: weight, topK: topK, dSrc: dSrc32, dWeight: dWeight,
+                              overwriteDSrc: true)
             return convert(dSrc32, to: dSrc)
         }
         let (pd, ps, pr, pw, pds, pdw) = (dDst.floats, src.floats, rowOfSlot.ints, weight.floats, dSrc.floats, dWeight.floats)
@@ -83,7 +86,7 @@ extension CPUBackend {
                 var dot: Float = 0
                 for c in 0..<h {
                     let g = pd[from + c]
-                    pds[b * h + c] += w * g
+                    pds[b * h + c] = (overwriteDSrc ? 0 : pds[b * h + c]) + w * g
                     dot += ps[b * h + c] * g
                 }
                 pdw[slot] += dot

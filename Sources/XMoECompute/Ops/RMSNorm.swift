@@ -17,7 +17,7 @@ extension CPUBackend {
 
     /// dX_i += s·w_i·d_i − x_i·s³/H · Σ_j d_j w_j x_j;  dW_i += Σ_t d_i x_i s.
     public func rmsNormBackward(
-        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor
+        dOut: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dX: Tensor, dWeight: Tensor, overwriteDX: Bool
     ) {
         let (rows, h) = (x.rows, x.columns)
         expectShape(dOut, x.shape, "rmsNormBackward dOut"); expectShape(dX, x.shape, "rmsNormBackward dX")
@@ -30,7 +30,7 @@ extension CPUBackend {
                 var dot: Float = 0
                 for i in 0..<h { dot += pd[base + i] * pw[i] * px[base + i] }
                 let c = s * s * s * dot / Float(h)
-                for i in 0..<h { pdx[base + i] += s * pw[i] * pd[base + i] - px[base + i] * c }
+                for i in 0..<h { pdx[base + i] = (overwriteDX ? 0 : pdx[base + i]) + (s * pw[i] * pd[base + i] - px[base + i] * c) }
             }
         }
         parallelFor(h, minPerChunk: 64) { cr in

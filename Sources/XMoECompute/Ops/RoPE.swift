@@ -31,7 +31,7 @@ extension CPUBackend {
         }
     }
 
-    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor) {
+    public func ropeBackward(dOut: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool) {
         let (t, h, d) = ropeDims(dOut, heads: heads, seqLen: seqLen)
         expectShape(dQkv, dOut.shape, "ropeBackward dQkv")
         precondition(dOut.storage !== dQkv.storage, "ropeBackward: dQkv must not alias dOut (it accumulates)")
@@ -48,12 +48,12 @@ extension CPUBackend {
                         for i in 0..<half {
                             let (c, s) = (cosSD[angles + i], sinSD[angles + i])
                             let (da, db) = (pd[a0 + i], pd[a0 + half + i])
-                            pdx[a0 + i] += da * c + db * s
-                            pdx[a0 + half + i] += db * c - da * s
+                            pdx[a0 + i] = (overwrite ? 0 : pdx[a0 + i]) + (da * c + db * s)
+                            pdx[a0 + half + i] = (overwrite ? 0 : pdx[a0 + half + i]) + (db * c - da * s)
                         }
                     }
                 }
-                for j in (base + 2 * h)..<(base + 3 * h) { pdx[j] += pd[j] }
+                for j in (base + 2 * h)..<(base + 3 * h) { pdx[j] = (overwrite ? 0 : pdx[j]) + pd[j] }
             }
         }
     }

@@ -1,0 +1,93 @@
+import XMoECompute
+import XMoEComputeCUDA
+
+private func t(_ name: String, _ shape: [Int], _ fill: Fill = .normal(scale: 1)) -> TensorSpec {
+    TensorSpec(name: name, shape: shape, fill: fill)
+}
+
+/// The backward ops' `overwrite…` flags (the model's first writers of `makeOutput` buffers): the
+/// output starts as random values (not poison: a kernel that still adds must fail on a finite
+/// difference, not only on NaN), and must end as the CPU's write, every element of it.
+func overwriteCases() -> [OpCase] {
+    var cases: [OpCase] = []
+    for shape in [[1, 1], [37, 129], [1000, 1003]] {
+        let (r, f) = (shape[0], shape[1])
+        cases.append(OpCase(name: "overwrite geluBackward \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("dx", shape, .normal(scale: 5))],
+                            outputs: ["dx"], tolerance: fp32Tolerance) { be, x in
+            be.geluBackward(x: x["x"]!, dOut: x["d"]!, dX: x["dx"]!, overwrite: true)
+        })
+        cases.append(OpCase(name: "overwrite swigluBackward \(shape)",
+                            tensors: [t("gu", [r, 2 * f], .normal(scale: 2)), t("d", shape), t("dgu", [r, 2 * f], .normal(scale: 5))],
+                            outputs: ["dgu"], tolerance: fp32Tolerance) { be, x in
+            be.swigluBackward(gateUp: x["gu"]!, dOut: x["d"]!, dGateUp: x["dgu"]!, overwrite: true)
+        })
+    }
+    for shape in [[1, 5], [300, 257], [2600, 2048]] {
+        let (r, h) = (shape[0], shape[1])
+        cases.append(OpCase(name: "overwrite layerNormBackward dX \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 2)), t("w", [h]), t("b", [h]), t("out", shape, .poison),
+                                      t("mean", [r], .poison), t("rstd", [r], .poison), t("d", shape), t("dx", shape, .normal(scale: 5)),
+                                      t("dw", [h]), t("db", [h])],
+                            outputs: ["dx", "dw", "db"], tolerance: fp32Tolerance) { be, x in
+            be.layerNormForward(x: x["x"]!, weight: x["w"]!, bias: x["b"]!, eps: 1e-5, out: x["out"]!, mean: x["mean"]!, rstd: x["rstd"]!)
+            be.layerNormBackward(dOut: x["d"]!, x: x["x"]!, weight: x["w"]!, mean: x["mean"]!, rstd: x["rstd"]!,
+                                 dX: x["dx"]!, dWeight: x["dw"]!, dBias: x["db"]!, overwriteDX: true)
+        })
+        cases.append(OpCase(name: "overwrite rmsNormBackward dX \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 2)), t("w", [h]), t("out", shape, .poison), t("rstd", [r], .poison),
+                                      t("d", shape), t("dx", shape, .normal(scale: 5)), t("dw", [h])],
+                            outputs: ["dx", "dw"], tolerance: fp32Tolerance) { be, x in
+            be.rmsNormForward(x: x["x"]!, weight: x["w"]!, eps: 1e-6, out: x["out"]!, rstd: x["rstd"]!)
+            be.rmsNormBackward(dOut: x["d"]!, x: x["x"]!, weight: x["w"]!, rstd: x["rstd"]!, dX: x["dx"]!, dWeight: x["dw"]!,
+                               overwriteDX: true)
+        })
+    }
+    for (batch, seq, heads, d) in [(1, 1, 1, 2), (2, 7, 3, 4), (2, 130, 2, 16)] {
+        let shape = [batch * seq, 3 * heads * d]
+        cases.append(OpCase(name: "overwrite ropeBackward b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [t("d", shape), t("dqkv", shape, .normal(scale: 5))],
+                            outputs: ["dqkv"], tolerance: fp32Tolerance) { be, x in
+            be.ropeBackward(dOut: x["d"]!, heads: heads, seqLen: seq, theta: 10_000, dQkv: x["dqkv"]!, overwrite: true)
+        })
+    }
+    for rows in [1, 130] {
+        cases.append(OpCase(name: "overwrite linearBackward dX rows \(rows)",
+                            tensors: [t("x", [rows, 70]), t("w", [70, 33]), t("d", [rows, 33]), t("dx", [rows, 70], .normal(scale: 5)),
+                                      t("dw", [70, 33]), t("db", [33])],
+                            outputs: ["dx", "dw", "db"], tolerance: fp32GemmTolerance) { be, x in
+            be.linearBackward(x: x["x"]!, w: x["w"]!, dOut: x["d"]!, dX: x["dx"]!, dW: x["dw"]!, dB: x["db"]!, overwriteDX: true)
+        })
+    }
+    // Flash attention's backward: the fp32 kernels (any width on an fp32 backend) and the
+    // tensor-core ones (called directly), every element of dQkv written.
+    for (batch, seq, heads, d) in [(3, 1, 2, 16), (2, 37, 3, 16), (2, 130, 2, 128)] {
+        let (rows, h) = (batch * seq, heads * d)
+        cases.append(OpCase(name: "overwrite flash attention bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [t("qkv", [rows, 3 * h]), t("out", [rows, h], .poison), t("lse", [batch * heads, seq], .poison),
+                                      t("d", [rows, h]), t("dqkv", [rows, 3 * h], .normal(scale: 5))],
+                            outputs: ["dqkv"], tolerance: fp32GemmTolerance) { be, x in
+            be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+            be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                      seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+        })
+    }
+    for (batch, seq, heads, d) in [(3, 1, 2, 64), (2, 37, 3, 64), (2, 129, 2, 128), (1, 2048, 1, 128)] {
+        let (rows, h) = (batch * seq, heads * d)
+        cases.append(OpCase(name: "overwrite tensor-core flash attention bwd b\(batch) s\(seq) n\(heads) d\(d)",
+                            tensors: [t("qkv", [rows, 3 * h]), t("out", [rows, h], .poison), t("lse", [batch * heads, seq], .poison),
+                                      t("d", [rows, h]), t("dqkv", [rows, 3 * h], .normal(scale: 5))],
+                            outputs: ["dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
+            if let gpu = be as? CUDABackend {
+                gpu.tensorCoreFlashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                gpu.tensorCoreFlashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                     seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+            } else {
+                be.flashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!)
+                be.flashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                          seqLen: seq, dQkv: x["dqkv"]!, overwrite: true)
+            }
+        })
+    }
+    return cases
+}
