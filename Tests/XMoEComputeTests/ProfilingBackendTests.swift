@@ -75,6 +75,10 @@ import Testing
         let groupedProduct = cpu.downloadFloats(grouped)
         #expect(groupedProduct == [19, 22, 43, 50])
         p.groupedGemmWeightGrad(k: 2, n: 2, a: a, dC: b, dW: f([1, 2, 2]), rowOffsets: [0], rowCounts: [2])
+        let linear = f([2, 2])
+        p.groupedLinearForward(x: a, w: w, b: f([1, 2], [1, -1]), rowOffsets: [0], rowCounts: [2], out: linear)
+        let linearOut = cpu.downloadFloats(linear)
+        #expect(linearOut == [20, 21, 44, 49])
 
         // element-wise
         let x = f([2, 2]), out = f([2, 2]), dX = f([2, 2])
