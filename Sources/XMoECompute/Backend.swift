@@ -127,7 +127,8 @@ public protocol Backend: AnyObject, Sendable {
 
     /// `out` fp32, or bf16 (each value rounded as `convert` rounds: the experts' bf16 GEMM input directly).
     func geluForward(_ x: Tensor, out: Tensor)
-    /// dX += (or, with `overwrite`, =) gelu'(x) · dOut.
+    /// dX += (or, with `overwrite`, =) gelu'(x) · dOut. A bf16 dX (the experts' first GEMM reads the
+    /// gradient in bf16, as under autocast) is written, rounded as `convert` rounds: overwrite only.
     func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool)
     func siluForward(_ x: Tensor, out: Tensor)
     func siluBackward(x: Tensor, dOut: Tensor, dX: Tensor)

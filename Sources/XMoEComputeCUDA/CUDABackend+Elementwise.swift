@@ -92,6 +92,10 @@ extension CUDABackend {
 
     public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         precondition(dOut.count == x.count && dX.count == x.count, "geluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
+        precondition(dX.dtype == .float32 || (dX.dtype == .bfloat16 && overwrite), "geluBackward: dX \(dX.dtype) (bf16 only written, with overwrite)")
+        if dX.dtype == .bfloat16 {
+            return context.launch("xmoe_gelu_bwd_bf16", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
+        }
         context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x), flag(overwrite)])
     }
 

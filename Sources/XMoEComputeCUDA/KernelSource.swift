@@ -14,7 +14,7 @@ public enum KernelSource {
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
         "xmoe_sum_row_segments", "xmoe_sum_row_segments_bf16", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
-        "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_bwd", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
+        "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_bwd", "xmoe_gelu_bwd_bf16", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
@@ -203,13 +203,12 @@ public enum KernelSource {
         extern "C" __global__ void xmoe_gelu_fwd(const float* x, float* out, i64 n) {
             GRID_LOOP(i, n) out[i] = gelu_value(x[i]);
         }
+        __device__ __forceinline__ float gelu_derivative(float v) {
+            float th = tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
+            return 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
+        }
         extern "C" __global__ void xmoe_gelu_bwd(const float* x, const float* d, float* dx, i64 n, int overwrite) {
-            GRID_LOOP(i, n) {
-                float v = x[i];
-                float th = tanhf(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
-                float grad = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
-                dx[i] = (overwrite ? 0.0f : dx[i]) + grad * d[i];
-            }
+            GRID_LOOP(i, n) dx[i] = (overwrite ? 0.0f : dx[i]) + gelu_derivative(x[i]) * d[i];
         }
         extern "C" __global__ void xmoe_silu_fwd(const float* x, float* out, i64 n) { GRID_LOOP(i, n) out[i] = x[i] / (1.0f + expf(-x[i])); }
         extern "C" __global__ void xmoe_silu_bwd(const float* x, const float* d, float* dx, i64 n) {
@@ -434,6 +433,9 @@ public enum KernelSource {
         // GELU straight into bf16 (the experts' second GEMM input): no fp32 activation to convert.
         extern "C" __global__ void xmoe_gelu_fwd_bf16(const float* x, unsigned short* out, i64 n) {
             GRID_LOOP(i, n) out[i] = (unsigned short)bf16_bits(gelu_value(x[i]));
+        }
+        extern "C" __global__ void xmoe_gelu_bwd_bf16(const float* x, const float* d, unsigned short* dx, i64 n) {
+            GRID_LOOP(i, n) dx[i] = (unsigned short)bf16_bits(gelu_derivative(x[i]) * d[i]);
         }
         extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
             GRID_LOOP(i, n) y[i] = __uint_as_float(((unsigned int)x[i]) << 16);

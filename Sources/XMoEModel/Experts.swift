@@ -84,7 +84,11 @@ final class Experts {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
         let dAct = backend.makeOutput(rows: act.rows, bound: rowBound, columns: act.columns)
         linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
-        let dPre = backend.makeOutput(rows: pre.rows, bound: rowBound, columns: pre.columns)  // written whole by the activation's backward
+        // Written whole by the activation's backward; in the first GEMM's dtype where GELU can write
+        // it so (bf16: the GEMMs read it rounded anyway, and the input bias's gradient sums that
+        // rounded gradient, as under autocast).
+        let dPreType = activation == .gelu ? (wIn.compute?.dtype ?? .float32) : .float32
+        let dPre = backend.makeOutput(rows: pre.rows, bound: rowBound, columns: pre.columns, dtype: dPreType)
         activateBackward(backend, activation, pre: pre, dOut: dAct, dPre: dPre, overwrite: true)
         let dX = backend.makeOutput(rows: x.rows, bound: rowBound, columns: x.columns)
         linearBackward(x: x, w: wIn, b: bIn, dOut: dPre, dX: dX)

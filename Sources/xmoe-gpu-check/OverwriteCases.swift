@@ -17,6 +17,13 @@ func overwriteCases() -> [OpCase] {
                             outputs: ["dx"], tolerance: fp32Tolerance) { be, x in
             be.geluBackward(x: x["x"]!, dOut: x["d"]!, dX: x["dx"]!, overwrite: true)
         })
+        cases.append(OpCase(name: "geluBackward into bf16 \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("dx", shape, .poison)],
+                            outputs: ["dx"], tolerance: 4e-3) { be, x in
+            let dx16 = be.makeOutput(shape, dtype: .bfloat16)
+            be.geluBackward(x: x["x"]!, dOut: x["d"]!, dX: dx16, overwrite: true)
+            be.convert(dx16, to: x["dx"]!)
+        })
         cases.append(OpCase(name: "overwrite swigluBackward \(shape)",
                             tensors: [t("gu", [r, 2 * f], .normal(scale: 2)), t("d", shape), t("dgu", [r, 2 * f], .normal(scale: 5))],
                             outputs: ["dgu"], tolerance: fp32Tolerance) { be, x in

@@ -115,4 +115,19 @@ import Testing
             be.linearBackward(x: x["x"]!, w: x["w"]!, dOut: x["d"]!, dX: x["dx"]!, dW: x["dw"]!, dB: x["db"]!, overwriteDX: o)
         }
     }
+
+    /// A bf16 dX holds exactly the fp32 result rounded as `convert` rounds (the experts' dPre).
+    @Test func geluBackwardIntoBF16IsTheRoundedFloat32() {
+        let cpu = CPUBackend(threads: 2)
+        var random = TestRandom(seed: 91)
+        let count = 4099
+        let x = cpu.tensor([count], random.floats(count, scale: 3)), d = cpu.tensor([count], random.floats(count, scale: 2))
+        let full = cpu.makeOutput([count]), half = cpu.makeOutput([count], dtype: .bfloat16), rounded = cpu.makeOutput([count])
+        cpu.geluBackward(x: x, dOut: d, dX: full, overwrite: true)
+        cpu.geluBackward(x: x, dOut: d, dX: half, overwrite: true)
+        cpu.convert(half, to: rounded)
+        let expected = cpu.downloadFloats(full).map { roundToBFloat16($0).bitPattern }
+        let got = cpu.downloadFloats(rounded).map(\.bitPattern)
+        #expect(got == expected)
+    }
 }

@@ -26,15 +26,24 @@ extension CPUBackend {
 
     public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         expectCount(dOut, x.count, "geluBackward dOut"); expectCount(dX, x.count, "geluBackward dX")
-        let (px, pd, pdx) = (x.floats, dOut.floats, dX.floats)
-        parallelFor(x.count, minPerChunk: 1 << 13) { r in
-            for i in r {
-                let v = px[i]
-                let th = tanhf(geluScale * (v + geluCubic * v * v * v))
-                let sech2 = 1 - th * th
-                let grad = 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
-                pdx[i] = (overwrite ? 0 : pdx[i]) + grad * pd[i]
+        func derivative(_ v: Float) -> Float {
+            let th = tanhf(geluScale * (v + geluCubic * v * v * v))
+            let sech2 = 1 - th * th
+            return 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
+        }
+        let (px, pd) = (x.floats, dOut.floats)
+        if dX.dtype != .float32 {  // a bf16/f16 dX: written (never added to), each value rounded as `convert` rounds
+            precondition(overwrite, "geluBackward: a \(dX.dtype) dX is written, not added to: pass overwrite")
+            let dtype = dX.dtype
+            nonisolated(unsafe) let ys = dX.halves
+            parallelFor(x.count, minPerChunk: 1 << 13) { r in
+                for i in r { ys[i] = halfBits(derivative(px[i]) * pd[i], dtype) }
             }
+            return
+        }
+        let pdx = dX.floats
+        parallelFor(x.count, minPerChunk: 1 << 13) { r in
+            for i in r { pdx[i] = (overwrite ? 0 : pdx[i]) + derivative(px[i]) * pd[i] }
         }
     }
 
