@@ -194,6 +194,12 @@ public protocol Backend: AnyObject, Sendable {
     /// qkv, out and logSumExp.
     func flashAttentionBackward(
         dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool)
+    /// `flashAttentionForward` of qkv with q and k rotated by RoPE (`ropeForward`, theta) first; qkv
+    /// itself stays unrotated. A backend may rotate while it reads qkv (no rotated copy, no RoPE pass).
+    func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor)
+    /// Its backward: dQkv += (or, with `overwrite`, =) the gradient w.r.t. the unrotated qkv.
+    func flashAttentionRoPEBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool)
 
     // MARK: routing data movement
 

@@ -77,7 +77,8 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         switch name {
         case "gemm", "batchedGemm": .gemm
         case "groupedGemm", "groupedGemmWeightGrad", "groupedLinearForward": .groupedGemm
-        case "attentionForward", "attentionBackward", "flashAttentionForward", "flashAttentionBackward", "ropeForward",
+        case "attentionForward", "attentionBackward", "flashAttentionForward", "flashAttentionBackward", "flashAttentionRoPEForward",
+             "flashAttentionRoPEBackward", "ropeForward",
              "ropeBackward": .attention
         case "gatherRows", "gatherRowsBackward", "scatterAddRows", "scatterAddRowsBackward", "stableArgsort",
              "softmaxForward", "softmaxBackward", "routeForward", "routeBackward", "permutePlan", "permuteTokens",
@@ -312,6 +313,19 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         timed("flashAttentionBackward") {
             inner.flashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
                                          overwrite: overwrite)
+        }
+    }
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+        timed("flashAttentionRoPEForward") {
+            inner.flashAttentionRoPEForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+        }
+    }
+    public func flashAttentionRoPEBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        timed("flashAttentionRoPEBackward") {
+            inner.flashAttentionRoPEBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
+                                             dQkv: dQkv, overwrite: overwrite)
         }
     }
     public func gatherRows(_ src: Tensor, index: Tensor, into dst: Tensor) { timed("gatherRows") { inner.gatherRows(src, index: index, into: dst) } }

@@ -17,12 +17,18 @@ extension CUDABackend {
         rope(dOut, dQkv, heads: heads, d: d, seqLen: seqLen, theta: theta, mode: overwrite ? 2 : 1)
     }
 
+    /// (cos, sin) per position and pair of RoPE at head width `d`: [seqLen, d] fp32, written whole.
+    public func ropeTable(seqLen: Int, d: Int, theta: Float) -> Tensor {
+        let table = makeOutput([seqLen, d])
+        context.launch("xmoe_rope_table", .elementwise(count: seqLen * (d / 2)),
+                       [ptr(table), .int64(Int64(seqLen)), .int64(Int64(d)), .float(theta)])
+        return table
+    }
+
     /// `mode`: the kernel's `backward` (0 rotate, 1 add the inverse rotation, 2 write it).
     private func rope(_ input: Tensor, _ output: Tensor, heads: Int, d: Int, seqLen: Int, theta: Float, mode: Int32) {
         let rows = input.rows, h = heads * d
-        let table = makeOutput([seqLen, d])  // (cos, sin) per position and pair, written in full below
-        context.launch("xmoe_rope_table", .elementwise(count: seqLen * (d / 2)),
-                       [ptr(table), .int64(Int64(seqLen)), .int64(Int64(d)), .float(theta)])
+        let table = ropeTable(seqLen: seqLen, d: d, theta: theta)
         context.launch("xmoe_rope", .elementwise(count: rows * (2 * heads * (d / 2) + h)),
                        [ptr(input), ptr(output), ptr(table), .int64(Int64(rows)), .int64(Int64(heads)), .int64(Int64(d)),
                         .int64(Int64(seqLen)), .int32(mode)])

@@ -61,13 +61,38 @@ extension CUDABackend {
     }
 
     /// The tensor-core forward whatever the compute dtype (checks call it on an fp32 backend).
-    public func tensorCoreFlashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor) {
+    /// On the tensor-core path, RoPE happens inside the kernels: the bf16 pack of qkv rotates q and k
+    /// as it reads them, and the dq and dk/dv kernels apply RoPE's backward to their sums before they
+    /// store them (NOTES.md, session 8): no rotated fp32 copy, no RoPE passes.
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+        let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        guard Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, out) else {
+            return flashAttentionRoPEForwardComposed(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+        }
+        tensorCoreFlashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp,
+                                        rope: ropeTable(seqLen: seqLen, d: d, theta: theta))
+    }
+
+    public func flashAttentionRoPEBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
+        guard Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, dOut, dQkv) else {
+            return flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen,
+                                                      theta: theta, dQkv: dQkv, overwrite: overwrite)
+        }
+        tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                                         overwrite: overwrite, rope: ropeTable(seqLen: seqLen, d: d, theta: theta))
+    }
+
+    /// `rope`: a RoPE table (`ropeTable`) when qkv is unrotated: q and k are rotated in the pack.
+    public func tensorCoreFlashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor, rope: Tensor? = nil) {
         let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         precondition(out.shape == [qkv.rows, h] && logSumExp.count == batch * heads * seqLen,
                      "flashAttentionForward: out \(out.shape), logSumExp \(logSumExp.shape) for qkv \(qkv.shape), \(heads) heads")
         precondition(tensorCoreAligned(qkv, out) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
-        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let qkvB = rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) } ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         context.launch(FlashAttentionTensorCoreKernels.kernelName("fwd", headDim: d),
                        FlashAttentionTensorCoreLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
                        [ptr(qkvB), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
@@ -76,17 +101,20 @@ extension CUDABackend {
     }
 
     /// The tensor-core backward whatever the compute dtype (checks call it on an fp32 backend).
+    /// `rope`: as in the forward; dQkv is then the gradient w.r.t. the unrotated qkv.
     public func tensorCoreFlashAttentionBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool = false
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool = false,
+        rope: Tensor? = nil
     ) {
         let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
                                                          seqLen: seqLen, dQkv: dQkv)
         precondition(tensorCoreAligned(qkv, dOut, dQkv) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
-        let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let qkvB = rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) } ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(overwrite ? 1 : 0)]
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(overwrite ? 1 : 0),
+                                        .pointer(rope.map { devicePointer($0) })]
         // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
         launchTensorCore("dq", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
         launchTensorCore("dkdv", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
@@ -103,7 +131,7 @@ extension CUDABackend {
         let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(0)]
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(0), .pointer(nil)]
         return [("pack qkv to bf16", { _ = self.packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen) }),
                 ("pack dO to bf16", { _ = self.packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen) }),
                 ("D_i", { _ = self.flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
@@ -146,6 +174,16 @@ extension CUDABackend {
         context.launch(FlashAttentionTensorCoreKernels.packKernel, .elementwise(count: x.count / 8),
                        [ptr(x), ptr(packed), .int64(Int64(x.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
                         .int32(Int32(parts)), .int64(Int64(x.columns))])
+        return packed
+    }
+
+    /// qkv's bf16 pack with q and k rotated by RoPE on the way (`table` from `ropeTable`).
+    private func packRotatedBF16(_ qkv: Tensor, heads: Int, seqLen: Int, table: Tensor) -> Tensor {
+        let packed = makeOutput([qkv.count], dtype: .bfloat16)
+        let d = qkv.columns / 3 / heads
+        context.launch(FlashAttentionTensorCoreKernels.packRoPEKernel, .elementwise(count: qkv.count / 8),
+                       [ptr(qkv), ptr(packed), .int64(Int64(qkv.rows)), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),
+                        .int64(Int64(qkv.columns)), ptr(table)])
         return packed
     }
 

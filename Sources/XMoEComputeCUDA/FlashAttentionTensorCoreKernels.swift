@@ -44,9 +44,11 @@ public enum FlashAttentionTensorCoreKernels {
 
     /// The fp32 → bf16 repacking kernel (qkv or dO into [part][b·N][s][D]).
     public static let packKernel = "xmoe_fatc_pack"
+    /// The same for qkv with q and k rotated by RoPE on the way (the fused RoPE of `flashAttentionRoPE…`).
+    public static let packRoPEKernel = "xmoe_fatc_pack_rope"
 
     public static var kernelNames: [String] {
-        [packKernel] + headWidths.flatMap { d in ["fwd", "dq", "dkdv"].map { kernelName($0, headDim: d) } }
+        [packKernel, packRoPEKernel] + headWidths.flatMap { d in ["fwd", "dq", "dkdv"].map { kernelName($0, headDim: d) } }
     }
 
     /// Threads per block of a pass ("fwd", "dq", "dkdv").
@@ -93,13 +95,13 @@ public enum FlashAttentionTensorCoreKernels {
             }
             extern "C" __global__ void __launch_bounds__(TC_DQ_THREADS)
             \(kernelName("dq", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                 i64 s, int heads, float scale, int overwrite) {
-                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite);
+                                 i64 s, int heads, float scale, int overwrite, const float* cs) {
+                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs);
             }
             extern "C" __global__ void __launch_bounds__(TC_KV_THREADS, 1)
             \(kernelName("dkdv", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                   i64 s, int heads, float scale, int overwrite) {
-                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite);
+                                   i64 s, int heads, float scale, int overwrite, const float* cs) {
+                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs);
             }
             """
         }.joined(separator: "\n")
@@ -221,6 +223,44 @@ public enum FlashAttentionTensorCoreKernels {
                 const float4 x = *(const float4*)p, y = *(const float4*)(p + 4);
                 *(uint4*)(dst + (i64)e * 8) = make_uint4(tc_pack(x.x, x.y), tc_pack(x.z, x.w), tc_pack(y.x, y.y), tc_pack(y.z, y.w));
             }
+        }
+        // tc_pack_range with q and k (parts 0 and 1) rotated by RoPE on the way (cs as xmoe_rope_table
+        // writes it): the same products as xmoe_rope's forward, so the bf16 copy is that of the rotated qkv.
+        template <typename I>
+        __device__ __forceinline__ void tc_pack_rope_range(const float* src, u16* dst, I groups, I s, I heads, I d8, I bnCount, i64 ld,
+                                                           const float* cs) {
+            const I half = d8 * 4;
+            for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < groups; e += (I)gridDim.x * blockDim.x) {
+                const I c = (e % d8) * 8, rest = e / d8;
+                const I i = rest % s, pbn = rest / s, bn = pbn % bnCount, part = pbn / bnCount;
+                const I b = bn / heads, n = bn % heads;
+                const float* p = src + ((i64)b * s + i) * ld + ((i64)part * heads + n) * (d8 * 8) + c;
+                float v[8];
+                *(float4*)v = *(const float4*)p; *(float4*)(v + 4) = *(const float4*)(p + 4);
+                if (part < 2) {
+                    const bool low = c < half;
+                    const float* q = low ? p + half : p - half;
+                    float w[8];
+                    *(float4*)w = *(const float4*)q; *(float4*)(w + 4) = *(const float4*)(q + 4);
+                    const float* table = cs + 2 * ((i64)i * half + (low ? c : c - half));
+                    #pragma unroll
+                    for (int j = 0; j < 8; ++j) {
+                        const float2 csv = *(const float2*)(table + 2 * j);
+                        // low: a = v, b = w → a·cos − b·sin; high: a = w, b = v → a·sin + b·cos.
+                        v[j] = low ? v[j] * csv.x - w[j] * csv.y : w[j] * csv.y + v[j] * csv.x;
+                    }
+                }
+                *(uint4*)(dst + (i64)e * 8) = make_uint4(tc_pack(v[0], v[1]), tc_pack(v[2], v[3]), tc_pack(v[4], v[5]), tc_pack(v[6], v[7]));
+            }
+        }
+        extern "C" __global__ void xmoe_fatc_pack_rope(const float* src, u16* dst, i64 tokens, i64 s, int heads, int d, i64 ld,
+                                                       const float* cs) {
+            const i64 groups = tokens * 3 * heads * (d / 8);
+            const i64 bnCount = tokens / s * heads;
+            if (groups + (i64)gridDim.x * blockDim.x < 0xffffffffLL)
+                tc_pack_rope_range<unsigned>(src, dst, (unsigned)groups, (unsigned)s, (unsigned)heads, (unsigned)(d / 8), (unsigned)bnCount, ld, cs);
+            else
+                tc_pack_rope_range<i64>(src, dst, groups, s, (i64)heads, (i64)(d / 8), bnCount, ld, cs);
         }
         extern "C" __global__ void xmoe_fatc_pack(const float* src, u16* dst, i64 tokens, i64 s, int heads, int d, int parts,
                                                   i64 ld) {
@@ -373,10 +413,34 @@ public enum FlashAttentionTensorCoreKernels {
         }
 
         // dq_i += Σ_j dS_ij k_j, P_ij = exp(scale q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i) scale.
+        // RoPE's backward on a warp's fragment of a gradient w.r.t. rotated q or k (rows r and r + 8 of
+        // the sequence, columns nt·8 + 2t + {0, 1}): column i < D/2 pairs with i + D/2, which is the same
+        // thread's fragment D/16 tiles on. The same products as xmoe_rope's backward (cs: (cos, sin) per
+        // position and pair, xmoe_rope_table), so dqkv comes out w.r.t. the unrotated qkv.
+        template <int D>
+        __device__ __forceinline__ void tc_unrotate(float (*acc)[4], const float* cs, i64 r, i64 s, int t) {
+            #pragma unroll
+            for (int hf = 0; hf < 2; ++hf) {
+                const i64 pos = r + hf * 8;
+                if (pos >= s) continue;
+                #pragma unroll
+                for (int nt = 0; nt < D / 16; ++nt) {
+                    #pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const int i = nt * 8 + 2 * t + e;
+                        const float2 csv = *(const float2*)(cs + 2 * (pos * (D / 2) + i));
+                        const float xa = acc[nt][2 * hf + e], xb = acc[nt + D / 16][2 * hf + e];
+                        acc[nt][2 * hf + e] = xa * csv.x + xb * csv.y;
+                        acc[nt + D / 16][2 * hf + e] = xb * csv.x - xa * csv.y;
+                    }
+                }
+            }
+        }
+
         // overwrite (here and in tc_dkdv): 0 + the sum instead of dqkv + it, dqkv unread (all of it written).
         template <int D>
         __device__ __forceinline__ void tc_dq(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                              float* dqkv, i64 s, int heads, float scale, int overwrite) {
+                                              float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int TS = TC_DQ_KEYS * (D + 8);
             u16* const ks = tc_dyn;           // [2][TC_DQ_KEYS][D + 8]
@@ -441,6 +505,7 @@ public enum FlashAttentionTensorCoreKernels {
                 }
                 __syncthreads();
             }
+            if (cs) tc_unrotate<D>(dq, cs, w0 + g, s, t);
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
                 const i64 row = w0 + g + hf * 8;
@@ -461,7 +526,7 @@ public enum FlashAttentionTensorCoreKernels {
         // double-buffered Q and dO tiles exceed 48 KiB); every fragment is an ldmatrix.
         template <int D>
         __device__ __forceinline__ void tc_dkdv(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                                float* dqkv, i64 s, int heads, float scale, int overwrite) {
+                                                float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int S = D + 8;
             u16* ks = tc_dyn;                              // [TC_KV_KEYS][S]
@@ -554,6 +619,7 @@ public enum FlashAttentionTensorCoreKernels {
                 __syncthreads();
             }
             #undef TC_KV_STAGE
+            if (cs) tc_unrotate<D>(dk, cs, kw + g, s, t);
             #pragma unroll
             for (int hf = 0; hf < 2; ++hf) {
                 const i64 key = kw + g + hf * 8;

@@ -18,8 +18,9 @@ final class CausalSelfAttention {
     let proj: Linear
     private var qkvRotated: Tensor?
     private var probs: Tensor?
-    /// The flash path's saved output and row log-sum-exp (nil after a materialised forward).
-    private var flashSaved: (out: Tensor, logSumExp: Tensor)?
+    /// The flash path's saved (unrotated) qkv, output and row log-sum-exp (nil after a materialised
+    /// forward): RoPE runs inside the flash ops there (`flashAttentionRoPE…`).
+    private var flashSaved: (qkv: Tensor, out: Tensor, logSumExp: Tensor)?
     /// Forces the materialised path even without dropout (tests compare the two paths).
     var alwaysMaterialise = false
     /// Whether the last forward kept the (batch·N)×S×S probabilities for backward.
@@ -43,18 +44,17 @@ final class CausalSelfAttention {
     func forward(_ x_TH: Tensor, seqLen s: Int) -> Tensor {
         let t = x_TH.rows
         let qkv_T3H = qkv.forward(x_TH)
-        backend.ropeForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: qkv_T3H)
         let attn_TH = backend.makeOutput([t, x_TH.columns])
-        qkvRotated = qkv_T3H
         let dropsProbs = probsDropout.control.stream != nil && probsDropout.control.rates.attention > 0
         if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention(headDim: x_TH.columns / heads) {
             let logSumExp = backend.makeTensor([t / s * heads, s])
-            backend.flashAttentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, logSumExp: logSumExp)
-            flashSaved = (attn_TH, logSumExp)
-            probs = nil
-            droppedProbs = nil
+            backend.flashAttentionRoPEForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: attn_TH, logSumExp: logSumExp)
+            flashSaved = (qkv_T3H, attn_TH, logSumExp)
+            (qkvRotated, probs, droppedProbs) = (nil, nil, nil)
             return proj.forward(attn_TH)
         }
+        backend.ropeForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: qkv_T3H)
+        qkvRotated = qkv_T3H
         flashSaved = nil
         let probs = backend.makeTensor([t / s * heads, s, s])
         backend.attentionForward(qkv: qkv_T3H, heads: heads, seqLen: s, out: attn_TH, probs: probs)
@@ -81,17 +81,21 @@ final class CausalSelfAttention {
 
     /// dX += the input gradient (with `overwriteDX`, dX = it: a dX from `makeOutput`).
     func backward(_ dOut_TH: Tensor, dX: Tensor, seqLen s: Int, overwriteDX: Bool = false) {
-        guard let qkvRotated, flashSaved != nil || probs != nil else { fatalError("attention: backward before forward") }
-        // dAttn, dQkv and (flash) dRotated have one writer each, which overwrites; the materialised
-        // paths add into a zeroed dRotated.
+        guard flashSaved != nil || (probs != nil && qkvRotated != nil) else { fatalError("attention: backward before forward") }
+        // dAttn and dQkv have one writer each, which overwrites; the materialised paths add into a
+        // zeroed dRotated.
         let dAttn = backend.makeOutput(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn, overwriteDX: true)
-        let dQkv = backend.makeOutput(qkvRotated.shape)
-        let dRotated = flashSaved != nil ? backend.makeOutput(qkvRotated.shape) : backend.makeTensor(qkvRotated.shape)
         if let flashSaved {
-            backend.flashAttentionBackward(dOut: dAttn, qkv: qkvRotated, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
-                                           heads: heads, seqLen: s, dQkv: dRotated, overwrite: true)
-        } else if let probs, let droppedProbs {
+            let dQkv = backend.makeOutput(flashSaved.qkv.shape)
+            backend.flashAttentionRoPEBackward(dOut: dAttn, qkv: flashSaved.qkv, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
+                                               heads: heads, seqLen: s, theta: theta, dQkv: dQkv, overwrite: true)
+            return qkv.backward(dQkv, dX: dX, overwriteDX: overwriteDX)
+        }
+        guard let qkvRotated else { fatalError("attention: backward before forward") }
+        let dQkv = backend.makeOutput(qkvRotated.shape)
+        let dRotated = backend.makeTensor(qkvRotated.shape)
+        if let probs, let droppedProbs {
             droppedAttentionBackward(dAttn, qkv: qkvRotated, probs: probs, dropped: droppedProbs, seqLen: s, dQkv: dRotated)
         } else if let probs {
             backend.attentionBackward(dOut: dAttn, qkv: qkvRotated, probs: probs, heads: heads, seqLen: s, dQkv: dRotated)

@@ -161,6 +161,27 @@ func tensorCoreFlashAttentionCases() -> [OpCase] {
                                           seqLen: seq, dQkv: x["dqkv"]!)
             }
         })
+        // RoPE fused into the kernels (the pack rotates q and k, dq and dk/dv un-rotate their sums):
+        // against the CPU's rotation, flash attention and RoPE backward as separate ops.
+        cases.append(OpCase(name: "tensor-core flash attention + RoPE b\(batch) s\(seq) n\(heads) d\(d)\(accumulates ? " +=" : "")",
+                            tensors: [TensorSpec(name: "qkv", shape: [rows, 3 * h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "out", shape: [rows, h], fill: .poison),
+                                      TensorSpec(name: "lse", shape: [batch * heads, seq], fill: .poison),
+                                      TensorSpec(name: "d", shape: [rows, h], fill: .normal(scale: 1)),
+                                      TensorSpec(name: "dqkv", shape: [rows, 3 * h], fill: accumulates ? .normal(scale: 1) : .poison)],
+                            outputs: ["out", "lse", "dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
+            let theta: Float = 10_000
+            if let gpu = be as? CUDABackend {
+                let table = gpu.ropeTable(seqLen: seq, d: d, theta: theta)
+                gpu.tensorCoreFlashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!, rope: table)
+                gpu.tensorCoreFlashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                     seqLen: seq, dQkv: x["dqkv"]!, overwrite: !accumulates, rope: table)
+            } else {
+                be.flashAttentionRoPEForwardComposed(qkv: x["qkv"]!, heads: heads, seqLen: seq, theta: theta, out: x["out"]!, logSumExp: x["lse"]!)
+                be.flashAttentionRoPEBackwardComposed(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                      seqLen: seq, theta: theta, dQkv: x["dqkv"]!, overwrite: !accumulates)
+            }
+        })
     }
     return cases
 }

@@ -61,7 +61,7 @@ import XMoEParallel
     /// are the ones the grids use; no atomics (bit-identical runs).
     @Test func sourceDefinesItsKernelsAndTiles() {
         let source = K.source()
-        #expect(K.kernelNames.count == 1 + 3 * K.headWidths.count)
+        #expect(K.kernelNames.count == 2 + 3 * K.headWidths.count)  // the two packs, then fwd, dq, dk/dv per width
         for name in K.kernelNames {
             let definitions = source.components(separatedBy: "\(name)(").count - 1  // kernels are never called in the source
             #expect(definitions == 1, "\(name) defined \(definitions) times")

@@ -23,6 +23,7 @@ import Testing
         "unpermute": .routing, "unpermuteBackward": .routing, "convert": .elementwise,
         "ropeForward": .attention, "ropeBackward": .attention, "attentionForward": .attention, "attentionBackward": .attention,
         "flashAttentionForward": .attention, "flashAttentionBackward": .attention,
+        "flashAttentionRoPEForward": .attention, "flashAttentionRoPEBackward": .attention,
         "crossEntropyForward": .loss, "crossEntropyBackward": .loss, "crossEntropyFused": .loss,
         "adamwUpdate": .optimizer, "sumOfSquares": .optimizer, "allFinite": .optimizer,
     ]
@@ -115,6 +116,9 @@ import Testing
         let lse = f([1, 2])
         p.flashAttentionForward(qkv: qkv, heads: 1, seqLen: 2, out: out, logSumExp: lse)
         p.flashAttentionBackward(dOut: x, qkv: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, dQkv: f([2, 6]))
+        p.flashAttentionRoPEForward(qkv: qkv, heads: 1, seqLen: 2, theta: 10_000, out: out, logSumExp: lse)
+        p.flashAttentionRoPEBackward(dOut: x, qkv: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, theta: 10_000, dQkv: f([2, 6]),
+                                     overwrite: true)
 
         // routing data movement
         let index = i([1, 0]), weights = f([2], [1, 1])

@@ -138,3 +138,35 @@ private func blas(
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
 }
+
+// RoPE then flash attention, from the two ops (what a backend that does not fuse them runs).
+extension Backend {
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+        flashAttentionRoPEForwardComposed(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+    }
+
+    public func flashAttentionRoPEBackward(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
+                                           dQkv: dQkv, overwrite: overwrite)
+    }
+
+    /// A rotated copy of qkv, then `flashAttentionForward` on it.
+    public func flashAttentionRoPEForwardComposed(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+        let rotated = makeOutput(qkv.shape)  // written whole by the rotation
+        ropeForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: rotated)
+        flashAttentionForward(qkv: rotated, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp)
+    }
+
+    /// The rotated copy again, the flash backward into a gradient w.r.t. it, then RoPE's backward.
+    public func flashAttentionRoPEBackwardComposed(
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        let rotated = makeOutput(qkv.shape), dRotated = makeOutput(qkv.shape)
+        ropeForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: rotated)
+        flashAttentionBackward(dOut: dOut, qkv: rotated, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dRotated,
+                               overwrite: true)
+        ropeBackward(dOut: dRotated, heads: heads, seqLen: seqLen, theta: theta, dQkv: dQkv, overwrite: overwrite)
+    }
+}
