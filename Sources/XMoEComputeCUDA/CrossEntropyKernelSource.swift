@@ -25,6 +25,15 @@ public enum CrossEntropyKernelSource {
             else if (g32) g32[i] = g;
             else x[i] = g;
         }
+        // The row's running max m and sum s (rescaled to m) take in one value.
+        __device__ __forceinline__ void ce_take(float xj, float& m, float& s) {
+            if (xj > m) { s = (m == CE_NEG_INF ? 0.0f : s * expf(m - xj)) + 1.0f; m = xj; }
+            else s += expf(xj - m);
+        }
+        // Where v is a multiple of 4 (the vocabulary, 50 304), each thread reads 4 float4 of the row
+        // at a time, all issued before any is used: one scalar load at a time kept too few bytes in
+        // flight for HBM (1.9 TB/s; NOTES.md, session 8).
+        #define CE_UNROLL 4
         extern "C" __global__ void xmoe_cross_entropy_chunk(float* x, const int* targets, float* losses, i64 v, float scale,
                                                             float* g32, unsigned short* g16) {
             const i64 base = (i64)blockIdx.x * v;
@@ -35,19 +44,54 @@ public enum CrossEntropyKernelSource {
                 return;
             }
             const float xt = x[base + t];  // before any thread overwrites it
+            const bool vec = (v & 3) == 0 && ((unsigned long long)x & 15) == 0 && ((unsigned long long)g32 & 15) == 0
+                             && ((unsigned long long)g16 & 7) == 0;
             float m = CE_NEG_INF, s = 0.0f;
-            for (i64 j = threadIdx.x; j < v; j += blockDim.x) {
-                const float xj = x[base + j];
-                if (xj > m) { s = (m == CE_NEG_INF ? 0.0f : s * expf(m - xj)) + 1.0f; m = xj; }
-                else s += expf(xj - m);
+            if (vec) {
+                const float4* row = (const float4*)(x + base);
+                const i64 v4 = v >> 2, step = (i64)blockDim.x;
+                for (i64 j0 = threadIdx.x; j0 < v4; j0 += CE_UNROLL * step) {
+                    float4 q[CE_UNROLL];
+                    #pragma unroll
+                    for (int u = 0; u < CE_UNROLL; ++u) if (j0 + u * step < v4) q[u] = row[j0 + u * step];
+                    #pragma unroll
+                    for (int u = 0; u < CE_UNROLL; ++u) {
+                        if (j0 + u * step >= v4) break;
+                        ce_take(q[u].x, m, s); ce_take(q[u].y, m, s); ce_take(q[u].z, m, s); ce_take(q[u].w, m, s);
+                    }
+                }
+            } else {
+                for (i64 j = threadIdx.x; j < v; j += blockDim.x) ce_take(x[base + j], m, s);
             }
             const float bm = block_max(m);
             s = block_sum(m == CE_NEG_INF ? 0.0f : s * expf(m - bm));
             const float inv = 1.0f / s;
-            for (i64 j = threadIdx.x; j < v; j += blockDim.x) {
-                float g = scale * (expf(x[base + j] - bm) * inv);
-                if (j == t) g -= scale;
-                ce_store(x, g32, g16, base + j, g);
+            if (vec) {
+                float4* row = (float4*)(x + base);
+                const i64 v4 = v >> 2, step = (i64)blockDim.x;
+                for (i64 j0 = threadIdx.x; j0 < v4; j0 += CE_UNROLL * step) {
+                    float4 q[CE_UNROLL];
+                    #pragma unroll
+                    for (int u = 0; u < CE_UNROLL; ++u) if (j0 + u * step < v4) q[u] = row[j0 + u * step];
+                    #pragma unroll
+                    for (int u = 0; u < CE_UNROLL; ++u) {
+                        const i64 j4 = j0 + u * step;
+                        if (j4 >= v4) break;
+                        float g[4] = {scale * (expf(q[u].x - bm) * inv), scale * (expf(q[u].y - bm) * inv),
+                                      scale * (expf(q[u].z - bm) * inv), scale * (expf(q[u].w - bm) * inv)};
+                        const i64 j = 4 * j4;
+                        if (t >= j && t < j + 4) g[t - j] -= scale;
+                        if (g16) *(uint2*)(g16 + base + j) = make_uint2(bf16_bits(g[0]) | (bf16_bits(g[1]) << 16),
+                                                                         bf16_bits(g[2]) | (bf16_bits(g[3]) << 16));
+                        else *(float4*)((g32 ? g32 : x) + base + j) = make_float4(g[0], g[1], g[2], g[3]);
+                    }
+                }
+            } else {
+                for (i64 j = threadIdx.x; j < v; j += blockDim.x) {
+                    float g = scale * (expf(x[base + j] - bm) * inv);
+                    if (j == t) g -= scale;
+                    ce_store(x, g32, g16, base + j, g);
+                }
             }
             if (threadIdx.x == 0) losses[blockIdx.x] = logf(s) + bm - xt;
         }
