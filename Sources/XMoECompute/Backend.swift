@@ -94,6 +94,8 @@ public protocol Backend: AnyObject, Sendable {
 
     /// The experts' linear map out[seg_g] = x[seg_g] · w_g (+ b_g) (Ops/Linear: the grouped GEMM, then
     /// a bias pass); a backend may add the bias inside the product's epilogue, with the same sums.
+    /// A bf16 `out` (b stays fp32) holds those fp32 sums, bias included, rounded once as `convert`
+    /// rounds: the rows the unpermute then reads are half the bytes (as under autocast).
     func groupedLinearForward(x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor)
 
     /// Weight gradient of `groupedGemm` (transB = false): dW_g += a[seg]ᵀ · dC[seg], dW is G×k×n.
@@ -244,13 +246,16 @@ public protocol Backend: AnyObject, Sendable {
     /// the weighted unpermute (weight_TK) and, without weights, the backward of the permuting gather.
     /// A gather over the inverse map: no atomics, the same order on every backend. With `overwrite`,
     /// dst_TH[t] = that sum instead (0 for a token with no kept slot): every row of dst is written.
+    /// src may be bf16 (the experts' bf16 output; dst stays fp32): its values widen exactly, then the
+    /// same fp32 sums.
     func unpermute(_ src: Tensor, rowOfSlot: Tensor, weight: Tensor?, topK: Int, into dst: Tensor, overwrite: Bool)
     /// For each kept slot s of token t, row b = rowOfSlot[s]: dSrc[b] += weight[s] · dDst[t];
     /// dWeight[s] += src[b] · dDst[t] (dropped slots get nothing). A bf16 dSrc (the experts' GEMM
     /// reads it) is WRITTEN, rounded as `convert` rounds: dSrc's rows are the kept rows, each with one
     /// slot, so it holds exactly what zeros, the fp32 sum and a convert would give. `overwriteDSrc`
     /// writes an fp32 dSrc the same way (dSrc = weight · dDst, every row: a dSrc from `makeOutput`);
-    /// dWeight still accumulates.
+    /// dWeight still accumulates. src may be bf16 (read for dWeight only): its values widen exactly,
+    /// then the same fp32 dots.
     func unpermuteBackward(
         dDst: Tensor, src: Tensor, rowOfSlot: Tensor, weight: Tensor, topK: Int, dSrc: Tensor, dWeight: Tensor, overwriteDSrc: Bool)
 

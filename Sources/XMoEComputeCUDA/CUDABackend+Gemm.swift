@@ -115,18 +115,26 @@ extension CUDABackend {
     }
 
     /// The bias inside the kernel's epilogue where the product goes to the kernel (bf16 operands,
-    /// fp32 bias and output): no second pass over the [rows, n] output (NOTES.md, session 8).
+    /// fp32 bias): no second pass over the [rows, n] output (NOTES.md, session 8). A bf16 output is
+    /// rounded there too, after the bias (the fp32 sums, rounded once: what the unfused path's
+    /// product, bias pass and convert give, without the fp32 rows).
     public func groupedLinearForward(x: Tensor, w: Tensor, b: Tensor?, rowOffsets: [Int], rowCounts: [Int], out: Tensor) {
         let (k, n) = (x.columns, out.columns)
         precondition(w.shape == [rowCounts.count, k, n], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(k), \(n)]")
-        guard let b, b.dtype == .float32, b.count == rowCounts.count * n, x.dtype == .bfloat16, w.dtype == .bfloat16,
-              out.dtype == .float32, expertGemmUsesKernel, expertGemmKernelApplies(.weightsNContiguous, k: k, n: n),
-              [x, w, out, b].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) else {
+        let output: ExpertGemmOutput? = switch out.dtype {
+        case .float32: .float32
+        case .bfloat16: .bfloat16
+        default: nil
+        }
+        guard let output, b.map({ $0.dtype == .float32 && $0.count == rowCounts.count * n }) ?? true,
+              x.dtype == .bfloat16, w.dtype == .bfloat16, expertGemmUsesKernel, expertGemmKernelApplies(.weightsNContiguous, k: k, n: n),
+              ([x, w, out] + (b.map { [$0] } ?? [])).allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) else {
             return groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: out)
         }
         checkSegments(rowOffsets, rowCounts, rows: out.rows, "groupedLinearForward")
         expertGemmKernelBF16(.weightsNContiguous, k: k, n: n, a: devicePointer(x), aRows: x.count / k, b: devicePointer(w), beta: 0,
-                             c: devicePointer(out), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts, bias: devicePointer(b))
+                             c: devicePointer(out), output: output, rowOffsets: rowOffsets, rowCounts: rowCounts,
+                             bias: b.map { devicePointer($0) })
     }
 
     public func groupedGemmWeightGrad(

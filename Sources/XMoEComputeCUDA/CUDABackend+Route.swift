@@ -71,13 +71,16 @@ extension CUDABackend {
         let (t, h) = (dst.rows, dst.columns)
         precondition(rowOfSlot.count == t * topK && (weight?.count ?? t * topK) == t * topK && src.columns == h && topK <= maxRouteTopK,
                      "unpermute: src \(src.shape), dst \(dst.shape), rowOfSlot \(rowOfSlot.shape)")
+        precondition((src.dtype == .float32 || src.dtype == .bfloat16) && dst.dtype == .float32,
+                     "unpermute: a \(src.dtype) src into a \(dst.dtype) dst (float32 or bfloat16 into float32)")
         guard h > 0 else { return }
-        if rowsAreQuads(h, [src, dst]) {
-            return context.launch("xmoe_unpermute4", .perRow(rows: t),
+        let srcKind = src.dtype == .bfloat16 ? "_bf16src" : ""
+        if rowsSplitIntoQuads(h, [src, dst]) {
+            return context.launch("xmoe_unpermute4" + srcKind, .perRow(rows: t),
                                   [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)),
                                    .int64(Int64(h / 4)), ptr(dst), .int32(overwrite ? 1 : 0)])
         }
-        context.launch("xmoe_unpermute", .perRow(rows: t),
+        context.launch("xmoe_unpermute" + srcKind, .perRow(rows: t),
                        [ptr(src), ptr(rowOfSlot), weight.map { ptr($0) } ?? .pointer(nil), .int32(Int32(topK)), .int64(Int64(h)), ptr(dst),
                         .int32(overwrite ? 1 : 0)])
     }
@@ -89,10 +92,14 @@ extension CUDABackend {
         precondition(rowOfSlot.count == t * topK && weight.count == t * topK && dWeight.count == t * topK
                      && src.shape == dSrc.shape && src.columns == h,
                      "unpermuteBackward: dDst \(dDst.shape), src \(src.shape), dSrc \(dSrc.shape), rowOfSlot \(rowOfSlot.shape)")
+        precondition(dDst.dtype == .float32 && [src, dSrc].allSatisfy { $0.dtype == .float32 || $0.dtype == .bfloat16 },
+                     "unpermuteBackward: dDst \(dDst.dtype), src \(src.dtype), dSrc \(dSrc.dtype) (float32 dDst; float32 or bfloat16 src, dSrc)")
         guard h > 0 else { return }
+        let srcKind = src.dtype == .bfloat16 ? "_bf16src" : ""
+        let quads = rowsSplitIntoQuads(h, [dDst, src, dSrc])
         if dSrc.dtype != .float32 {
-            if dSrc.dtype == .bfloat16, rowsAreQuads(h, [dDst, src]), Int(bitPattern: devicePointer(dSrc)) % 8 == 0 {
-                return context.launch("xmoe_unpermute_bwd4_bf16", .perRow(rows: t * topK),
+            if quads {
+                return context.launch("xmoe_unpermute_bwd4" + srcKind + "_bf16", .perRow(rows: t * topK),
                                       [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
                                        ptr(dSrc), ptr(dWeight)])
             }
@@ -102,14 +109,21 @@ extension CUDABackend {
                               overwriteDSrc: true)
             return convert(dSrc32, to: dSrc)
         }
-        if rowsAreQuads(h, [dDst, src, dSrc]) {
-            return context.launch("xmoe_unpermute_bwd4", .perRow(rows: t * topK),
+        if quads {
+            return context.launch("xmoe_unpermute_bwd4" + srcKind, .perRow(rows: t * topK),
                                   [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h / 4)),
                                    ptr(dSrc), ptr(dWeight), .int32(overwriteDSrc ? 1 : 0)])
         }
-        context.launch("xmoe_unpermute_bwd", .perRow(rows: t * topK),
+        context.launch("xmoe_unpermute_bwd" + srcKind, .perRow(rows: t * topK),
                        [ptr(dDst), ptr(src), ptr(rowOfSlot), ptr(weight), .int32(Int32(topK)), .int64(Int64(h)), ptr(dSrc), ptr(dWeight),
                         .int32(overwriteDSrc ? 1 : 0)])
+    }
+
+    /// Whether rows `h` wide of fp32 or bf16 tensors can be walked four elements at a time: h a
+    /// multiple of 4 and every base address aligned to four elements (16 bytes for fp32, 8 for bf16),
+    /// so every row start is.
+    func rowsSplitIntoQuads(_ h: Int, _ tensors: [Tensor]) -> Bool {
+        h % 4 == 0 && tensors.allSatisfy { Int(bitPattern: devicePointer($0)) % (4 * $0.dtype.byteSize) == 0 }
     }
 
     /// A thread per token in small blocks; nil for no tokens.

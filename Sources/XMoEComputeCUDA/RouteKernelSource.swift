@@ -16,7 +16,9 @@ public enum RouteKernelSource {
     public static let kernelNames = [
         "xmoe_route_topk", "xmoe_route_stats_chunk", "xmoe_route_stats_final", "xmoe_route_bwd",
         "xmoe_permute_keep", "xmoe_permute_kept_counts", "xmoe_permute_rows", "xmoe_permute_tokens",
-        "xmoe_unpermute", "xmoe_unpermute_bwd", "xmoe_unpermute4", "xmoe_unpermute_bwd4", "xmoe_unpermute_bwd4_bf16",
+        "xmoe_unpermute", "xmoe_unpermute_bf16src", "xmoe_unpermute4", "xmoe_unpermute4_bf16src",
+        "xmoe_unpermute_bwd", "xmoe_unpermute_bwd_bf16src", "xmoe_unpermute_bwd4", "xmoe_unpermute_bwd4_bf16src",
+        "xmoe_unpermute_bwd4_bf16", "xmoe_unpermute_bwd4_bf16src_bf16",
     ]
 
     /// The module's CUDA C++ (no headers, so hiprtc can compile it too).
@@ -196,12 +198,30 @@ public enum RouteKernelSource {
             GRID_LOOP(s, n) { const int r = rowOfSlot[s]; if (r >= 0) tokenOfRow[r] = (int)(s / k); }
         }
 
-        // A block per token: dst[t] += Σ (weight[s] ·) src[row(s)] over t's kept slots in increasing row order.
-        // overwrite = 1: the same sum from 0 instead of dst[t] (dst unread, every row written, 0 without kept slots).
-        extern "C" __global__ void xmoe_unpermute(const float* src, const int* rowOfSlot, const float* weight, int k, i64 h, float* dst,
-                                                  int overwrite) {
-            const i64 t = blockIdx.x;
-            int rows[MAXK], slots[MAXK], m = 0;
+        // ---- unpermute: the gather over the inverse map and its backward ----
+        // Rows of src and dSrc in fp32, or in bf16 (the experts' GEMM writes and reads them so where no
+        // all-to-all stands between): a bf16 value widens exactly (its bits << 16), a bf16 store rounds
+        // as convert rounds. The sums are fp32 either way, so one template body serves every pairing.
+        __device__ __forceinline__ float ld1(const float* p, i64 i) { return p[i]; }
+        __device__ __forceinline__ float ld1(const unsigned short* p, i64 i) { return __uint_as_float((unsigned)p[i] << 16); }
+        __device__ __forceinline__ void st1(float* p, i64 i, float v) { p[i] = v; }
+        __device__ __forceinline__ void st1(unsigned short* p, i64 i, float v) { p[i] = (unsigned short)bf16_bits(v); }
+        // Four elements at once (i counts quads): a float4 (16 bytes) or four bf16 in a uint2 (8 bytes),
+        // element 0 in the low half of .x (little-endian, as convert lays them out).
+        __device__ __forceinline__ float4 ld4(const float4* p, i64 i) { return p[i]; }
+        __device__ __forceinline__ float4 ld4(const uint2* p, i64 i) {
+            const uint2 b = p[i];
+            return make_float4(__uint_as_float(b.x << 16), __uint_as_float(b.x & 0xffff0000u),
+                               __uint_as_float(b.y << 16), __uint_as_float(b.y & 0xffff0000u));
+        }
+        __device__ __forceinline__ void st4(float4* p, i64 i, float4 v) { p[i] = v; }
+        __device__ __forceinline__ void st4(uint2* p, i64 i, float4 v) {
+            p[i] = make_uint2(bf16_bits(v.x) | (bf16_bits(v.y) << 16), bf16_bits(v.z) | (bf16_bits(v.w) << 16));
+        }
+
+        // Token t's kept (row, slot) pairs in increasing row order (the CPU's summation order); returns how many.
+        __device__ __forceinline__ int unpermute_rows(const int* rowOfSlot, i64 t, int k, int* rows, int* slots) {
+            int m = 0;
             for (int j = 0; j < k; ++j) {
                 const int r = rowOfSlot[t * k + j];
                 if (r < 0) continue;
@@ -209,50 +229,41 @@ public enum RouteKernelSource {
                 while (p > 0 && rows[p - 1] > r) { rows[p] = rows[p - 1]; slots[p] = slots[p - 1]; --p; }
                 rows[p] = r; slots[p] = (int)(t * k + j);
             }
+            return m;
+        }
+
+        // A block per token: dst[t] += Σ (weight[s] ·) src[row(s)] over t's kept slots in increasing row order.
+        // overwrite = 1: the same sum from 0 instead of dst[t] (dst unread, every row written, 0 without kept slots).
+        template <typename S>
+        __device__ __forceinline__ void unpermute_body(const S* src, const int* rowOfSlot, const float* weight, int k, i64 h, float* dst,
+                                                       int overwrite) {
+            const i64 t = blockIdx.x;
+            int rows[MAXK], slots[MAXK];
+            const int m = unpermute_rows(rowOfSlot, t, k, rows, slots);
             if (m == 0 && !overwrite) return;
             for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
                 float acc = overwrite ? 0.0f : dst[t * h + c];
-                for (int q = 0; q < m; ++q) acc += weight ? weight[slots[q]] * src[(i64)rows[q] * h + c] : src[(i64)rows[q] * h + c];
+                for (int q = 0; q < m; ++q) {
+                    const float v = ld1(src, (i64)rows[q] * h + c);
+                    acc += weight ? weight[slots[q]] * v : v;
+                }
                 dst[t * h + c] = acc;
             }
         }
-        // A block per slot: dSrc[row] += weight · dDst[token]; dWeight[slot] += src[row] · dDst[token].
-        // overwrite = 1: dSrc[row] = 0 + the same product (dSrc unread; each kept row has one slot).
-        extern "C" __global__ void xmoe_unpermute_bwd(const float* dDst, const float* src, const int* rowOfSlot, const float* weight,
-                                                      int k, i64 h, float* dSrc, float* dWeight, int overwrite) {
-            const i64 slot = blockIdx.x;
-            const int r = rowOfSlot[slot];
-            if (r < 0) return;
-            const i64 t = slot / k;
-            const float w = weight[slot];
-            float dot = 0.0f;
-            for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
-                const float g = dDst[t * h + c];
-                dSrc[(i64)r * h + c] = (overwrite ? 0.0f : dSrc[(i64)r * h + c]) + w * g;
-                dot += src[(i64)r * h + c] * g;
-            }
-            dot = block_sum(dot);
-            if (threadIdx.x == 0) dWeight[slot] += dot;
-        }
-        // The two above on float4s (h4 = h / 4; the caller checks h % 4 and 16-byte alignment): the
-        // same sums per element, in the same order; 16-byte loads move these bandwidth-bound passes
-        // over T·k rows of H floats at full width.
-        extern "C" __global__ void xmoe_unpermute4(const float4* src, const int* rowOfSlot, const float* weight, int k, i64 h4,
-                                                   float4* dst, int overwrite) {
+        // The same on quads (h4 = h / 4; the caller checks h % 4 and the alignment of src's kind of quad
+        // and of dst's float4s): the same sums per element, in the same order; wide loads move this
+        // bandwidth-bound pass over T·k rows of H at full width.
+        template <typename S>
+        __device__ __forceinline__ void unpermute4_body(const S* src, const int* rowOfSlot, const float* weight, int k, i64 h4, float4* dst,
+                                                        int overwrite) {
             const i64 t = blockIdx.x;
-            int rows[MAXK], slots[MAXK], m = 0;
-            for (int j = 0; j < k; ++j) {
-                const int r = rowOfSlot[t * k + j];
-                if (r < 0) continue;
-                int p = m++;
-                while (p > 0 && rows[p - 1] > r) { rows[p] = rows[p - 1]; slots[p] = slots[p - 1]; --p; }
-                rows[p] = r; slots[p] = (int)(t * k + j);
-            }
+            int rows[MAXK], slots[MAXK];
+            const int m = unpermute_rows(rowOfSlot, t, k, rows, slots);
             if (m == 0 && !overwrite) return;
             for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
                 float4 acc = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : dst[t * h4 + c];
                 for (int q = 0; q < m; ++q) {
-                    const float4 v = src[(i64)rows[q] * h4 + c];
+                    const float4 v = ld4(src, (i64)rows[q] * h4 + c);
                     if (weight) {
                         const float w = weight[slots[q]];
                         acc.x += w * v.x; acc.y += w * v.y; acc.z += w * v.z; acc.w += w * v.w;
@@ -263,8 +274,31 @@ public enum RouteKernelSource {
                 dst[t * h4 + c] = acc;
             }
         }
-        extern "C" __global__ void xmoe_unpermute_bwd4(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
-                                                       int k, i64 h4, float4* dSrc, float* dWeight, int overwrite) {
+        // A block per slot: dSrc[row] += weight · dDst[token]; dWeight[slot] += src[row] · dDst[token].
+        // overwrite = 1: dSrc[row] = 0 + the same product (dSrc unread; each kept row has one slot).
+        template <typename S, typename D>
+        __device__ __forceinline__ void unpermute_bwd_body(const float* dDst, const S* src, const int* rowOfSlot, const float* weight,
+                                                           int k, i64 h, D* dSrc, float* dWeight, int overwrite) {
+            const i64 slot = blockIdx.x;
+            const int r = rowOfSlot[slot];
+            if (r < 0) return;
+            const i64 t = slot / k;
+            const float w = weight[slot];
+            float dot = 0.0f;
+            for (i64 c = threadIdx.x; c < h; c += blockDim.x) {
+                const float g = dDst[t * h + c];
+                st1(dSrc, (i64)r * h + c, (overwrite ? 0.0f : ld1(dSrc, (i64)r * h + c)) + w * g);
+                dot += ld1(src, (i64)r * h + c) * g;
+            }
+            dot = block_sum(dot);
+            if (threadIdx.x == 0) dWeight[slot] += dot;
+        }
+        // The same on quads (h4 = h / 4; the caller checks h % 4 and each tensor's quad alignment). A bf16
+        // dSrc is only WRITTEN (overwrite = 1: each kept row has one slot), rounded as convert rounds:
+        // the experts' second GEMM reads it as its bf16 dOut, with no fp32 copy to zero and convert.
+        template <typename S, typename D>
+        __device__ __forceinline__ void unpermute_bwd4_body(const float4* dDst, const S* src, const int* rowOfSlot, const float* weight,
+                                                            int k, i64 h4, D* dSrc, float* dWeight, int overwrite) {
             const i64 slot = blockIdx.x;
             const int r = rowOfSlot[slot];
             if (r < 0) return;
@@ -272,35 +306,56 @@ public enum RouteKernelSource {
             const float w = weight[slot];
             float dot = 0.0f;
             for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
-                const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
-                float4 d = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : dSrc[(i64)r * h4 + c];
+                const float4 g = dDst[t * h4 + c], v = ld4(src, (i64)r * h4 + c);
+                float4 d = overwrite ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : ld4(dSrc, (i64)r * h4 + c);
                 d.x += w * g.x; d.y += w * g.y; d.z += w * g.z; d.w += w * g.w;
-                dSrc[(i64)r * h4 + c] = d;
+                st4(dSrc, (i64)r * h4 + c, d);
                 dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;
             }
             dot = block_sum(dot);
             if (threadIdx.x == 0) dWeight[slot] += dot;
         }
-        // The same with a bf16 dSrc, WRITTEN (each kept row has one slot), rounded as convert rounds:
-        // the experts' second GEMM reads it as its bf16 dOut, with no fp32 copy to zero and convert.
+
+        // The entry points: `_bf16src` reads a bf16 src, a trailing `_bf16` writes a bf16 dSrc.
+        extern "C" __global__ void xmoe_unpermute(const float* src, const int* rowOfSlot, const float* weight, int k, i64 h, float* dst,
+                                                  int overwrite) {
+            unpermute_body(src, rowOfSlot, weight, k, h, dst, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute_bf16src(const unsigned short* src, const int* rowOfSlot, const float* weight, int k,
+                                                          i64 h, float* dst, int overwrite) {
+            unpermute_body(src, rowOfSlot, weight, k, h, dst, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute4(const float4* src, const int* rowOfSlot, const float* weight, int k, i64 h4,
+                                                   float4* dst, int overwrite) {
+            unpermute4_body(src, rowOfSlot, weight, k, h4, dst, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute4_bf16src(const uint2* src, const int* rowOfSlot, const float* weight, int k, i64 h4,
+                                                           float4* dst, int overwrite) {
+            unpermute4_body(src, rowOfSlot, weight, k, h4, dst, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd(const float* dDst, const float* src, const int* rowOfSlot, const float* weight,
+                                                      int k, i64 h, float* dSrc, float* dWeight, int overwrite) {
+            unpermute_bwd_body(dDst, src, rowOfSlot, weight, k, h, dSrc, dWeight, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd_bf16src(const float* dDst, const unsigned short* src, const int* rowOfSlot,
+                                                              const float* weight, int k, i64 h, float* dSrc, float* dWeight, int overwrite) {
+            unpermute_bwd_body(dDst, src, rowOfSlot, weight, k, h, dSrc, dWeight, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd4(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
+                                                       int k, i64 h4, float4* dSrc, float* dWeight, int overwrite) {
+            unpermute_bwd4_body(dDst, src, rowOfSlot, weight, k, h4, dSrc, dWeight, overwrite);
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd4_bf16src(const float4* dDst, const uint2* src, const int* rowOfSlot,
+                                                               const float* weight, int k, i64 h4, float4* dSrc, float* dWeight, int overwrite) {
+            unpermute_bwd4_body(dDst, src, rowOfSlot, weight, k, h4, dSrc, dWeight, overwrite);
+        }
         extern "C" __global__ void xmoe_unpermute_bwd4_bf16(const float4* dDst, const float4* src, const int* rowOfSlot, const float* weight,
                                                             int k, i64 h4, uint2* dSrc, float* dWeight) {
-            const i64 slot = blockIdx.x;
-            const int r = rowOfSlot[slot];
-            if (r < 0) return;
-            const i64 t = slot / k;
-            const float w = weight[slot];
-            float dot = 0.0f;
-            for (i64 c = threadIdx.x; c < h4; c += blockDim.x) {
-                const float4 g = dDst[t * h4 + c], v = src[(i64)r * h4 + c];
-                uint2 d;
-                d.x = bf16_bits(w * g.x) | (bf16_bits(w * g.y) << 16);
-                d.y = bf16_bits(w * g.z) | (bf16_bits(w * g.w) << 16);
-                dSrc[(i64)r * h4 + c] = d;
-                dot += v.x * g.x; dot += v.y * g.y; dot += v.z * g.z; dot += v.w * g.w;
-            }
-            dot = block_sum(dot);
-            if (threadIdx.x == 0) dWeight[slot] += dot;
+            unpermute_bwd4_body(dDst, src, rowOfSlot, weight, k, h4, dSrc, dWeight, 1);
+        }
+        extern "C" __global__ void xmoe_unpermute_bwd4_bf16src_bf16(const float4* dDst, const uint2* src, const int* rowOfSlot,
+                                                                    const float* weight, int k, i64 h4, uint2* dSrc, float* dWeight) {
+            unpermute_bwd4_body(dDst, src, rowOfSlot, weight, k, h4, dSrc, dWeight, 1);
         }
         """
     }

@@ -3,7 +3,8 @@ import XMoECompute
 /// The routed experts this rank holds, stacked: w_in [L, H, F] (SwiGLU: [L, H, 2F], gate | up),
 /// w_out [L, F, H], optional biases. Each runs on its contiguous rows (grouped GEMM).
 /// With bf16 compute copies of the weights, both grouped GEMMs take bf16 rows (converted here) and
-/// bf16 weights and give fp32 outputs; the saved GEMM inputs are the bf16 ones.
+/// bf16 weights and give fp32 outputs (the second may give bf16 ones: `forward`'s `outputDType`);
+/// the saved GEMM inputs are the bf16 ones.
 final class Experts {
     let backend: Backend
     let activation: ModelConfig.Activation
@@ -32,8 +33,12 @@ final class Experts {
     }
 
     /// `rowBound` (≥ the rows): the most rows this layer can get, so the tensors sized by the rows
-    /// keep one size from step to step (the rows themselves when they are unbounded).
-    func forward(_ rows: Tensor, counts_L: [Int], rowBound: Int? = nil) -> Tensor {
+    /// keep one size from step to step (the rows themselves when they are unbounded). `outputDType`:
+    /// fp32, or the second GEMM's compute dtype (`self.outputDType`) for a reader that takes it (the
+    /// unpermute, with no all-to-all between): then the GEMM's fp32 sums, bias included, rounded once.
+    func forward(_ rows: Tensor, counts_L: [Int], rowBound: Int? = nil, outputDType: DType = .float32) -> Tensor {
+        precondition(outputDType == .float32 || outputDType == self.outputDType,
+                     "Experts: a \(outputDType) output from weights computed in \(self.outputDType)")
         var offsets: [Int] = [], next = 0
         for c in counts_L { offsets.append(next); next += c }
         segments = (offsets, counts_L)
@@ -45,7 +50,7 @@ final class Experts {
         let x = lowered(rows)
         backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
         let act = activate(backend, activation, pre, dtype: wIn.compute?.dtype ?? .float32, bound: self.rowBound)
-        let out = backend.makeOutput(rows: n, bound: self.rowBound, columns: wOut.value.dim(2))
+        let out = backend.makeOutput(rows: n, bound: self.rowBound, columns: wOut.value.dim(2), dtype: outputDType)
         backend.groupedLinearForward(x: act, w: wOut.compute ?? wOut.value, b: bOut?.value, rowOffsets: offsets, rowCounts: counts_L, out: out)
         (self.x, self.pre, self.act) = (x, pre, act)
         return out
@@ -53,6 +58,9 @@ final class Experts {
 
     /// The dtype the first GEMM reads its rows in (rows given in it are used as they are).
     var inputDType: DType { wIn.compute?.dtype ?? .float32 }
+
+    /// The dtype the output may be given in: the second GEMM's (fp32 without compute copies).
+    var outputDType: DType { wOut.compute?.dtype ?? .float32 }
 
     /// The dtype the output's gradient may come in: the second GEMM's. In bf16 the output bias's
     /// gradient sums the rounded gradient the GEMMs read (in fp32), as under PyTorch's autocast.

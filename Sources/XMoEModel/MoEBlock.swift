@@ -47,7 +47,12 @@ final class MoEBlock {
         let sent = try dispatcher.dispatch(x_BH, plan: plan)
         // EP = 1: the experts' rows are x_BH's, bounded by the plan; else they vary with the peers.
         let bound = dispatcher.localExperts.count == plan.counts_E.count ? plan.rowBound : sent.rows.rows
-        let y_BH = try dispatcher.combine(experts.forward(sent.rows, counts_L: sent.counts_L, rowBound: bound), context: sent)
+        // Without an all-to-all the unpermute reads the experts' rows as they are: let them come in the
+        // GEMM's dtype, as under autocast (the unpermute's forward and backward read half the bytes);
+        // a combine takes fp32.
+        let yExperts_BH = experts.forward(sent.rows, counts_L: sent.counts_L, rowBound: bound,
+                                          outputDType: dispatcher is LocalDispatcher ? experts.outputDType : .float32)
+        let y_BH = try dispatcher.combine(yExperts_BH, context: sent)
         context = sent
         let y_TH = unpermute.forward(y_BH, plan: plan, weight_TK: r.weight_TK, tokens: r.tokens)
         for expert in shared { backend.add(y_TH, expert.forward(x_TH), out: y_TH) }

@@ -1,7 +1,8 @@
 import XMoECompute
 
 /// The unpermute stage: y_TH[t] = Σ over t's kept slots of weight(slot) · y_BH[row of slot], a
-/// gather over the plan's inverse map (dropped slots add nothing).
+/// gather over the plan's inverse map (dropped slots add nothing). y_BH may be bf16 (the experts'
+/// GEMM's output when no all-to-all stands between); y_TH and the gradients' sums stay fp32.
 final class Unpermute {
     let backend: Backend
     private var plan: PermutePlan?

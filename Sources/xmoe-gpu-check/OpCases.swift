@@ -68,6 +68,20 @@ func opCases(random: inout CheckRandom) -> [OpCase] {
             be.groupedLinearBackward(x: x["x"]!, w: x["w"]!, dOut: x["dout"]!, rowOffsets: offsets, rowCounts: counts,
                                      dX: x["dx"]!, dW: x["dw"]!, dB: x["db"]!)
         })
+        // Into bf16 (the experts' second GEMM where the unpermute reads its rows): bf16 operands made
+        // inside the case, so both backends multiply the same values; the fp32 sums, bias included,
+        // rounded once. k 24, n 40 go to the sm_90a kernel (bias and rounding in its epilogue); k 33,
+        // n 17 to the product, bias pass and convert.
+        for (k, n) in [(24, 40), (33, 17)] {
+            cases.append(OpCase(name: "groupedLinearForward into bf16 (bias) k\(k) n\(n) counts \(counts)",
+                                tensors: [t("x", [rows, k]), t("w", [g, k, n]), t("b", [g, n]), t("out", [rows, n], .poison)],
+                                outputs: ["out"], tolerance: bf16Tolerance) { be, x in
+                let out16 = be.makeOutput([rows, n], dtype: .bfloat16)
+                be.groupedLinearForward(x: be.converted(x["x"]!, to: .bfloat16), w: be.converted(x["w"]!, to: .bfloat16), b: x["b"]!,
+                                        rowOffsets: offsets, rowCounts: counts, out: out16)
+                be.convert(out16, to: x["out"]!)
+            })
+        }
     }
     for rows in [1, 77] {
         cases.append(OpCase(name: "linear fwd+bwd (bias) rows \(rows)",

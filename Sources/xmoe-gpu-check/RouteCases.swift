@@ -138,6 +138,48 @@ func routeCases(random: inout CheckRandom) -> [OpCase] {
                 be.convert(dSrc16, to: x["dSrc"]!)
             })
         }
+        // From a bf16 src (the experts' bf16 output, no all-to-all between): both backends read the
+        // same rounded values (made by convert inside the case), so the sums match to fp32 rounding.
+        // 300 columns take the quad kernels (8-byte bf16 loads), 33 the scalar ones; dst and the
+        // fp32 dSrc start as random values (added to), `plain` and `dSrcW` are overwritten.
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dst", [s.t, h], .normal(scale: 5)), spec("plain", [s.t, h], .normal(scale: 5))]
+            cases.append(OpCase(name: "route unpermute bf16 src(+overwrite) \(name) h\(h)", tensors: tensors,
+                                outputs: ["dst", "plain"], tolerance: fp32Tolerance) { be, x in
+                let src16 = be.makeOutput([rows, h], dtype: .bfloat16)
+                be.convert(x["src"]!, to: src16)
+                be.unpermute(src16, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k, into: x["dst"]!)
+                be.unpermute(src16, rowOfSlot: x["rowOfSlot"]!, weight: nil, topK: s.k, into: x["plain"]!, overwrite: true)
+            })
+        }
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dDst", [s.t, h]), spec("dSrc", [rows, h], .normal(scale: 5)), spec("dSrcW", [rows, h], .normal(scale: 5)),
+                           spec("dWeight", [n])]
+            cases.append(OpCase(name: "route unpermute bwd bf16 src(+overwrite) \(name) h\(h)", tensors: tensors,
+                                outputs: ["dSrc", "dSrcW", "dWeight"], tolerance: fp32Tolerance) { be, x in
+                let src16 = be.makeOutput([rows, h], dtype: .bfloat16)
+                be.convert(x["src"]!, to: src16)
+                be.unpermuteBackward(dDst: x["dDst"]!, src: src16, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k,
+                                     dSrc: x["dSrc"]!, dWeight: x["dWeight"]!)
+                be.unpermuteBackward(dDst: x["dDst"]!, src: src16, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k,
+                                     dSrc: x["dSrcW"]!, dWeight: x["dWeight"]!, overwriteDSrc: true)
+            })
+        }
+        // bf16 src and bf16 dSrc: the model's rows both ways where no all-to-all stands between.
+        for h in [33, 300] {
+            let tensors = [spec("rowOfSlot", [n], .ints(rowOfSlot)), spec("weight", [n], .values(s.weight)), spec("src", [rows, h]),
+                           spec("dDst", [s.t, h]), spec("dSrc", [rows, h], .poison), spec("dWeight", [n])]
+            cases.append(OpCase(name: "route unpermute bwd bf16 src into bf16 \(name) h\(h)", tensors: tensors,
+                                outputs: ["dSrc", "dWeight"], tolerance: 4e-3) { be, x in
+                let src16 = be.makeOutput([rows, h], dtype: .bfloat16), dSrc16 = be.makeOutput([rows, h], dtype: .bfloat16)
+                be.convert(x["src"]!, to: src16)
+                be.unpermuteBackward(dDst: x["dDst"]!, src: src16, rowOfSlot: x["rowOfSlot"]!, weight: x["weight"]!, topK: s.k,
+                                     dSrc: dSrc16, dWeight: x["dWeight"]!)
+                be.convert(dSrc16, to: x["dSrc"]!)
+            })
+        }
     }
     return cases
 }

@@ -141,6 +141,7 @@ if let gpu = cuda, only == nil || expertGemmOnly {
     }
     let kernelFailures = expertGemmKernelChecks(gpu: gpu, cpu: cpu, random: &random, say: say)
     failures += kernelFailures
+    failures += groupedLinearBF16Checks(gpu: gpu, cpu: cpu, random: &random, say: say)
     if expertGemmOnly && kernelFailures.isEmpty {
         for line in expertGemmKernelBenchmark(gpu: gpu) { say("expert-bench: \(line)") }
     }

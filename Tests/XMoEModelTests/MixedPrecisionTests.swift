@@ -70,6 +70,27 @@ import XMoECompute
         #expect(errors.allSatisfy { $0 < 1e-5 }, "y, dX, dW, dB errors \(errors)")
     }
 
+    /// The experts' output in bf16 (what the MoE block asks for with no all-to-all between) is their
+    /// fp32 output, bias included, rounded once: same GEMMs, one rounding at the end.
+    @Test(arguments: [ModelConfig.Activation.gelu, .swiglu])
+    func expertsOutputInBF16IsTheirFP32OutputRounded(activation: ModelConfig.Activation) {
+        let backend = CPUBackend(threads: 2, computeDType: .bfloat16)
+        let store = ParameterStore(backend: backend, seed: 9)
+        let (h, f, counts) = (8, 12, [3, 0, 4])
+        let experts = Experts(store, "e", experts: 0..<counts.count, hidden: h, ffn: f, activation: activation, bias: true,
+                              std: 0.5, outputStd: 0.5)
+        store.seal()
+        if let b = experts.bOut { backend.upload((0..<b.value.count).map { Float($0) * 0.37 - 3 }, to: b.value) }
+        let rows = backend.makeTensor([counts.reduce(0, +), h])
+        backend.upload((0..<rows.count).map { Float(($0 * 7919) % 201) / 50 - 2 }, to: rows)
+        #expect(experts.outputDType == .bfloat16)
+        let y32 = experts.forward(rows, counts_L: counts)
+        let y16 = experts.forward(rows, counts_L: counts, outputDType: .bfloat16)
+        let rounded = backend.converted(y32, to: .bfloat16)  // held: `halves` points into its storage
+        #expect(y32.dtype == .float32 && y16.dtype == .bfloat16)
+        #expect(Array(y16.halves) == Array(rounded.halves))
+    }
+
     @Test(arguments: TinyModels.Preset.allCases)
     func forwardMatchesFloat64ReferenceWithTheSameRounding(preset: TinyModels.Preset) throws {
         let model = MoETransformer(config: TinyModels.config(preset), options: TinyModels.options(.softmaxTopK),
@@ -88,7 +109,8 @@ import XMoECompute
         // relative, so an element flips to the neighbouring bf16 value only when it lies that close
         // to a rounding boundary (a few in 10⁴ elements), each flip moving it 2⁻⁸ relative. 2e-4
         // bounds that; bf16 rounding itself moves the loss by more (checked, so the test can fail).
-        // Measured: 5.2e-8 and 2.2e-8 against the rounded reference, 1.3e-3 and 1.1e-3 unrounded.
+        // Measured (xmoe-paper, deepseek): 6.2e-8 and 3.1e-8 against the rounded reference, 1.4e-3 and
+        // 1.2e-3 unrounded; without rounding the experts' output rows as the model does, 1.2e-4 and 2.4e-5.
         #expect(error < 2e-4, "bf16 model \(loss.total) vs rounded float64 reference \(ref.total): \(error)")
         #expect(bf16Effect > 4 * error, "bf16 rounding changes the loss by \(bf16Effect) only")
     }

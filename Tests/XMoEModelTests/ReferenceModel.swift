@@ -21,8 +21,9 @@ struct ReferenceModel {
     var params: [String: [Double]]
     /// sigmoid_bias selection bias per layer index.
     var expertBias: [Int: [Double]] = [:]
-    /// Applied to both inputs of every linear map's and the LM head's product (not the router's):
-    /// bf16 rounding reproduces a model that computes those GEMMs in bf16.
+    /// Applied to both inputs of every linear map's and the LM head's product (not the router's),
+    /// and to each routed expert's output row (one rank: the unpermute reads the second GEMM's
+    /// output in its dtype): bf16 rounding reproduces a model that computes those GEMMs in bf16.
     var gemmInputRounding: ((Double) -> Double)?
 
     func rounded(_ v: [Double]) -> [Double] { gemmInputRounding.map { v.map($0) } ?? v }
@@ -207,8 +208,8 @@ struct ReferenceModel {
             let idx = choice[i * k + j]
             kept[idx] += 1
             let row = Array(x[(i * h)..<(i * h + h)])
-            let eo = mlp(row, "\(name).experts.\(String(format: "%03d", idx))", 1, ffn: c.expertFFNHidden,
-                         act: c.expertActivation, bias: c.expertBias)
+            let eo = rounded(mlp(row, "\(name).experts.\(String(format: "%03d", idx))", 1, ffn: c.expertFFNHidden,
+                                 act: c.expertActivation, bias: c.expertBias))
             for q in 0..<h { y[i * h + q] += weight[i * k + j] * eo[q] }
         } }
         for sIdx in 0..<c.numSharedExperts {

@@ -40,6 +40,16 @@ extension Backend {
     ) {
         let (i, o) = (x.columns, out.columns)
         precondition(w.shape == [rowCounts.count, i, o], "groupedLinearForward: w \(w.shape), expected [\(rowCounts.count), \(i), \(o)]")
+        if out.dtype != .float32 {
+            // fp32 sums, the bias added before the one rounding (what a bf16 epilogue does); only the
+            // segments' rows are converted, so the rows outside them stay untouched.
+            let wide = makeOutput(out.shape)
+            groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: wide)
+            for run in contiguousRuns(rowOffsets: rowOffsets, rowCounts: rowCounts) {
+                convert(wide.view(offset: run.lowerBound * o, shape: [run.count, o]), to: out.view(offset: run.lowerBound * o, shape: [run.count, o]))
+            }
+            return
+        }
         groupedGemm(transB: false, k: i, n: o, alpha: 1, a: x, w: w, beta: 0, c: out,
                     rowOffsets: rowOffsets, rowCounts: rowCounts)
         if let b { addSegmentBias(out, bias: b, rowOffsets: rowOffsets, rowCounts: rowCounts) }
@@ -72,4 +82,18 @@ extension Backend {
         }
         if let dB { sumRowSegments(dOut, rowOffsets: rowOffsets, rowCounts: rowCounts, into: dB) }
     }
+}
+
+/// The rows the segments cover, as few ranges as possible (adjacent segments merged; the experts'
+/// segments tile their rows, so usually one).
+func contiguousRuns(rowOffsets: [Int], rowCounts: [Int]) -> [Range<Int>] {
+    var runs: [Range<Int>] = []
+    for (offset, count) in zip(rowOffsets, rowCounts).sorted(by: { $0.0 < $1.0 }) where count > 0 {
+        if let last = runs.last, last.upperBound == offset {
+            runs[runs.count - 1] = last.lowerBound..<(offset + count)
+        } else {
+            runs.append(offset..<(offset + count))
+        }
+    }
+    return runs
 }

@@ -41,6 +41,10 @@ extension CPUBackend {
         expectCount(rowOfSlot, t * topK, "unpermute rowOfSlot")
         if let weight { expectCount(weight, t * topK, "unpermute weight") }
         precondition(src.columns == h, "unpermute: src \(src.shape) for dst \(dst.shape)")
+        if src.dtype != .float32 {
+            // The widening is exact, so this is the fp32 sum of the 16-bit values (the GPU's numerics).
+            return unpermute(converted(src, to: .float32), rowOfSlot: rowOfSlot, weight: weight, topK: topK, into: dst, overwrite: overwrite)
+        }
         let (ps, pr, pd) = (src.floats, rowOfSlot.ints, dst.floats)
         let pw = weight?.floats, srcRows = src.rows
         parallelFor(t, minPerChunk: 16) { tokens in
@@ -69,6 +73,11 @@ extension CPUBackend {
         expectCount(rowOfSlot, t * topK, "unpermuteBackward rowOfSlot"); expectCount(weight, t * topK, "unpermuteBackward weight")
         expectCount(dWeight, t * topK, "unpermuteBackward dWeight")
         precondition(src.shape == dSrc.shape && src.columns == h, "unpermuteBackward: src \(src.shape), dSrc \(dSrc.shape), dDst \(dDst.shape)")
+        if src.dtype != .float32 {
+            // Exact widening: dWeight's dots are the fp32 dots of the 16-bit values.
+            return unpermuteBackward(dDst: dDst, src: converted(src, to: .float32), rowOfSlot: rowOfSlot, weight: weight, topK: topK,
+                                     dSrc: dSrc, dWeight: dWeight, overwriteDSrc: overwriteDSrc)
+        }
         if dSrc.dtype != .float32 {
             // Written, not added to: each kept row has one slot (the sum into zeros, then one rounding).
             let dSrc32 = makeOutput(dSrc.shape)
