@@ -85,16 +85,21 @@ extension CUDABackend {
     }
 
     public func geluForward(_ x: Tensor, out: Tensor) {
-        precondition(out.count == x.count && (out.dtype == .float32 || out.dtype == .bfloat16),
-                     "geluForward: out \(out.shape) \(out.dtype), x \(x.shape)")
-        context.launch(out.dtype == .bfloat16 ? "xmoe_gelu_fwd_bf16" : "xmoe_gelu_fwd", .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
+        precondition(out.count == x.count && (out.dtype == .float32 || out.dtype == .bfloat16) && (x.dtype == .float32 || out.dtype == .bfloat16)
+                     && (x.dtype == .float32 || x.dtype == .bfloat16),
+                     "geluForward: out \(out.shape) \(out.dtype), x \(x.shape) \(x.dtype) (a bf16 x takes a bf16 out)")
+        let kernel = x.dtype == .bfloat16 ? "xmoe_gelu_fwd_bf16in" : out.dtype == .bfloat16 ? "xmoe_gelu_fwd_bf16" : "xmoe_gelu_fwd"
+        context.launch(kernel, .elementwise(count: x.count), [ptr(x), ptr(out), n(x)])
     }
 
     public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         precondition(dOut.count == x.count && dX.count == x.count, "geluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
         precondition(dX.dtype == .float32 || (dX.dtype == .bfloat16 && overwrite), "geluBackward: dX \(dX.dtype) (bf16 only written, with overwrite)")
+        precondition(dOut.dtype == .float32 && (x.dtype == .float32 || (x.dtype == .bfloat16 && dX.dtype == .bfloat16)),
+                     "geluBackward: x \(x.dtype), dOut \(dOut.dtype), dX \(dX.dtype) (a bf16 x takes a bf16 dX)")
         if dX.dtype == .bfloat16 {
-            return context.launch("xmoe_gelu_bwd_bf16", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
+            return context.launch(x.dtype == .bfloat16 ? "xmoe_gelu_bwd_bf16in" : "xmoe_gelu_bwd_bf16", .elementwise(count: x.count),
+                                  [ptr(x), ptr(dOut), ptr(dX), n(x)])
         }
         context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x), flag(overwrite)])
     }

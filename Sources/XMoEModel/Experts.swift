@@ -46,7 +46,10 @@ final class Experts {
         precondition(next == rows.rows, "Experts: \(next) rows in the segments, \(rows.rows) given")
         let n = rows.rows
         self.rowBound = max(rowBound ?? n, n)
-        let pre = backend.makeOutput(rows: n, bound: self.rowBound, columns: wIn.value.dim(2))
+        // GELU's input in the first GEMM's dtype (bf16: rounded once after the bias, as under autocast);
+        // GELU reads it and writes the second GEMM's bf16 input, its backward reads it again.
+        let preDType = activation == .gelu ? (wIn.compute?.dtype ?? .float32) : .float32
+        let pre = backend.makeOutput(rows: n, bound: self.rowBound, columns: wIn.value.dim(2), dtype: preDType)
         let x = lowered(rows)
         backend.groupedLinearForward(x: x, w: wIn.compute ?? wIn.value, b: bIn?.value, rowOffsets: offsets, rowCounts: counts_L, out: pre)
         let act = activate(backend, activation, pre, dtype: wIn.compute?.dtype ?? .float32, bound: self.rowBound)

@@ -24,6 +24,17 @@ func overwriteCases() -> [OpCase] {
             be.geluBackward(x: x["x"]!, dOut: x["d"]!, dX: dx16, overwrite: true)
             be.convert(dx16, to: x["dx"]!)
         })
+        cases.append(OpCase(name: "gelu fwd+bwd from bf16 x \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("y", shape, .poison), t("dx", shape, .poison)],
+                            outputs: ["y", "dx"], tolerance: 4e-3) { be, x in
+            let x16 = be.makeOutput(shape, dtype: .bfloat16), y16 = be.makeOutput(shape, dtype: .bfloat16)
+            let dx16 = be.makeOutput(shape, dtype: .bfloat16)
+            be.convert(x["x"]!, to: x16)
+            be.geluForward(x16, out: y16)
+            be.geluBackward(x: x16, dOut: x["d"]!, dX: dx16, overwrite: true)
+            be.convert(y16, to: x["y"]!)
+            be.convert(dx16, to: x["dx"]!)
+        })
         cases.append(OpCase(name: "overwrite swigluBackward \(shape)",
                             tensors: [t("gu", [r, 2 * f], .normal(scale: 2)), t("d", shape), t("dgu", [r, 2 * f], .normal(scale: 5))],
                             outputs: ["dgu"], tolerance: fp32Tolerance) { be, x in

@@ -130,4 +130,25 @@ import Testing
         let got = cpu.downloadFloats(rounded).map(\.bitPattern)
         #expect(got == expected)
     }
+
+    /// A bf16 x (the experts' pre-activation): GELU and its backward see it widened exactly.
+    @Test func geluFromBF16InputIsTheFloat32OpOnWidenedValues() {
+        let cpu = CPUBackend(threads: 2)
+        var random = TestRandom(seed: 92)
+        let count = 3001
+        let wide = cpu.tensor([count], random.floats(count, scale: 3).map(roundToBFloat16)), d = cpu.tensor([count], random.floats(count, scale: 2))
+        let half = cpu.makeOutput([count], dtype: .bfloat16)
+        cpu.convert(wide, to: half)
+        let (y32, y16, dx32, dx16) = (cpu.makeOutput([count]), cpu.makeOutput([count], dtype: .bfloat16),
+                                      cpu.makeOutput([count]), cpu.makeOutput([count], dtype: .bfloat16))
+        cpu.geluForward(wide, out: y32)
+        cpu.geluForward(half, out: y16)
+        cpu.geluBackward(x: wide, dOut: d, dX: dx32, overwrite: true)
+        cpu.geluBackward(x: half, dOut: d, dX: dx16, overwrite: true)
+        let (a, b) = (cpu.makeOutput([count]), cpu.makeOutput([count]))
+        cpu.convert(y16, to: a)
+        cpu.convert(dx16, to: b)
+        #expect(cpu.downloadFloats(a).map(\.bitPattern) == cpu.downloadFloats(y32).map { roundToBFloat16($0).bitPattern })
+        #expect(cpu.downloadFloats(b).map(\.bitPattern) == cpu.downloadFloats(dx32).map { roundToBFloat16($0).bitPattern })
+    }
 }

@@ -137,10 +137,13 @@ struct ReferenceModel {
         return linear(y, "\(name).w_o", "\(name).b_o", t, h, h)
     }
 
-    func mlp(_ x: [Double], _ name: String, _ t: Int, ffn f: Int, act: ModelConfig.Activation, bias: Bool) -> [Double] {
+    /// `routed`: a routed expert, whose GELU input the model keeps in the GEMMs' dtype (rounded
+    /// with `gemmInputRounding`, after the bias).
+    func mlp(_ x: [Double], _ name: String, _ t: Int, ffn f: Int, act: ModelConfig.Activation, bias: Bool, routed: Bool = false) -> [Double] {
         let h = c.hidden
         let width = act == .swiglu ? 2 * f : f
-        let pre = linear(x, "\(name).w_in", "\(name).b_in", t, h, width)
+        var pre = linear(x, "\(name).w_in", "\(name).b_in", t, h, width)
+        if routed && act == .gelu { pre = rounded(pre) }
         var a = [Double](repeating: 0, count: t * f)
         for i in 0..<t { for j in 0..<f {
             if act == .gelu {
@@ -209,7 +212,7 @@ struct ReferenceModel {
             kept[idx] += 1
             let row = Array(x[(i * h)..<(i * h + h)])
             let eo = rounded(mlp(row, "\(name).experts.\(String(format: "%03d", idx))", 1, ffn: c.expertFFNHidden,
-                                 act: c.expertActivation, bias: c.expertBias))
+                                 act: c.expertActivation, bias: c.expertBias, routed: true))
             for q in 0..<h { y[i * h + q] += weight[i * k + j] * eo[q] }
         } }
         for sIdx in 0..<c.numSharedExperts {

@@ -9,6 +9,15 @@ extension CPUBackend {
     public func geluForward(_ x: Tensor, out: Tensor) {
         expectCount(out, x.count, "geluForward out")
         func gelu(_ v: Float) -> Float { 0.5 * v * (1 + tanhf(geluScale * (v + geluCubic * v * v * v))) }
+        if x.dtype != .float32 {  // bf16/f16 x: widened exactly (the experts' pre-activation as their GEMM rounds it)
+            precondition(out.dtype == x.dtype, "geluForward: a \(x.dtype) x takes a \(x.dtype) out, not \(out.dtype)")
+            let (xs, dtype) = (x.halves, x.dtype)
+            nonisolated(unsafe) let ys = out.halves
+            parallelFor(x.count, minPerChunk: 1 << 13) { r in
+                for i in r { ys[i] = halfBits(gelu(halfValue(xs[i], dtype)), dtype) }
+            }
+            return
+        }
         let px = x.floats
         if out.dtype != .float32 {  // a bf16/f16 out: each value rounded as `convert` rounds
             let (po, dtype) = (out.halves, out.dtype)
@@ -31,16 +40,26 @@ extension CPUBackend {
             let sech2 = 1 - th * th
             return 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
         }
-        let (px, pd) = (x.floats, dOut.floats)
+        let pd = dOut.floats
         if dX.dtype != .float32 {  // a bf16/f16 dX: written (never added to), each value rounded as `convert` rounds
             precondition(overwrite, "geluBackward: a \(dX.dtype) dX is written, not added to: pass overwrite")
             let dtype = dX.dtype
             nonisolated(unsafe) let ys = dX.halves
+            if x.dtype != .float32 {  // x in the same 16-bit type, widened exactly
+                precondition(x.dtype == dtype, "geluBackward: x \(x.dtype) with dX \(dtype)")
+                let xs = x.halves
+                parallelFor(x.count, minPerChunk: 1 << 13) { r in
+                    for i in r { ys[i] = halfBits(derivative(halfValue(xs[i], dtype)) * pd[i], dtype) }
+                }
+                return
+            }
+            let px = x.floats
             parallelFor(x.count, minPerChunk: 1 << 13) { r in
                 for i in r { ys[i] = halfBits(derivative(px[i]) * pd[i], dtype) }
             }
             return
         }
+        let px = x.floats
         let pdx = dX.floats
         parallelFor(x.count, minPerChunk: 1 << 13) { r in
             for i in r { pdx[i] = (overwrite ? 0 : pdx[i]) + derivative(px[i]) * pd[i] }
