@@ -198,10 +198,14 @@ public protocol Backend: AnyObject, Sendable {
         dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool)
     /// `flashAttentionForward` of qkv with q and k rotated by RoPE (`ropeForward`, theta) first; qkv
     /// itself stays unrotated. A backend may rotate while it reads qkv (no rotated copy, no RoPE pass).
-    func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor)
-    /// Its backward: dQkv += (or, with `overwrite`, =) the gradient w.r.t. the unrotated qkv.
+    /// Returns what the backward takes in qkv's place: qkv itself, or the backend's own copy of it
+    /// (CUDA's tensor-core path: its rotated bf16 pack, half qkv's bytes, not packed again).
+    @discardableResult
+    func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor
+    /// Its backward from the forward's `saved`: dQkv += (or, with `overwrite`, =) the gradient w.r.t.
+    /// the unrotated qkv.
     func flashAttentionRoPEBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool)
+        dOut: Tensor, saved: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool)
 
     // MARK: routing data movement
 

@@ -315,16 +315,17 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
                                          overwrite: overwrite)
         }
     }
-    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+    @discardableResult
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor {
         timed("flashAttentionRoPEForward") {
             inner.flashAttentionRoPEForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
         }
     }
     public func flashAttentionRoPEBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+        dOut: Tensor, saved: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
     ) {
         timed("flashAttentionRoPEBackward") {
-            inner.flashAttentionRoPEBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
+            inner.flashAttentionRoPEBackward(dOut: dOut, saved: saved, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
                                              dQkv: dQkv, overwrite: overwrite)
         }
     }

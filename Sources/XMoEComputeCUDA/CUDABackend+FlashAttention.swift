@@ -64,35 +64,64 @@ extension CUDABackend {
     /// On the tensor-core path, RoPE happens inside the kernels: the bf16 pack of qkv rotates q and k
     /// as it reads them, and the dq and dk/dv kernels apply RoPE's backward to their sums before they
     /// store them (NOTES.md, session 8): no rotated fp32 copy, no RoPE passes.
-    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+    @discardableResult
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor {
         let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
         guard Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, out) else {
-            return flashAttentionRoPEForwardComposed(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+            flashAttentionRoPEForwardComposed(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+            return qkv
         }
-        tensorCoreFlashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp,
-                                        rope: ropeTable(seqLen: seqLen, d: d, theta: theta))
+        return tensorCoreFlashAttentionRoPEForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
     }
 
-    public func flashAttentionRoPEBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
-    ) {
+    /// The tensor-core forward with RoPE in the pack; returns the rotated bf16 pack, which the
+    /// backward (`tensorCoreFlashAttentionRoPEBackward`) reads instead of packing qkv again.
+    public func tensorCoreFlashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor {
         let (_, d, _) = flashDims(qkv, heads: heads, seqLen: seqLen)
-        guard Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(qkv, dOut, dQkv) else {
-            return flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen,
+        let packed = packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: ropeTable(seqLen: seqLen, d: d, theta: theta))
+        tensorCoreFlashAttentionForward(qkv: qkv, heads: heads, seqLen: seqLen, out: out, logSumExp: logSumExp, packed: packed)
+        return packed
+    }
+
+    /// The tensor-core backward from the forward's rotated pack; dQkv w.r.t. the unrotated qkv.
+    public func tensorCoreFlashAttentionRoPEBackward(
+        dOut: Tensor, packed: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        precondition(packed.dtype == .bfloat16 && packed.count == dQkv.count,
+                     "tensorCoreFlashAttentionRoPEBackward: a pack of \(packed.count) \(packed.dtype) for dQkv \(dQkv.shape)")
+        let (_, d, _) = flashDims(dQkv, heads: heads, seqLen: seqLen)
+        tensorCoreFlashAttentionBackward(dOut: dOut, qkv: dQkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+                                         overwrite: overwrite, rope: ropeTable(seqLen: seqLen, d: d, theta: theta), packed: packed)
+    }
+
+    /// `saved` is the forward's rotated bf16 pack (tensor-core path) or qkv itself.
+    public func flashAttentionRoPEBackward(
+        dOut: Tensor, saved: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+    ) {
+        if saved.dtype == .bfloat16 {
+            return tensorCoreFlashAttentionRoPEBackward(dOut: dOut, packed: saved, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen,
+                                                        theta: theta, dQkv: dQkv, overwrite: overwrite)
+        }
+        let (_, d, _) = flashDims(dQkv, heads: heads, seqLen: seqLen)
+        guard Self.usesTensorCoreFlash(computeDType: computeDType, headDim: d), tensorCoreAligned(saved, dOut, dQkv) else {
+            return flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: saved, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen,
                                                       theta: theta, dQkv: dQkv, overwrite: overwrite)
         }
-        tensorCoreFlashAttentionBackward(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
+        tensorCoreFlashAttentionBackward(dOut: dOut, qkv: saved, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dQkv,
                                          overwrite: overwrite, rope: ropeTable(seqLen: seqLen, d: d, theta: theta))
     }
 
     /// `rope`: a RoPE table (`ropeTable`) when qkv is unrotated: q and k are rotated in the pack.
-    public func tensorCoreFlashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor, rope: Tensor? = nil) {
+    /// `packed`: qkv's bf16 pack, already made (then qkv is only read for its shape).
+    public func tensorCoreFlashAttentionForward(qkv: Tensor, heads: Int, seqLen: Int, out: Tensor, logSumExp: Tensor, rope: Tensor? = nil,
+                                                packed: Tensor? = nil) {
         let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         precondition(out.shape == [qkv.rows, h] && logSumExp.count == batch * heads * seqLen,
                      "flashAttentionForward: out \(out.shape), logSumExp \(logSumExp.shape) for qkv \(qkv.shape), \(heads) heads")
         precondition(tensorCoreAligned(qkv, out) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
-        let qkvB = rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) } ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let qkvB = packed ?? rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) }
+            ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         context.launch(FlashAttentionTensorCoreKernels.kernelName("fwd", headDim: d),
                        FlashAttentionTensorCoreLaunch.forward(batchHeads: batch * heads, seqLen: seqLen),
                        [ptr(qkvB), ptr(out), ptr(logSumExp), .int64(Int64(seqLen)), .int32(Int32(heads)),
@@ -101,16 +130,18 @@ extension CUDABackend {
     }
 
     /// The tensor-core backward whatever the compute dtype (checks call it on an fp32 backend).
-    /// `rope`: as in the forward; dQkv is then the gradient w.r.t. the unrotated qkv.
+    /// `rope`: as in the forward; dQkv is then the gradient w.r.t. the unrotated qkv. `packed`: the
+    /// forward's pack of qkv (rotated when `rope` is given); qkv is then only read for its shape.
     public func tensorCoreFlashAttentionBackward(
         dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, overwrite: Bool = false,
-        rope: Tensor? = nil
+        rope: Tensor? = nil, packed: Tensor? = nil
     ) {
         let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
-                                                         seqLen: seqLen, dQkv: dQkv)
+                                                         seqLen: seqLen, dQkv: dQkv, qkvIsShapeOnly: packed != nil)
         precondition(tensorCoreAligned(qkv, dOut, dQkv) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
-        let qkvB = rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) } ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
+        let qkvB = packed ?? rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) }
+            ?? packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
                                         .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(overwrite ? 1 : 0),
@@ -149,15 +180,16 @@ extension CUDABackend {
     }
 
     /// Shape checks shared by both backward paths, then D_i = rowsum(dO ⊙ O) (fp32, a warp per row).
+    /// `qkvIsShapeOnly`: qkv stands only for its shape (the kernels read a pack made in the forward).
     private func flashBackwardChecks(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor
+        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, dQkv: Tensor, qkvIsShapeOnly: Bool = false
     ) -> (d: Int, batchHeads: Int, delta: Tensor) {
         let (h, d, batch) = flashDims(qkv, heads: heads, seqLen: seqLen)
         let batchHeads = batch * heads
         precondition(dOut.shape == [qkv.rows, h] && out.shape == [qkv.rows, h] && dQkv.shape == qkv.shape
                      && logSumExp.count == batchHeads * seqLen,
                      "flashAttentionBackward: dOut \(dOut.shape), out \(out.shape), dQkv \(dQkv.shape), logSumExp \(logSumExp.shape)")
-        precondition(dQkv.storage !== qkv.storage, "flashAttentionBackward: dQkv must not alias qkv (it accumulates)")
+        precondition(qkvIsShapeOnly || dQkv.storage !== qkv.storage, "flashAttentionBackward: dQkv must not alias qkv (it accumulates)")
         let delta = makeOutput([batchHeads, seqLen])  // one warp writes each row's value
         context.launch("xmoe_flash_delta", FlashAttentionLaunch.delta(batchHeads: batchHeads, seqLen: seqLen),
                        [ptr(dOut), ptr(out), ptr(delta), .int64(Int64(seqLen)), .int32(Int32(heads)), .int32(Int32(d)),

@@ -18,9 +18,10 @@ final class CausalSelfAttention {
     let proj: Linear
     private var qkvRotated: Tensor?
     private var probs: Tensor?
-    /// The flash path's saved (unrotated) qkv, output and row log-sum-exp (nil after a materialised
-    /// forward): RoPE runs inside the flash ops there (`flashAttentionRoPE…`).
-    private var flashSaved: (qkv: Tensor, out: Tensor, logSumExp: Tensor)?
+    /// The flash path's saved qkv (what `flashAttentionRoPEForward` returned: qkv unrotated, or the
+    /// backend's own copy), output and row log-sum-exp; nil after a materialised forward. RoPE runs
+    /// inside the flash ops there. `qkvShape`: the shape of qkv, which the saved copy need not have.
+    private var flashSaved: (qkv: Tensor, qkvShape: [Int], out: Tensor, logSumExp: Tensor)?
     /// Forces the materialised path even without dropout (tests compare the two paths).
     var alwaysMaterialise = false
     /// Whether the last forward kept the (batch·N)×S×S probabilities for backward.
@@ -48,8 +49,9 @@ final class CausalSelfAttention {
         let dropsProbs = probsDropout.control.stream != nil && probsDropout.control.rates.attention > 0
         if !dropsProbs && !alwaysMaterialise && backend.prefersFlashAttention(headDim: x_TH.columns / heads) {
             let logSumExp = backend.makeTensor([t / s * heads, s])
-            backend.flashAttentionRoPEForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: attn_TH, logSumExp: logSumExp)
-            flashSaved = (qkv_T3H, attn_TH, logSumExp)
+            let saved = backend.flashAttentionRoPEForward(qkv: qkv_T3H, heads: heads, seqLen: s, theta: theta, out: attn_TH,
+                                                          logSumExp: logSumExp)
+            flashSaved = (saved, qkv_T3H.shape, attn_TH, logSumExp)
             (qkvRotated, probs, droppedProbs) = (nil, nil, nil)
             return proj.forward(attn_TH)
         }
@@ -87,8 +89,8 @@ final class CausalSelfAttention {
         let dAttn = backend.makeOutput(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn, overwriteDX: true)
         if let flashSaved {
-            let dQkv = backend.makeOutput(flashSaved.qkv.shape)
-            backend.flashAttentionRoPEBackward(dOut: dAttn, qkv: flashSaved.qkv, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
+            let dQkv = backend.makeOutput(flashSaved.qkvShape)
+            backend.flashAttentionRoPEBackward(dOut: dAttn, saved: flashSaved.qkv, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
                                                heads: heads, seqLen: s, theta: theta, dQkv: dQkv, overwrite: true)
             return qkv.backward(dQkv, dX: dX, overwriteDX: overwriteDX)
         }

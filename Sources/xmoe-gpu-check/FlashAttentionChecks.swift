@@ -172,10 +172,11 @@ func tensorCoreFlashAttentionCases() -> [OpCase] {
                             outputs: ["out", "lse", "dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
             let theta: Float = 10_000
             if let gpu = be as? CUDABackend {
-                let table = gpu.ropeTable(seqLen: seq, d: d, theta: theta)
-                gpu.tensorCoreFlashAttentionForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, out: x["out"]!, logSumExp: x["lse"]!, rope: table)
-                gpu.tensorCoreFlashAttentionBackward(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
-                                                     seqLen: seq, dQkv: x["dqkv"]!, overwrite: !accumulates, rope: table)
+                // The model's path: the backward reads the forward's rotated pack.
+                let packed = gpu.tensorCoreFlashAttentionRoPEForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, theta: theta, out: x["out"]!,
+                                                                     logSumExp: x["lse"]!)
+                gpu.tensorCoreFlashAttentionRoPEBackward(dOut: x["d"]!, packed: packed, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                         seqLen: seq, theta: theta, dQkv: x["dqkv"]!, overwrite: !accumulates)
             } else {
                 be.flashAttentionRoPEForwardComposed(qkv: x["qkv"]!, heads: heads, seqLen: seq, theta: theta, out: x["out"]!, logSumExp: x["lse"]!)
                 be.flashAttentionRoPEBackwardComposed(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,

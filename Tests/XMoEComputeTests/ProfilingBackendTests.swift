@@ -117,7 +117,7 @@ import Testing
         p.flashAttentionForward(qkv: qkv, heads: 1, seqLen: 2, out: out, logSumExp: lse)
         p.flashAttentionBackward(dOut: x, qkv: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, dQkv: f([2, 6]))
         p.flashAttentionRoPEForward(qkv: qkv, heads: 1, seqLen: 2, theta: 10_000, out: out, logSumExp: lse)
-        p.flashAttentionRoPEBackward(dOut: x, qkv: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, theta: 10_000, dQkv: f([2, 6]),
+        p.flashAttentionRoPEBackward(dOut: x, saved: qkv, out: out, logSumExp: lse, heads: 1, seqLen: 2, theta: 10_000, dQkv: f([2, 6]),
                                      overwrite: true)
 
         // routing data movement

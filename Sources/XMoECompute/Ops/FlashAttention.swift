@@ -141,14 +141,16 @@ private func blas(
 
 // RoPE then flash attention, from the two ops (what a backend that does not fuse them runs).
 extension Backend {
-    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) {
+    @discardableResult
+    public func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor {
         flashAttentionRoPEForwardComposed(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: out, logSumExp: logSumExp)
+        return qkv
     }
 
     public func flashAttentionRoPEBackward(
-        dOut: Tensor, qkv: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
+        dOut: Tensor, saved: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool
     ) {
-        flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
+        flashAttentionRoPEBackwardComposed(dOut: dOut, qkv: saved, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, theta: theta,
                                            dQkv: dQkv, overwrite: overwrite)
     }
 
