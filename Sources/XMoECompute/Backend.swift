@@ -203,7 +203,8 @@ public protocol Backend: AnyObject, Sendable {
     @discardableResult
     func flashAttentionRoPEForward(qkv: Tensor, heads: Int, seqLen: Int, theta: Float, out: Tensor, logSumExp: Tensor) -> Tensor
     /// Its backward from the forward's `saved`: dQkv += (or, with `overwrite`, =) the gradient w.r.t.
-    /// the unrotated qkv.
+    /// the unrotated qkv. A bf16 dQkv (the qkv projection's GEMMs read it so) is written, rounded as
+    /// `convert` rounds: overwrite only.
     func flashAttentionRoPEBackward(
         dOut: Tensor, saved: Tensor, out: Tensor, logSumExp: Tensor, heads: Int, seqLen: Int, theta: Float, dQkv: Tensor, overwrite: Bool)
 

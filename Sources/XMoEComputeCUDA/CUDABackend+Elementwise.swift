@@ -41,7 +41,8 @@ extension CUDABackend {
         guard !rows.isEmpty, cols > 0 else { return }
         let chunks = LaunchShape.columnChunks(columns: cols, rows: rows.count)
         let partial = makeOutput([chunks * cols])
-        context.launch("xmoe_sum_rows", .columnSums(columns: cols, segments: chunks),
+        precondition(x.dtype == .float32 || x.dtype == .bfloat16, "sumRows: x \(x.dtype)")
+        context.launch(x.dtype == .bfloat16 ? "xmoe_sum_rows_bf16" : "xmoe_sum_rows", .columnSums(columns: cols, segments: chunks),
                        [ptr(x), i64(rows.lowerBound), i64(rows.count), i64(cols),
                         i64(LaunchShape.rowsPerChunk(rows: rows.count, chunks: chunks)), ptr(partial)])
         context.launch("xmoe_add_column_partials", .elementwise(count: cols),

@@ -138,6 +138,8 @@ extension CUDABackend {
     ) {
         let (d, batchHeads, delta) = flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,
                                                          seqLen: seqLen, dQkv: dQkv, qkvIsShapeOnly: packed != nil)
+        precondition(dQkv.dtype == .float32 || (dQkv.dtype == .bfloat16 && overwrite),
+                     "tensor-core flash attention: a \(dQkv.dtype) dQkv is written (overwrite), never added to")
         precondition(tensorCoreAligned(qkv, dOut, dQkv) && FlashAttentionTensorCoreKernels.headWidths.contains(d),
                      "tensor-core flash attention: head width \(d) or unaligned tensors")
         let qkvB = packed ?? rope.map { packRotatedBF16(qkv, heads: heads, seqLen: seqLen, table: $0) }
@@ -145,7 +147,7 @@ extension CUDABackend {
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
                                         .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(overwrite ? 1 : 0),
-                                        .pointer(rope.map { devicePointer($0) })]
+                                        .pointer(rope.map { devicePointer($0) }), .int32(dQkv.dtype == .bfloat16 ? 1 : 0)]
         // dq and dk/dv write disjoint columns of dQkv, each element by one thread: no atomics.
         launchTensorCore("dq", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
         launchTensorCore("dkdv", d: d, batchHeads: batchHeads, seqLen: seqLen, common)
@@ -162,7 +164,7 @@ extension CUDABackend {
         let qkvB = packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen)
         let dOutB = packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen)
         let common: [KernelArgument] = [ptr(qkvB), ptr(dOutB), ptr(logSumExp), ptr(delta), ptr(dQkv), .int64(Int64(seqLen)),
-                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(0), .pointer(nil)]
+                                        .int32(Int32(heads)), .float(1 / Float(d).squareRoot()), .int32(0), .pointer(nil), .int32(0)]
         return [("pack qkv to bf16", { _ = self.packBF16(qkv, parts: 3, heads: heads, seqLen: seqLen) }),
                 ("pack dO to bf16", { _ = self.packBF16(dOut, parts: 1, heads: heads, seqLen: seqLen) }),
                 ("D_i", { _ = self.flashBackwardChecks(dOut: dOut, qkv: qkv, out: out, logSumExp: logSumExp, heads: heads,

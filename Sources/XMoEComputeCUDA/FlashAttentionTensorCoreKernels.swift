@@ -95,13 +95,13 @@ public enum FlashAttentionTensorCoreKernels {
             }
             extern "C" __global__ void __launch_bounds__(TC_DQ_THREADS)
             \(kernelName("dq", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                 i64 s, int heads, float scale, int overwrite, const float* cs) {
-                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs);
+                                 i64 s, int heads, float scale, int overwrite, const float* cs, int bf16out) {
+                tc_dq<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs, bf16out);
             }
             extern "C" __global__ void __launch_bounds__(TC_KV_THREADS, 1)
             \(kernelName("dkdv", headDim: d))(const u16* qkvb, const u16* doutb, const float* lse, const float* delta, float* dqkv,
-                                   i64 s, int heads, float scale, int overwrite, const float* cs) {
-                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs);
+                                   i64 s, int heads, float scale, int overwrite, const float* cs, int bf16out) {
+                tc_dkdv<\(d)>(qkvb, doutb, lse, delta, dqkv, s, heads, scale, overwrite, cs, bf16out);
             }
             """
         }.joined(separator: "\n")
@@ -440,7 +440,7 @@ public enum FlashAttentionTensorCoreKernels {
         // overwrite (here and in tc_dkdv): 0 + the sum instead of dqkv + it, dqkv unread (all of it written).
         template <int D>
         __device__ __forceinline__ void tc_dq(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                              float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs) {
+                                              float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs, int bf16out) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int TS = TC_DQ_KEYS * (D + 8);
             u16* const ks = tc_dyn;           // [2][TC_DQ_KEYS][D + 8]
@@ -510,9 +510,14 @@ public enum FlashAttentionTensorCoreKernels {
             for (int hf = 0; hf < 2; ++hf) {
                 const i64 row = w0 + g + hf * 8;
                 if (row >= s) continue;
-                float* dst = dqkv + (b * s + row) * ld + n * D;
+                const i64 at = (b * s + row) * ld + n * D;
+                float* dst = dqkv + at;
                 #pragma unroll
                 for (int nt = 0; nt < D / 8; ++nt) {
+                    if (bf16out) {  // written (overwrite), rounded: the qkv projection's GEMMs read bf16
+                        *(u32*)((u16*)dqkv + at + nt * 8 + 2 * t) = tc_pack(0.0f + dq[nt][2 * hf], 0.0f + dq[nt][2 * hf + 1]);
+                        continue;
+                    }
                     float2 v = overwrite ? make_float2(0.0f, 0.0f) : *(float2*)(dst + nt * 8 + 2 * t);
                     v.x += dq[nt][2 * hf]; v.y += dq[nt][2 * hf + 1];
                     *(float2*)(dst + nt * 8 + 2 * t) = v;
@@ -526,7 +531,7 @@ public enum FlashAttentionTensorCoreKernels {
         // double-buffered Q and dO tiles exceed 48 KiB); every fragment is an ldmatrix.
         template <int D>
         __device__ __forceinline__ void tc_dkdv(const u16* qkvb, const u16* doutb, const float* lse, const float* delta,
-                                                float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs) {
+                                                float* dqkv, i64 s, int heads, float scale, int overwrite, const float* cs, int bf16out) {
             extern __shared__ __align__(16) u16 tc_dyn[];
             constexpr int S = D + 8;
             u16* ks = tc_dyn;                              // [TC_KV_KEYS][S]
@@ -624,9 +629,16 @@ public enum FlashAttentionTensorCoreKernels {
             for (int hf = 0; hf < 2; ++hf) {
                 const i64 key = kw + g + hf * 8;
                 if (key >= s) continue;
-                float* row = dqkv + (b * s + key) * ld + n * D;
+                const i64 at = (b * s + key) * ld + n * D;
+                float* row = dqkv + at;
                 #pragma unroll
                 for (int nt = 0; nt < D / 8; ++nt) {
+                    if (bf16out) {
+                        u16* row16 = (u16*)dqkv + at + nt * 8 + 2 * t;
+                        *(u32*)(row16 + h) = tc_pack(0.0f + dk[nt][2 * hf], 0.0f + dk[nt][2 * hf + 1]);
+                        *(u32*)(row16 + 2 * h) = tc_pack(0.0f + dv[nt][2 * hf], 0.0f + dv[nt][2 * hf + 1]);
+                        continue;
+                    }
                     float2 a = make_float2(0.0f, 0.0f), c = make_float2(0.0f, 0.0f);
                     if (!overwrite) { a = *(float2*)(row + h + nt * 8 + 2 * t); c = *(float2*)(row + 2 * h + nt * 8 + 2 * t); }
                     a.x += dk[nt][2 * hf]; a.y += dk[nt][2 * hf + 1];

@@ -12,7 +12,7 @@ public enum KernelSource {
     /// Every kernel the backend launches; the test checks each is defined in `source`.
     public static let kernelNames = [
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
-        "xmoe_sum_row_segments", "xmoe_sum_row_segments_bf16", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
+        "xmoe_sum_row_segments", "xmoe_sum_row_segments_bf16", "xmoe_sum_rows_bf16", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
         "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_fwd_bf16in", "xmoe_gelu_bwd", "xmoe_gelu_bwd_bf16", "xmoe_gelu_bwd_bf16in", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
@@ -126,6 +126,16 @@ public enum KernelSource {
             const i64 first = (i64)blockIdx.y * per, end = first + per < rows ? first + per : rows;
             float acc = 0.0f;
             if (c < cols) for (i64 r = first + threadIdx.y; r < end; r += COLUMN_LANES) acc += x[(row0 + r) * cols + c];
+            const float total = column_lanes_total(acc, lanes);
+            if (threadIdx.y == 0 && c < cols) partial[(i64)blockIdx.y * cols + c] = total;
+        }
+        // The same over bf16 x, each value widened exactly (a bias gradient of a bf16 output gradient).
+        extern "C" __global__ void xmoe_sum_rows_bf16(const unsigned short* x, i64 row0, i64 rows, i64 cols, i64 per, float* partial) {
+            __shared__ float lanes[COLUMN_LANES][33];
+            const i64 c = (i64)blockIdx.x * 32 + threadIdx.x;
+            const i64 first = (i64)blockIdx.y * per, end = first + per < rows ? first + per : rows;
+            float acc = 0.0f;
+            if (c < cols) for (i64 r = first + threadIdx.y; r < end; r += COLUMN_LANES) acc += __uint_as_float((unsigned int)x[(row0 + r) * cols + c] << 16);
             const float total = column_lanes_total(acc, lanes);
             if (threadIdx.y == 0 && c < cols) partial[(i64)blockIdx.y * cols + c] = total;
         }
@@ -433,6 +443,9 @@ public enum KernelSource {
         // GELU straight into bf16 (the experts' second GEMM input): no fp32 activation to convert.
         extern "C" __global__ void xmoe_gelu_fwd_bf16(const float* x, unsigned short* out, i64 n) {
             GRID_LOOP(i, n) out[i] = (unsigned short)bf16_bits(gelu_value(x[i]));
+        }
+        extern "C" __global__ void xmoe_gelu_bwd_bf16(const float* x, const float* d, unsigned short* dx, i64 n) {
+            GRID_LOOP(i, n) dx[i] = (unsigned short)bf16_bits(gelu_derivative(x[i]) * d[i]);
         }
         // bf16 x (the experts' pre-activation as their first GEMM rounds it): widened exactly, then as above.
         extern "C" __global__ void xmoe_gelu_fwd_bf16in(const unsigned short* x, unsigned short* out, i64 n) {

@@ -89,7 +89,9 @@ final class CausalSelfAttention {
         let dAttn = backend.makeOutput(dOut_TH.shape)
         proj.backward(dOut_TH, dX: dAttn, overwriteDX: true)
         if let flashSaved {
-            let dQkv = backend.makeOutput(flashSaved.qkvShape)
+            // In the projection's compute dtype: its GEMMs read it rounded anyway, and its bias
+            // gradient sums that rounded gradient, as under autocast.
+            let dQkv = backend.makeOutput(flashSaved.qkvShape, dtype: qkv.w.compute?.dtype ?? .float32)
             backend.flashAttentionRoPEBackward(dOut: dAttn, saved: flashSaved.qkv, out: flashSaved.out, logSumExp: flashSaved.logSumExp,
                                                heads: heads, seqLen: s, theta: theta, dQkv: dQkv, overwrite: true)
             return qkv.backward(dQkv, dX: dX, overwriteDX: overwriteDX)

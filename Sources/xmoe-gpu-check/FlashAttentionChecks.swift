@@ -161,6 +161,30 @@ func tensorCoreFlashAttentionCases() -> [OpCase] {
                                           seqLen: seq, dQkv: x["dqkv"]!)
             }
         })
+        if !accumulates {
+            // dQkv in bf16 (the model's: written, rounded), against the CPU's fp32 gradient.
+            cases.append(OpCase(name: "tensor-core flash attention + RoPE, dQkv bf16 b\(batch) s\(seq) n\(heads) d\(d)",
+                                tensors: [TensorSpec(name: "qkv", shape: [rows, 3 * h], fill: .normal(scale: 1)),
+                                          TensorSpec(name: "out", shape: [rows, h], fill: .poison),
+                                          TensorSpec(name: "lse", shape: [batch * heads, seq], fill: .poison),
+                                          TensorSpec(name: "d", shape: [rows, h], fill: .normal(scale: 1)),
+                                          TensorSpec(name: "dqkv", shape: [rows, 3 * h], fill: .poison)],
+                                outputs: ["out", "lse", "dqkv"], tolerance: tensorCoreFlashTolerance) { be, x in
+                let theta: Float = 10_000
+                if let gpu = be as? CUDABackend {
+                    let packed = gpu.tensorCoreFlashAttentionRoPEForward(qkv: x["qkv"]!, heads: heads, seqLen: seq, theta: theta, out: x["out"]!,
+                                                                         logSumExp: x["lse"]!)
+                    let dq16 = gpu.makeOutput([rows, 3 * h], dtype: .bfloat16)
+                    gpu.tensorCoreFlashAttentionRoPEBackward(dOut: x["d"]!, packed: packed, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                             seqLen: seq, theta: theta, dQkv: dq16, overwrite: true)
+                    gpu.convert(dq16, to: x["dqkv"]!)
+                } else {
+                    be.flashAttentionRoPEForwardComposed(qkv: x["qkv"]!, heads: heads, seqLen: seq, theta: theta, out: x["out"]!, logSumExp: x["lse"]!)
+                    be.flashAttentionRoPEBackwardComposed(dOut: x["d"]!, qkv: x["qkv"]!, out: x["out"]!, logSumExp: x["lse"]!, heads: heads,
+                                                          seqLen: seq, theta: theta, dQkv: x["dqkv"]!, overwrite: true)
+                }
+            })
+        }
         // RoPE fused into the kernels (the pack rotates q and k, dq and dk/dv un-rotate their sums):
         // against the CPU's rotation, flash attention and RoPE backward as separate ops.
         cases.append(OpCase(name: "tensor-core flash attention + RoPE b\(batch) s\(seq) n\(heads) d\(d)\(accumulates ? " +=" : "")",

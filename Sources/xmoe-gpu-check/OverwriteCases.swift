@@ -24,6 +24,12 @@ func overwriteCases() -> [OpCase] {
             be.geluBackward(x: x["x"]!, dOut: x["d"]!, dX: dx16, overwrite: true)
             be.convert(dx16, to: x["dx"]!)
         })
+        cases.append(OpCase(name: "sumRows over bf16 \(shape)",
+                            tensors: [t("x", shape), t("out", [f])], outputs: ["out"], tolerance: fp32Tolerance) { be, x in
+            let x16 = be.makeOutput(shape, dtype: .bfloat16)
+            be.convert(x["x"]!, to: x16)
+            be.sumRows(x16, rows: 0..<r, into: x["out"]!, outOffset: 0)
+        })
         cases.append(OpCase(name: "gelu fwd+bwd from bf16 x \(shape)",
                             tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("y", shape, .poison), t("dx", shape, .poison)],
                             outputs: ["y", "dx"], tolerance: 4e-3) { be, x in

@@ -151,4 +151,36 @@ import Testing
         #expect(cpu.downloadFloats(a).map(\.bitPattern) == cpu.downloadFloats(y32).map { roundToBFloat16($0).bitPattern })
         #expect(cpu.downloadFloats(b).map(\.bitPattern) == cpu.downloadFloats(dx32).map { roundToBFloat16($0).bitPattern })
     }
+
+    /// sumRows over bf16 rows: the fp32 sums of the widened values, rows range honoured.
+    @Test func sumRowsOverBF16IsTheFloat32SumOfWidenedValues() {
+        let cpu = CPUBackend(threads: 2)
+        var random = TestRandom(seed: 93)
+        let (rows, cols) = (37, 19)
+        let wide = cpu.tensor([rows, cols], random.floats(rows * cols, scale: 2).map(roundToBFloat16))
+        let half = cpu.makeOutput([rows, cols], dtype: .bfloat16)
+        cpu.convert(wide, to: half)
+        let start = random.floats(cols)
+        let (a, b) = (cpu.tensor([cols], start), cpu.tensor([cols], start))
+        cpu.sumRows(wide, rows: 3..<30, into: a, outOffset: 0)
+        cpu.sumRows(half, rows: 3..<30, into: b, outOffset: 0)
+        #expect(cpu.downloadFloats(b).map(\.bitPattern) == cpu.downloadFloats(a).map(\.bitPattern))
+    }
+
+    /// RoPE + flash attention's backward into a bf16 dQkv: the fp32 gradient rounded.
+    @Test func flashRoPEBackwardIntoBF16IsTheRoundedFloat32() {
+        let cpu = CPUBackend(threads: 2)
+        var random = TestRandom(seed: 94)
+        let (seq, heads, d) = (7, 2, 4), rows = 2 * seq, h = heads * d
+        let qkv = cpu.tensor([rows, 3 * h], random.floats(rows * 3 * h)), dOut = cpu.tensor([rows, h], random.floats(rows * h))
+        let out = cpu.makeOutput([rows, h]), lse = cpu.makeOutput([2 * heads, seq])
+        let saved = cpu.flashAttentionRoPEForward(qkv: qkv, heads: heads, seqLen: seq, theta: 10_000, out: out, logSumExp: lse)
+        let full = cpu.makeOutput([rows, 3 * h]), half = cpu.makeOutput([rows, 3 * h], dtype: .bfloat16), widened = cpu.makeOutput([rows, 3 * h])
+        cpu.flashAttentionRoPEBackward(dOut: dOut, saved: saved, out: out, logSumExp: lse, heads: heads, seqLen: seq, theta: 10_000,
+                                       dQkv: full, overwrite: true)
+        cpu.flashAttentionRoPEBackward(dOut: dOut, saved: saved, out: out, logSumExp: lse, heads: heads, seqLen: seq, theta: 10_000,
+                                       dQkv: half, overwrite: true)
+        cpu.convert(half, to: widened)
+        #expect(cpu.downloadFloats(widened).map(\.bitPattern) == cpu.downloadFloats(full).map { roundToBFloat16($0).bitPattern })
+    }
 }

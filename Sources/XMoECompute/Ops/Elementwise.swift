@@ -41,6 +41,11 @@ extension CPUBackend {
         let cols = x.columns
         precondition(rows.lowerBound >= 0 && rows.upperBound <= x.rows, "sumRows: rows \(rows) outside \(x.shape)")
         precondition(outOffset >= 0 && outOffset + cols <= out.count, "sumRows: out \(out.shape) too small at offset \(outOffset)")
+        if x.dtype != .float32 {  // bf16/f16 x (a bf16 output gradient): the same sums over the widened values
+            let widened = makeOutput([rows.count, cols])
+            convert(x.view(offset: rows.lowerBound * cols, shape: [rows.count, cols]), to: widened)
+            return sumRows(widened, rows: 0..<rows.count, into: out, outOffset: outOffset)
+        }
         let (px, po) = (x.floats, out.floats)
         parallelFor(cols, minPerChunk: 64) { cr in
             for row in rows {

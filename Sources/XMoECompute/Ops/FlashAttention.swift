@@ -169,6 +169,12 @@ extension Backend {
         ropeForward(qkv: qkv, heads: heads, seqLen: seqLen, theta: theta, out: rotated)
         flashAttentionBackward(dOut: dOut, qkv: rotated, out: out, logSumExp: logSumExp, heads: heads, seqLen: seqLen, dQkv: dRotated,
                                overwrite: true)
+        guard dQkv.dtype == .float32 else {  // a bf16 dQkv: the fp32 gradient rounded as `convert` rounds
+            precondition(overwrite, "flashAttentionRoPEBackward: a \(dQkv.dtype) dQkv is written, not added to: pass overwrite")
+            let full = makeOutput(qkv.shape)
+            ropeBackward(dOut: dRotated, heads: heads, seqLen: seqLen, theta: theta, dQkv: full, overwrite: true)
+            return convert(full, to: dQkv)
+        }
         ropeBackward(dOut: dRotated, heads: heads, seqLen: seqLen, theta: theta, dQkv: dQkv, overwrite: overwrite)
     }
 }
