@@ -88,6 +88,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Grouped gemm over contiguous row segments (the experts' case). Segment g is rows
     /// [rowOffsets[g], rowOffsets[g] + rowCounts[g]) of a_XK and c_XN; its weight w_g is matrix g of
     /// w_GKN (k×n) or, with `transB`, of w_GNK (n×k):  c[seg] = alpha · a[seg] · op(w_g) + beta · c[seg].
+    /// c is fp32, or bf16 with beta 0 (written: the fp32 sums rounded once, as `convert` rounds).
     func groupedGemm(
         transB: Bool, k: Int, n: Int, alpha: Float, a: Tensor, w: Tensor, beta: Float, c: Tensor,
         rowOffsets: [Int], rowCounts: [Int])

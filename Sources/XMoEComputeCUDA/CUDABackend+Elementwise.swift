@@ -96,11 +96,12 @@ extension CUDABackend {
     public func geluBackward(x: Tensor, dOut: Tensor, dX: Tensor, overwrite: Bool) {
         precondition(dOut.count == x.count && dX.count == x.count, "geluBackward: shapes \(x.shape) \(dOut.shape) \(dX.shape)")
         precondition(dX.dtype == .float32 || (dX.dtype == .bfloat16 && overwrite), "geluBackward: dX \(dX.dtype) (bf16 only written, with overwrite)")
-        precondition(dOut.dtype == .float32 && (x.dtype == .float32 || (x.dtype == .bfloat16 && dX.dtype == .bfloat16)),
-                     "geluBackward: x \(x.dtype), dOut \(dOut.dtype), dX \(dX.dtype) (a bf16 x takes a bf16 dX)")
+        precondition((x.dtype == .float32 && dOut.dtype == .float32) || (x.dtype == .bfloat16 && dX.dtype == .bfloat16
+                                                                            && (dOut.dtype == .float32 || dOut.dtype == .bfloat16)),
+                     "geluBackward: x \(x.dtype), dOut \(dOut.dtype), dX \(dX.dtype) (a bf16 x takes a bf16 dX; a bf16 dOut a bf16 x)")
         if dX.dtype == .bfloat16 {
-            return context.launch(x.dtype == .bfloat16 ? "xmoe_gelu_bwd_bf16in" : "xmoe_gelu_bwd_bf16", .elementwise(count: x.count),
-                                  [ptr(x), ptr(dOut), ptr(dX), n(x)])
+            let kernel = x.dtype == .float32 ? "xmoe_gelu_bwd_bf16" : dOut.dtype == .bfloat16 ? "xmoe_gelu_bwd_bf16all" : "xmoe_gelu_bwd_bf16in"
+            return context.launch(kernel, .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x)])
         }
         context.launch("xmoe_gelu_bwd", .elementwise(count: x.count), [ptr(x), ptr(dOut), ptr(dX), n(x), flag(overwrite)])
     }

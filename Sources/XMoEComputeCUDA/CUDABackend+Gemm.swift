@@ -86,6 +86,22 @@ extension CUDABackend {
     ) {
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
+        if c.dtype == .bfloat16 {
+            // Written (beta 0), rounded once: in the kernel's epilogue where it applies, else through fp32.
+            precondition(beta == 0 && a.dtype == .bfloat16 && w.dtype == .bfloat16, "groupedGemm: a bf16 c takes bf16 operands and beta 0")
+            let layout: ExpertGemmKernelLayout = transB ? .weightsKContiguous : .weightsNContiguous
+            if alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(layout, k: k, n: n),
+               [a, w, c].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {
+                return expertGemmKernelBF16(layout, k: k, n: n, a: devicePointer(a), aRows: a.count / k, b: devicePointer(w), beta: 0,
+                                            c: devicePointer(c), output: .bfloat16, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            }
+            let wide = makeOutput(c.shape)
+            groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: 0, c: wide, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            for (offset, count) in zip(rowOffsets, rowCounts) where count > 0 {
+                convert(wide.view(offset: offset * n, shape: [count, n]), to: c.view(offset: offset * n, shape: [count, n]))
+            }
+            return
+        }
         let bf16 = bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
         let layout: ExpertGemmKernelLayout = transB ? .weightsKContiguous : .weightsNContiguous

@@ -14,7 +14,7 @@ public enum KernelSource {
         "xmoe_fill", "xmoe_scale_matrix", "xmoe_add", "xmoe_scale", "xmoe_axpy", "xmoe_add_bias", "xmoe_add_bias4", "xmoe_sum_rows", "xmoe_add_column_partials",
         "xmoe_sum_row_segments", "xmoe_sum_row_segments_bf16", "xmoe_sum_rows_bf16", "xmoe_add_segment_bias", "xmoe_add_segment_bias4",
         "xmoe_dropout_fwd", "xmoe_dropout_bwd",
-        "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_fwd_bf16in", "xmoe_gelu_bwd", "xmoe_gelu_bwd_bf16", "xmoe_gelu_bwd_bf16in", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
+        "xmoe_gelu_fwd", "xmoe_gelu_fwd_bf16", "xmoe_gelu_fwd_bf16in", "xmoe_gelu_bwd", "xmoe_gelu_bwd_bf16", "xmoe_gelu_bwd_bf16in", "xmoe_gelu_bwd_bf16all", "xmoe_silu_fwd", "xmoe_silu_bwd", "xmoe_swiglu_fwd", "xmoe_swiglu_bwd",
         "xmoe_softmax_fwd", "xmoe_softmax_bwd",
         "xmoe_layernorm_fwd", "xmoe_layernorm_bwd_dx", "xmoe_layernorm_bwd_dwdb",
         "xmoe_rmsnorm_fwd", "xmoe_rmsnorm_bwd_dx", "xmoe_rmsnorm_bwd_dw",
@@ -453,6 +453,10 @@ public enum KernelSource {
         }
         extern "C" __global__ void xmoe_gelu_bwd_bf16in(const unsigned short* x, const float* d, unsigned short* dx, i64 n) {
             GRID_LOOP(i, n) dx[i] = (unsigned short)bf16_bits(gelu_derivative(__uint_as_float((unsigned int)x[i] << 16)) * d[i]);
+        }
+        extern "C" __global__ void xmoe_gelu_bwd_bf16all(const unsigned short* x, const unsigned short* d, unsigned short* dx, i64 n) {
+            GRID_LOOP(i, n) dx[i] = (unsigned short)bf16_bits(gelu_derivative(__uint_as_float((unsigned int)x[i] << 16))
+                                                              * __uint_as_float((unsigned int)d[i] << 16));
         }
         extern "C" __global__ void xmoe_bf16_to_f32(const unsigned short* x, float* y, i64 n) {
             GRID_LOOP(i, n) y[i] = __uint_as_float(((unsigned int)x[i]) << 16);

@@ -93,7 +93,10 @@ final class Experts {
     /// Returns the gradient w.r.t. the input rows; weight gradients accumulate.
     func backward(_ dOut: Tensor) -> Tensor {
         guard let x, let pre, let act else { fatalError("Experts: backward before forward") }
-        let dAct = backend.makeOutput(rows: act.rows, bound: rowBound, columns: act.columns)
+        // The second GEMM's data gradient in bf16 where GELU's backward reads it so (as autocast's grouped
+        // GEMM backward gives it).
+        let dAct = backend.makeOutput(rows: act.rows, bound: rowBound, columns: act.columns,
+                                      dtype: activation == .gelu ? (wOut.compute?.dtype ?? .float32) : .float32)
         linearBackward(x: act, w: wOut, b: bOut, dOut: dOut, dX: dAct)
         // Written whole by the activation's backward; in the first GEMM's dtype where GELU can write
         // it so (bf16: the GEMMs read it rounded anyway, and the input bias's gradient sums that

@@ -30,6 +30,16 @@ func overwriteCases() -> [OpCase] {
             be.convert(x["x"]!, to: x16)
             be.sumRows(x16, rows: 0..<r, into: x["out"]!, outOffset: 0)
         })
+        cases.append(OpCase(name: "geluBackward all bf16 \(shape)",
+                            tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("dx", shape, .poison)],
+                            outputs: ["dx"], tolerance: 4e-3) { be, x in
+            let x16 = be.makeOutput(shape, dtype: .bfloat16), d16 = be.makeOutput(shape, dtype: .bfloat16)
+            let dx16 = be.makeOutput(shape, dtype: .bfloat16)
+            be.convert(x["x"]!, to: x16)
+            be.convert(x["d"]!, to: d16)
+            be.geluBackward(x: x16, dOut: d16, dX: dx16, overwrite: true)
+            be.convert(dx16, to: x["dx"]!)
+        })
         cases.append(OpCase(name: "gelu fwd+bwd from bf16 x \(shape)",
                             tensors: [t("x", shape, .normal(scale: 3)), t("d", shape), t("y", shape, .poison), t("dx", shape, .poison)],
                             outputs: ["y", "dx"], tolerance: 4e-3) { be, x in
@@ -115,3 +125,27 @@ func overwriteCases() -> [OpCase] {
     }
     return cases
 }
+
+/// `groupedGemm` into a bf16 c (beta 0: written, rounded once), both ways: through the sm_90a
+/// kernel's bf16 epilogue (k and n multiples of 8) and through fp32 and a convert (the others).
+func groupedGemmIntoBF16Cases() -> [OpCase] {
+    var cases: [OpCase] = []
+    for (counts, k, n) in [([0, 7, 1, 0, 20], 72, 40), ([33, 65, 0, 129, 1], 200, 136), ([5, 0, 9], 33, 17)] {
+        let rows = counts.reduce(0, +), e = counts.count
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        for transB in [true, false] {
+            cases.append(OpCase(name: "groupedGemm into bf16\(transB ? " transB" : "") k\(k) n\(n) counts \(counts)",
+                                tensors: [t("a", [rows, k]), t("w", [e, k, n]), t("c", [rows, n], .poison)],
+                                outputs: ["c"], tolerance: 4e-3) { be, x in
+                let a16 = be.makeOutput([rows, k], dtype: .bfloat16), w16 = be.makeOutput([e, k, n], dtype: .bfloat16)
+                let c16 = be.makeOutput([rows, n], dtype: .bfloat16)
+                be.convert(x["a"]!, to: a16)
+                be.convert(x["w"]!, to: w16)
+                be.groupedGemm(transB: transB, k: k, n: n, alpha: 1, a: a16, w: w16, beta: 0, c: c16, rowOffsets: offsets, rowCounts: counts)
+                be.convert(c16, to: x["c"]!)
+            })
+        }
+    }
+    return cases
+}
+

@@ -118,7 +118,7 @@ var runner = CaseRunner(cpu: cpu, gpu: device, seed: seed &+ 1)
 var failures: [String] = []
 var count = 0
 for c in opCases(random: &random) + routeCases(random: &random) + flashAttentionCases() + tensorCoreFlashAttentionCases()
-    + reductionCases() + crossEntropyChunkCases(random: &random) + overwriteCases()
+    + reductionCases() + crossEntropyChunkCases(random: &random) + overwriteCases() + groupedGemmIntoBF16Cases()
     where only.map({ c.name.contains($0) }) ?? true {
     let v = runner.check(c)
     count += 1

@@ -40,6 +40,11 @@ extension CPUBackend {
             let sech2 = 1 - th * th
             return 0.5 * (1 + th) + 0.5 * v * sech2 * geluScale * (1 + 3 * geluCubic * v * v)
         }
+        if dOut.dtype != .float32 {  // a bf16 dOut: the same op on its widened values
+            let wide = makeOutput(dOut.shape)
+            convert(dOut, to: wide)
+            return geluBackward(x: x, dOut: wide, dX: dX, overwrite: overwrite)
+        }
         let pd = dOut.floats
         if dX.dtype != .float32 {  // a bf16/f16 dX: written (never added to), each value rounded as `convert` rounds
             precondition(overwrite, "geluBackward: a \(dX.dtype) dX is written, not added to: pass overwrite")

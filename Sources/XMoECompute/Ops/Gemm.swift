@@ -45,6 +45,16 @@ extension CPUBackend {
         rowOffsets: [Int], rowCounts: [Int]
     ) {
         precondition(rowOffsets.count == rowCounts.count, "groupedGemm: \(rowOffsets.count) offsets, \(rowCounts.count) counts")
+        if c.dtype != .float32 {
+            // A bf16 c: written (beta 0), the fp32 sums rounded once; rows outside the segments untouched.
+            precondition(beta == 0, "groupedGemm: a \(c.dtype) c is written (beta 0), not \(beta)")
+            let wide = makeOutput(c.shape)
+            groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: 0, c: wide, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            for run in contiguousRuns(rowOffsets: rowOffsets, rowCounts: rowCounts) {
+                convert(wide.view(offset: run.lowerBound * n, shape: [run.count, n]), to: c.view(offset: run.lowerBound * n, shape: [run.count, n]))
+            }
+            return
+        }
         checkGemmDTypes(a, w, c, "groupedGemm")
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
         expectCount(w, rowCounts.count * k * n, "groupedGemm weights")
