@@ -1,3 +1,5 @@
+import XMoECompute
+
 // The sm_90a expert GEMM kernel on raw device addresses, in the three operand layouts of
 // `ExpertGemmKernelLayout`: one launch for all experts, no per-expert host work.
 extension CUDABackend {
@@ -12,6 +14,13 @@ extension CUDABackend {
     public func expertGemmKernelApplies(_ layout: ExpertGemmKernelLayout = .weightsKContiguous, k: Int, n: Int = 8) -> Bool {
         guard expertGemmKernelProblem == nil, k > 0, k % 8 == 0, n > 0 else { return false }
         return layout == .weightsKContiguous || n % 8 == 0
+    }
+
+    /// Whether the backend's ops send this product to the kernel: it is on (`expertGemmUsesKernel`),
+    /// it loaded and takes these sizes, and every tensor starts on 16 bytes (TMA).
+    func expertKernelTakes(_ layout: ExpertGemmKernelLayout, k: Int, n: Int, _ tensors: Tensor...) -> Bool {
+        expertGemmUsesKernel && expertGemmKernelApplies(layout, k: k, n: n)
+            && tensors.allSatisfy { Int(bitPattern: devicePointer($0)) % 16 == 0 }
     }
 
     /// c = a-segments times the experts' weights, or (`.weightGradient`) c_g = a[seg_g]ᵀ · b[seg_g],

@@ -86,32 +86,25 @@ extension CUDABackend {
     ) {
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")
         precondition(w.count == rowCounts.count * k * n, "groupedGemm: weights \(w.shape) are not \(rowCounts.count)×\(k)×\(n)")
-        if c.dtype == .bfloat16 {
-            // Written (beta 0), rounded once: in the kernel's epilogue where it applies, else through fp32.
+        // A bf16 c is written (beta 0) and rounded once: in the kernel's epilogue, or through fp32 below.
+        let bf16C = c.dtype == .bfloat16
+        if bf16C {
             precondition(beta == 0 && a.dtype == .bfloat16 && w.dtype == .bfloat16, "groupedGemm: a bf16 c takes bf16 operands and beta 0")
-            let layout: ExpertGemmKernelLayout = transB ? .weightsKContiguous : .weightsNContiguous
-            if alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(layout, k: k, n: n),
-               [a, w, c].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {
-                return expertGemmKernelBF16(layout, k: k, n: n, a: devicePointer(a), aRows: a.count / k, b: devicePointer(w), beta: 0,
-                                            c: devicePointer(c), output: .bfloat16, rowOffsets: rowOffsets, rowCounts: rowCounts)
-            }
-            let wide = makeOutput(c.shape)
-            groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: 0, c: wide, rowOffsets: rowOffsets, rowCounts: rowCounts)
-            for (offset, count) in zip(rowOffsets, rowCounts) where count > 0 {
-                convert(wide.view(offset: offset * n, shape: [count, n]), to: c.view(offset: offset * n, shape: [count, n]))
-            }
-            return
         }
-        let bf16 = bf16Operands(a, w, c, "groupedGemm")
+        let bf16 = bf16C || bf16Operands(a, w, c, "groupedGemm")
         guard n > 0 else { return }
         let layout: ExpertGemmKernelLayout = transB ? .weightsKContiguous : .weightsNContiguous
-        if bf16 && alpha == 1 && expertGemmUsesKernel && expertGemmKernelApplies(layout, k: k, n: n),
-           [a, w, c].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {  // TMA wants 16-byte bases
+        if bf16 && alpha == 1 && expertKernelTakes(layout, k: k, n: n, a, w, c) {
             // The sm_90a kernel: one launch for all experts, no per-expert host work (the forward's
             // per-expert cuBLASLt calls cost ~0.75 ms of host time each, NOTES.md, session 6).
             expertGemmKernelBF16(layout, k: k, n: n, a: devicePointer(a), aRows: a.count / k, b: devicePointer(w), beta: beta,
-                                 c: devicePointer(c), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
+                                 c: devicePointer(c), output: bf16C ? .bfloat16 : .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
             return
+        }
+        if bf16C {
+            let wide = makeOutput(c.shape)
+            groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: 0, c: wide, rowOffsets: rowOffsets, rowCounts: rowCounts)
+            return convertSegmentRows(wide, into: c, rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
         if bf16 && k > 0 {
             // Per-expert cuBLAS over a stream pool: 1.4–1.7× faster than cublasGemmGroupedBatchedEx on the
@@ -143,8 +136,8 @@ extension CUDABackend {
         default: nil
         }
         guard let output, b.map({ $0.dtype == .float32 && $0.count == rowCounts.count * n }) ?? true,
-              x.dtype == .bfloat16, w.dtype == .bfloat16, expertGemmUsesKernel, expertGemmKernelApplies(.weightsNContiguous, k: k, n: n),
-              ([x, w, out] + (b.map { [$0] } ?? [])).allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) else {
+              x.dtype == .bfloat16, w.dtype == .bfloat16, expertKernelTakes(.weightsNContiguous, k: k, n: n, x, w, out),
+              b.map({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) ?? true else {
             return groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: out)
         }
         checkSegments(rowOffsets, rowCounts, rows: out.rows, "groupedLinearForward")
@@ -164,8 +157,7 @@ extension CUDABackend {
         // The kernel where it overwrites (0.70–0.73 ms at X-MoE Small against cuBLASLt's 0.75–0.77);
         // adding into dW it took 1.8 ms (its read of dW after the reduction is slow), so gradient
         // accumulation keeps cuBLASLt (NOTES.md, session 8, call 2).
-        if bf16 && overwrite && expertGemmUsesKernel && expertGemmKernelApplies(.weightGradient, k: k, n: n),
-           [a, dC, dW].allSatisfy({ Int(bitPattern: devicePointer($0)) % 16 == 0 }) {
+        if bf16 && overwrite && expertKernelTakes(.weightGradient, k: k, n: n, a, dC, dW) {
             expertGemmKernelBF16(.weightGradient, k: k, n: n, a: devicePointer(a), aRows: min(a.count / k, dC.count / n), b: devicePointer(dC),
                                  beta: beta, c: devicePointer(dW), output: .float32, rowOffsets: rowOffsets, rowCounts: rowCounts)
             return

@@ -50,10 +50,7 @@ extension CPUBackend {
             precondition(beta == 0, "groupedGemm: a \(c.dtype) c is written (beta 0), not \(beta)")
             let wide = makeOutput(c.shape)
             groupedGemm(transB: transB, k: k, n: n, alpha: alpha, a: a, w: w, beta: 0, c: wide, rowOffsets: rowOffsets, rowCounts: rowCounts)
-            for run in contiguousRuns(rowOffsets: rowOffsets, rowCounts: rowCounts) {
-                convert(wide.view(offset: run.lowerBound * n, shape: [run.count, n]), to: c.view(offset: run.lowerBound * n, shape: [run.count, n]))
-            }
-            return
+            return convertSegmentRows(wide, into: c, rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
         checkGemmDTypes(a, w, c, "groupedGemm")
         precondition(a.columns == k && c.columns == n, "groupedGemm: a \(a.shape), c \(c.shape), expected k=\(k), n=\(n) columns")

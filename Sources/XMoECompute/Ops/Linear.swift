@@ -45,10 +45,7 @@ extension Backend {
             // segments' rows are converted, so the rows outside them stay untouched.
             let wide = makeOutput(out.shape)
             groupedLinearForwardUnfused(x: x, w: w, b: b, rowOffsets: rowOffsets, rowCounts: rowCounts, out: wide)
-            for run in contiguousRuns(rowOffsets: rowOffsets, rowCounts: rowCounts) {
-                convert(wide.view(offset: run.lowerBound * o, shape: [run.count, o]), to: out.view(offset: run.lowerBound * o, shape: [run.count, o]))
-            }
-            return
+            return convertSegmentRows(wide, into: out, rowOffsets: rowOffsets, rowCounts: rowCounts)
         }
         groupedGemm(transB: false, k: i, n: o, alpha: 1, a: x, w: w, beta: 0, c: out,
                     rowOffsets: rowOffsets, rowCounts: rowCounts)
@@ -81,6 +78,17 @@ extension Backend {
             groupedGemmWeightGrad(k: i, n: o, a: x, dC: dOut, dW: dW, rowOffsets: rowOffsets, rowCounts: rowCounts, overwrite: overwriteDW)
         }
         if let dB { sumRowSegments(dOut, rowOffsets: rowOffsets, rowCounts: rowCounts, into: dB) }
+    }
+}
+
+extension Backend {
+    /// out[seg] = wide[seg] rounded as `convert` rounds, for every segment; rows outside them are left
+    /// untouched. The fallback of ops that write a bf16 output from fp32 sums.
+    public func convertSegmentRows(_ wide: Tensor, into out: Tensor, rowOffsets: [Int], rowCounts: [Int]) {
+        let n = out.columns
+        for run in contiguousRuns(rowOffsets: rowOffsets, rowCounts: rowCounts) {
+            convert(wide.view(offset: run.lowerBound * n, shape: [run.count, n]), to: out.view(offset: run.lowerBound * n, shape: [run.count, n]))
+        }
     }
 }
 
